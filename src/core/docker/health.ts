@@ -1,0 +1,55 @@
+// The engine's health in one line, for the status bar: level, text and tooltip.
+import type { ConnectionState } from './connection';
+import { Classifier, ContainerRecord, displayState, formatDuration } from './containers';
+
+export type HealthLevel = 'ok' | 'warning' | 'error' | 'stopped';
+
+export interface HealthSummary {
+  readonly level: HealthLevel;
+  /** Short text without icons, e.g. "Docker · 3 runtimes up · 1 unhealthy". */
+  readonly text: string;
+  /** Markdown. */
+  readonly tooltip: string;
+  readonly counts: { readonly runtimesUp: number; readonly runtimes: number; readonly unhealthy: number; readonly restarting: number; readonly containers: number };
+}
+
+export function summarizeHealth(state: ConnectionState, records: readonly ContainerRecord[], classifier: Classifier, now = Date.now()): HealthSummary {
+  const counts = { runtimesUp: 0, runtimes: 0, unhealthy: 0, restarting: 0, containers: records.length };
+  if (state.kind === 'connecting') {
+    return { level: 'stopped', text: 'Engine · connecting…', tooltip: 'Connecting to the container engine…', counts };
+  }
+  if (state.kind === 'disconnected') {
+    const tried = state.failures.map((f) => `- ${f.origin}: ${f.reason}`);
+    const next = state.nextAttemptAt ? `Next attempt in ${formatDuration(Math.max(0, state.nextAttemptAt - now))}.` : '';
+    return {
+      level: 'error',
+      text: 'Engine · not connected',
+      tooltip: ['**No container engine answers.**', '', ...(tried.length ? ['Tried:', ...tried] : []), ...state.problems.map((p) => `- ${p}`), '', next, 'Click for actions.'].join('\n'),
+      counts,
+    };
+  }
+  for (const r of records) {
+    const ds = displayState(r);
+    if (ds.text === 'unhealthy') counts.unhealthy++;
+    if (r.state === 'restarting') counts.restarting++;
+    if (classifier.classify(r)) {
+      counts.runtimes++;
+      if (r.state === 'running') counts.runtimesUp++;
+    }
+  }
+  const parts = [state.engine.name, `${counts.runtimesUp} runtime${counts.runtimesUp === 1 ? '' : 's'} up`];
+  if (counts.unhealthy) parts.push(`${counts.unhealthy} unhealthy`);
+  if (counts.restarting) parts.push(`${counts.restarting} restarting`);
+  const level: HealthLevel = counts.unhealthy ? 'error' : counts.restarting ? 'warning' : 'ok';
+  const tooltip = [
+    `**${state.engine.name} ${state.engine.version}** (API ${state.engine.apiVersion}, ${state.engine.os}/${state.engine.arch})`,
+    '',
+    `Endpoint: \`${state.endpoint.url}\` via ${state.endpoint.origin}`,
+    `Containers: ${counts.containers}, LLM runtimes: ${counts.runtimes} (${counts.runtimesUp} up)`,
+    ...(counts.unhealthy ? [`Unhealthy: ${counts.unhealthy}`] : []),
+    ...(counts.restarting ? [`Restarting: ${counts.restarting}`] : []),
+    '',
+    'Click for actions.',
+  ].join('\n');
+  return { level, text: parts.join(' · '), tooltip, counts };
+}
