@@ -9,7 +9,23 @@ if (args.has('--tests')) {
   process.exit(0);
 }
 
+// dockerode pulls in gRPC and protobuf only for BuildKit sessions (image builds), which the
+// extension never runs; stubbing them keeps the bundle and activation small.
+const noBuildKit = {
+  name: 'no-buildkit',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/(session|buildkit)$/ }, (args) =>
+      /dockerode[\\/]lib/.test(args.importer) ? { path: args.path, namespace: 'no-buildkit' } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'no-buildkit' }, () => ({
+      contents: 'module.exports = function () { throw new Error("BuildKit sessions are not bundled in LLM Local Stack"); };',
+      loader: 'js',
+    }));
+  },
+};
+
 const options = {
+  plugins: [noBuildKit],
   entryPoints: ['src/extension.ts'],
   bundle: true,
   outfile: 'dist/extension.js',

@@ -1,0 +1,118 @@
+// The Containers view: reads the events-fed cache, never the engine; shows the connection
+// problem as the view's message plus welcome content instead of popups.
+import * as vscode from 'vscode';
+import type { ContainerCache } from './core/docker/containerCache';
+import type { ConnectionState, EngineConnection } from './core/docker/connection';
+import type { Classifier } from './core/docker/containers';
+import { buildContainerTree, ContainerNodeModel, ContainerTreeModel } from './core/docker/containerTree';
+import { Disposable, Emitter } from './core/lifecycle';
+
+export interface OthersGroupNode {
+  readonly kind: 'others';
+  readonly count: number;
+}
+export type ContainersTreeNode = ContainerNodeModel | OthersGroupNode;
+
+export class ContainersTreeProvider extends Disposable implements vscode.TreeDataProvider<ContainersTreeNode> {
+  private readonly onDidChangeTreeDataEmitter = this.register(new Emitter<ContainersTreeNode | undefined>());
+  readonly onDidChangeTreeData = this.onDidChangeTreeDataEmitter.event as vscode.Event<ContainersTreeNode | undefined>;
+
+  private model: ContainerTreeModel | undefined;
+  private uptimeTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly cache: ContainerCache,
+    private readonly connection: EngineConnection,
+    private classifier: Classifier,
+  ) {
+    super();
+    this.register(cache.onDidChange(() => this.invalidate()));
+    this.register(connection.onDidChangeState(() => this.invalidate()));
+    this.register({ dispose: () => clearInterval(this.uptimeTimer) });
+  }
+
+  setClassifier(classifier: Classifier): void {
+    this.classifier = classifier;
+    this.invalidate();
+  }
+
+  /** Uptimes in descriptions age; re-render (from the cache, no engine request) each minute while visible. */
+  setVisible(visible: boolean): void {
+    clearInterval(this.uptimeTimer);
+    this.uptimeTimer = visible ? setInterval(() => this.invalidate(), 60_000) : undefined;
+  }
+
+  private invalidate(): void {
+    this.model = undefined;
+    this.onDidChangeTreeDataEmitter.fire(undefined);
+  }
+
+  /** The current model, built lazily from the cache. */
+  getModel(): ContainerTreeModel {
+    this.model ??= buildContainerTree(this.cache.list(), this.classifier, Date.now());
+    return this.model;
+  }
+
+  getChildren(element?: ContainersTreeNode): ContainersTreeNode[] {
+    if (this.connection.state.kind !== 'connected' || !this.cache.isLoaded) return [];
+    const model = this.getModel();
+    if (!element) {
+      const roots: ContainersTreeNode[] = [...model.runtimes];
+      if (model.others.length) roots.push({ kind: 'others', count: model.others.length });
+      return roots;
+    }
+    return element.kind === 'others' ? model.others : [];
+  }
+
+  getParent(element: ContainersTreeNode): ContainersTreeNode | undefined {
+    if (element.kind === 'container' && !element.runtime) return { kind: 'others', count: this.getModel().others.length };
+    return undefined;
+  }
+
+  getTreeItem(node: ContainersTreeNode): vscode.TreeItem {
+    if (node.kind === 'others') {
+      const item = new vscode.TreeItem('Other containers', this.getModel().runtimes.length ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.Expanded);
+      item.id = 'group:others';
+      item.description = String(node.count);
+      item.contextValue = 'group:others';
+      item.iconPath = new vscode.ThemeIcon('layers');
+      return item;
+    }
+    const item = new vscode.TreeItem(node.label, vscode.TreeItemCollapsibleState.None);
+    item.id = node.id;
+    item.description = node.description;
+    item.tooltip = new vscode.MarkdownString(node.tooltip);
+    item.iconPath = new vscode.ThemeIcon(node.icon.id, new vscode.ThemeColor(node.icon.color));
+    item.contextValue = node.contextValue;
+    item.accessibilityInformation = { label: `${node.name}, ${node.description}` };
+    return item;
+  }
+}
+
+/** Text for the view's message and the context key the welcome content keys on. */
+export function connectionMessage(state: ConnectionState): string | undefined {
+  if (state.kind !== 'disconnected') return undefined;
+  const tried = state.failures.map((f) => `${f.origin} (${f.reason})`).join('; ');
+  const next = state.nextAttemptAt ? ` Retrying in ${Math.max(1, Math.round((state.nextAttemptAt - Date.now()) / 1000))} s.` : '';
+  const problems = state.problems.length ? ` ${state.problems.join(' ')}` : '';
+  return `Not connected. Tried: ${tried || 'no endpoint'}.${problems}${next}`;
+}
+
+export function registerContainersView(
+  provider: ContainersTreeProvider,
+  connection: EngineConnection,
+): { view: vscode.TreeView<ContainersTreeNode>; disposables: vscode.Disposable[] } {
+  const view = vscode.window.createTreeView('llmStack.containers', { treeDataProvider: provider, canSelectMany: true, showCollapseAll: false });
+  const update = (state: ConnectionState) => {
+    void vscode.commands.executeCommand('setContext', 'llmStack.connection', state.kind);
+    view.message = connectionMessage(state);
+  };
+  update(connection.state);
+  const disposables: vscode.Disposable[] = [
+    view,
+    connection.onDidChangeState(update),
+    view.onDidChangeVisibility((e) => provider.setVisible(e.visible)),
+  ];
+  provider.setVisible(view.visible);
+  return { view, disposables };
+}

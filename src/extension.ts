@@ -1,0 +1,132 @@
+// Composition root: the only place that wires core objects to VS Code. Everything created here
+// is pushed onto context.subscriptions, so deactivate has nothing left to do.
+import * as vscode from 'vscode';
+import { ContainerActions } from './core/docker/actions';
+import { ContainerCache } from './core/docker/containerCache';
+import { EngineConnection } from './core/docker/connection';
+import { createClassifier } from './core/docker/containers';
+import { EndpointError, parseHost } from './core/docker/endpoint';
+import { registerContainerCommands } from './containerCommands';
+import { ContainerLogs } from './containerLogs';
+import { ContainersTreeProvider, registerContainersView } from './containersTree';
+import { registerInspect } from './inspectDocument';
+import { imagePatterns, resolveFromSettings, SECTION } from './settings';
+import { HealthStatusBar } from './statusBar';
+
+/** What the extension exports; the tests in the real host drive it through this and the UI. */
+export interface LlmStackApi {
+  readonly connection: EngineConnection;
+  readonly cache: ContainerCache;
+  readonly containersTree: ContainersTreeProvider;
+  readonly containersView: vscode.TreeView<unknown>;
+  readonly statusBar: HealthStatusBar;
+  readonly logs: ContainerLogs;
+  /** Duration of activate() in milliseconds. */
+  readonly activationMs: number;
+}
+
+class EmptyModelsTree implements vscode.TreeDataProvider<never> {
+  getChildren(): never[] {
+    return [];
+  }
+  getTreeItem(): vscode.TreeItem {
+    throw new Error('no items');
+  }
+}
+
+export function activate(context: vscode.ExtensionContext): LlmStackApi {
+  const started = performance.now();
+  const log = vscode.window.createOutputChannel('LLM Stack', { log: true });
+  const coreLog = {
+    debug: (m: string) => log.debug(m),
+    info: (m: string) => log.info(m),
+    warn: (m: string) => log.warn(m),
+    error: (m: string) => log.error(m),
+  };
+  const connection = new EngineConnection({ resolve: resolveFromSettings, log: coreLog });
+  const cache = new ContainerCache(connection, { log: coreLog });
+  const actions = new ContainerActions(connection);
+  const logs = new ContainerLogs(actions);
+  let classifier = createClassifier(imagePatterns());
+  const tree = new ContainersTreeProvider(cache, connection, classifier);
+  const { view, disposables } = registerContainersView(tree, connection);
+  const statusBar = new HealthStatusBar(connection, cache, classifier);
+
+  context.subscriptions.push(
+    log,
+    connection,
+    cache,
+    logs,
+    tree,
+    statusBar,
+    ...disposables,
+    vscode.window.registerTreeDataProvider('llmStack.models', new EmptyModelsTree()),
+    registerInspect(actions),
+    ...registerContainerCommands({ cache, actions, logs, log }),
+    vscode.commands.registerCommand('llmStack.containers.refresh', () => cache.reload()),
+    vscode.commands.registerCommand('llmStack.docker.reconnect', () => connection.reconnect()),
+    vscode.commands.registerCommand('llmStack.showLog', () => log.show()),
+    vscode.commands.registerCommand('llmStack.docker.configureHost', () => configureHost()),
+    vscode.commands.registerCommand('llmStack.showActions', () => showActions()),
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration(`${SECTION}.docker`)) {
+        log.info('Docker host settings changed; reconnecting.');
+        void connection.reconnect();
+      }
+      if (e.affectsConfiguration(`${SECTION}.runtimes.imagePatterns`)) {
+        classifier = createClassifier(imagePatterns());
+        tree.setClassifier(classifier);
+        statusBar.setClassifier(classifier);
+      }
+    }),
+  );
+
+  void connection.connect();
+  const activationMs = performance.now() - started;
+  log.info(`Activated in ${activationMs.toFixed(1)} ms`);
+  return { connection, cache, containersTree: tree, containersView: view as vscode.TreeView<unknown>, statusBar, logs, activationMs };
+
+  async function configureHost(): Promise<void> {
+    const current = vscode.workspace.getConfiguration(SECTION).get<string>('docker.host', '');
+    const value = await vscode.window.showInputBox({
+      title: 'Docker host for LLM Stack',
+      prompt: 'unix:///var/run/docker.sock, tcp://127.0.0.1:2376, npipe:////./pipe/docker_engine — empty to use DOCKER_HOST, the Docker context or the default sockets',
+      value: current,
+      validateInput: (v) => {
+        if (!v.trim()) return undefined;
+        try {
+          parseHost(v);
+          return undefined;
+        } catch (e) {
+          return e instanceof EndpointError ? e.message : String(e);
+        }
+      },
+    });
+    if (value === undefined) return;
+    await vscode.workspace.getConfiguration(SECTION).update('docker.host', value.trim(), vscode.ConfigurationTarget.Global);
+  }
+
+  async function showActions(): Promise<void> {
+    const connected = connection.state.kind === 'connected';
+    const items: (vscode.QuickPickItem & { command: string })[] = [
+      { label: '$(list-tree) Show Containers', command: 'llmStack.containers.focus' },
+      ...(connected
+        ? [
+            { label: '$(debug-start) Start Containers…', command: 'llmStack.containers.start' },
+            { label: '$(debug-stop) Stop Containers…', command: 'llmStack.containers.stop' },
+            { label: '$(output) Show Logs…', command: 'llmStack.containers.logs' },
+            { label: '$(refresh) Refresh Containers', command: 'llmStack.containers.refresh' },
+          ]
+        : []),
+      { label: '$(plug) Reconnect to Engine', command: 'llmStack.docker.reconnect' },
+      { label: '$(settings-gear) Set Docker Host…', command: 'llmStack.docker.configureHost' },
+      { label: '$(output) Show Extension Log', command: 'llmStack.showLog' },
+    ];
+    const pick = await vscode.window.showQuickPick(items, { placeHolder: statusBar.summary?.text ?? 'LLM Stack' });
+    if (pick) await vscode.commands.executeCommand(pick.command);
+  }
+}
+
+export function deactivate(): void {
+  // Everything is released through context.subscriptions.
+}

@@ -1,0 +1,35 @@
+// Reads the extension's settings and turns them into inputs for the core.
+import * as os from 'node:os';
+import * as vscode from 'vscode';
+import { readTextFile } from './core/docker/connection';
+import type { EndpointResolution } from './core/docker/endpoint';
+import { resolveEndpoints } from './core/docker/endpoint';
+
+export const SECTION = 'llmStack';
+
+export function resolveFromSettings(): EndpointResolution {
+  // Host and cert path are restricted settings: in an untrusted workspace VS Code returns the user's value only.
+  const cfg = vscode.workspace.getConfiguration(SECTION);
+  return resolveEndpoints({
+    settingHost: cfg.get<string>('docker.host', ''),
+    settingCertPath: cfg.get<string>('docker.tlsCertPath', ''),
+    env: process.env,
+    homedir: os.homedir(),
+    platform: process.platform,
+    uid: process.getuid?.(),
+    readFile: readTextFile,
+  });
+}
+
+export function imagePatterns(): Record<string, string> {
+  const value = vscode.workspace.getConfiguration(SECTION).get<unknown>('runtimes.imagePatterns', {});
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return {};
+  return Object.fromEntries(Object.entries(value).filter((e): e is [string, string] => typeof e[1] === 'string'));
+}
+
+export function logsSettings(): { target: 'terminal' | 'outputChannel'; tail: number } {
+  const cfg = vscode.workspace.getConfiguration(SECTION);
+  const target = cfg.get<string>('logs.target') === 'outputChannel' ? 'outputChannel' : 'terminal';
+  const tail = Math.max(0, Math.floor(cfg.get<number>('logs.tail', 500) || 0));
+  return { target, tail };
+}

@@ -1,0 +1,199 @@
+// Helpers for tests against the real Docker Engine: labelled test containers that are always
+// cleaned up, bounded condition waits, and a second throw-away engine for engine-loss tests.
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import Docker from 'dockerode';
+
+export const TEST_LABEL = 'io.llmstack.test';
+export const BUSYBOX = 'llmstack-test/busybox:1';
+export const OLLAMA_LIKE = 'ollama/ollama:llmstack-test';
+export const LLAMACPP_LIKE = 'ghcr.io/ggml-org/llama.cpp:llmstack-test';
+export const DEFAULT_SOCKET = '/var/run/docker.sock';
+
+export function engine(socketPath = DEFAULT_SOCKET): Docker {
+  return new Docker({ socketPath });
+}
+
+export interface TestContainerOptions {
+  name?: string;
+  image?: string;
+  /** Shell script run by /bin/sh -c; default: sleep forever. */
+  script?: string;
+  labels?: Record<string, string>;
+  /** Publish these container ports on 127.0.0.1, each on a free host port. */
+  ports?: number[];
+  healthcheck?: { test: string; intervalMs: number; retries?: number };
+  start?: boolean;
+  restart?: 'no' | 'always';
+  tty?: boolean;
+  docker?: Docker;
+  network?: string;
+}
+
+let counter = 0;
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${process.pid}-${Date.now().toString(36)}-${counter++}`;
+}
+
+export async function createTestContainer(o: TestContainerOptions = {}): Promise<Docker.Container> {
+  const docker = o.docker ?? engine();
+  const exposed: Record<string, object> = {};
+  const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
+  for (const p of o.ports ?? []) {
+    exposed[`${p}/tcp`] = {};
+    bindings[`${p}/tcp`] = [{ HostIp: '127.0.0.1', HostPort: '' }];
+  }
+  const c = await docker.createContainer({
+    name: o.name ?? uniqueName('llmstack-test'),
+    Image: o.image ?? BUSYBOX,
+    Cmd: ['/bin/sh', '-c', o.script ?? 'trap "exit 0" TERM; while true; do sleep 1; done'],
+    Labels: { [TEST_LABEL]: 'true', ...(o.labels ?? {}) },
+    Tty: o.tty ?? false,
+    ExposedPorts: exposed,
+    StopTimeout: 2,
+    Healthcheck: o.healthcheck
+      ? { Test: ['CMD-SHELL', o.healthcheck.test], Interval: o.healthcheck.intervalMs * 1e6, Timeout: 2e9, Retries: o.healthcheck.retries ?? 1, StartPeriod: 0 }
+      : undefined,
+    HostConfig: {
+      PortBindings: bindings,
+      RestartPolicy: { Name: o.restart ?? 'no' },
+      NetworkMode: o.network,
+    },
+  });
+  if (o.start !== false) await c.start();
+  return c;
+}
+
+/** Removes every container carrying the test label; safe to call any time, also after failures. */
+export async function removeTestContainers(docker: Docker = engine()): Promise<void> {
+  const list = await docker.listContainers({ all: true, filters: { label: [TEST_LABEL] } });
+  await Promise.all(
+    list.map((c) =>
+      docker
+        .getContainer(c.Id)
+        .remove({ force: true })
+        .catch(() => undefined),
+    ),
+  );
+}
+
+/** Polls a condition until it holds or the bound passes; the bound is generous on purpose. */
+export async function waitUntil<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 30_000, intervalMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      lastError = e;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${lastError})` : ''}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+/** An HTTP server on 127.0.0.1 for bad-endpoint tests (hangs, HTML answers…). */
+export async function localServer(handler: http.RequestListener): Promise<{ url: string; port: number; close: () => Promise<void> }> {
+  const server = http.createServer(handler);
+  const sockets = new Set<import('node:net').Socket>();
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as import('node:net').AddressInfo).port;
+  return {
+    url: `tcp://127.0.0.1:${port}`,
+    port,
+    close: () =>
+      new Promise<void>((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
+  };
+}
+
+/**
+ * A second Docker Engine with its own socket, data and state folders, so a test can stop and
+ * start "the engine" without disturbing the one the other tests use. No bridge network.
+ */
+export class ScratchEngine {
+  readonly dir: string;
+  readonly socket: string;
+  private proc: ChildProcess | undefined;
+
+  constructor(name = 'loss') {
+    this.dir = path.join(os.tmpdir(), `llmstack-engine-${name}`);
+    this.socket = path.join(this.dir, 'docker.sock');
+  }
+
+  get url(): string {
+    return `unix://${this.socket}`;
+  }
+
+  async start(): Promise<void> {
+    fs.mkdirSync(path.join(this.dir, 'data'), { recursive: true });
+    fs.mkdirSync(path.join(this.dir, 'exec'), { recursive: true });
+    const log = fs.openSync(path.join(this.dir, 'dockerd.log'), 'a');
+    this.proc = spawn(
+      'dockerd',
+      [
+        '-H', this.url,
+        '--data-root', path.join(this.dir, 'data'),
+        '--exec-root', path.join(this.dir, 'exec'),
+        '--pidfile', path.join(this.dir, 'docker.pid'),
+        '--bridge=none', '--iptables=false', '--ip-masq=false',
+      ],
+      { stdio: ['ignore', log, log], detached: false },
+    );
+    fs.closeSync(log);
+    await waitUntil('the scratch engine to answer', () => ping(this.socket), 60_000, 100);
+    const d = engine(this.socket);
+    const images = await d.listImages({ filters: { reference: [BUSYBOX] } });
+    if (!images.length) {
+      // Copy the busybox test image from the main engine (no registry to pull from).
+      execFileSync('sh', ['-c', `docker -H unix://${DEFAULT_SOCKET} save ${BUSYBOX} | docker -H ${this.url} load -q`], { stdio: 'ignore' });
+    }
+  }
+
+  /** Stops the engine as `systemctl stop docker` would (SIGTERM), waiting until it has exited. */
+  async stop(): Promise<void> {
+    const p = this.proc;
+    if (!p || p.exitCode !== null) return;
+    const exited = new Promise<void>((r) => p.once('exit', () => r()));
+    p.kill('SIGTERM');
+    const timer = setTimeout(() => p.kill('SIGKILL'), 20_000);
+    await exited;
+    clearTimeout(timer);
+    this.proc = undefined;
+  }
+
+  /** Stops it and removes everything it left. */
+  async destroy(): Promise<void> {
+    try {
+      if (!this.proc) await this.start().catch(() => undefined);
+      await removeTestContainers(engine(this.socket)).catch(() => undefined);
+    } finally {
+      await this.stop();
+    }
+  }
+}
+
+export function ping(socketPath: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = http.request({ socketPath, path: '/_ping', timeout: 2000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('error', () => resolve(false));
+    req.on('timeout', () => {
+      req.destroy();
+      resolve(false);
+    });
+    req.end();
+  });
+}
