@@ -11,8 +11,16 @@ const RESET = '\x1b[0m';
 export class ContainerLogs implements vscode.Disposable {
   private readonly follows = new Set<IDisposable>();
   private readonly channels = new Map<string, vscode.OutputChannel>();
+  /** Terminal → stop following; closing a terminal (by the user or by code) ends its stream. */
+  private readonly terminals = new Map<vscode.Terminal, () => void>();
+  private readonly closeListener: vscode.Disposable;
 
-  constructor(private readonly actions: ContainerActions) {}
+  constructor(private readonly actions: ContainerActions) {
+    this.closeListener = vscode.window.onDidCloseTerminal((t) => {
+      this.terminals.get(t)?.();
+      this.terminals.delete(t);
+    });
+  }
 
   /** Number of log streams being followed (tests check that closing a terminal stops one). */
   get activeFollows(): number {
@@ -60,6 +68,7 @@ export class ContainerLogs implements vscode.Disposable {
       },
     };
     const terminal = vscode.window.createTerminal({ name: `Logs: ${name}`, pty, iconPath: new vscode.ThemeIcon('output') });
+    this.terminals.set(terminal, stop);
     terminal.show(true);
   }
 
@@ -84,6 +93,8 @@ export class ContainerLogs implements vscode.Disposable {
   }
 
   dispose(): void {
+    this.closeListener.dispose();
+    this.terminals.clear();
     for (const f of this.follows) f.dispose();
     this.follows.clear();
     for (const c of this.channels.values()) c.dispose();

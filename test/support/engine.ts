@@ -126,7 +126,7 @@ export class ScratchEngine {
   readonly socket: string;
   private proc: ChildProcess | undefined;
 
-  constructor(name = 'loss') {
+  constructor(private readonly name = 'loss') {
     this.dir = path.join(os.tmpdir(), `llmstack-engine-${name}`);
     this.socket = path.join(this.dir, 'docker.sock');
   }
@@ -135,7 +135,31 @@ export class ScratchEngine {
     return `unix://${this.socket}`;
   }
 
+  /**
+   * Its own bridge: with --bridge=none dockerd deletes the default docker0 interface, which would
+   * break the main engine's networking.
+   */
+  private get bridge(): string {
+    return `llmstk-${this.name}`.slice(0, 15);
+  }
+
+  private ensureBridge(): void {
+    const sh = (cmd: string) => execFileSync('sh', ['-c', cmd], { stdio: 'ignore' });
+    try {
+      sh(`ip link show ${this.bridge}`);
+    } catch {
+      sh(`ip link add name ${this.bridge} type bridge && ip addr add 198.18.${this.octet}.1/24 dev ${this.bridge} && ip link set ${this.bridge} up`);
+    }
+  }
+
+  private get octet(): number {
+    let h = 0;
+    for (const ch of this.name) h = (h * 31 + ch.charCodeAt(0)) % 250;
+    return h + 1;
+  }
+
   async start(): Promise<void> {
+    this.ensureBridge();
     fs.mkdirSync(path.join(this.dir, 'data'), { recursive: true });
     fs.mkdirSync(path.join(this.dir, 'exec'), { recursive: true });
     const log = fs.openSync(path.join(this.dir, 'dockerd.log'), 'a');
@@ -146,7 +170,7 @@ export class ScratchEngine {
         '--data-root', path.join(this.dir, 'data'),
         '--exec-root', path.join(this.dir, 'exec'),
         '--pidfile', path.join(this.dir, 'docker.pid'),
-        '--bridge=none', '--iptables=false', '--ip-masq=false',
+        `--bridge=${this.bridge}`, '--iptables=false', '--ip-masq=false', '--ip-forward=false',
       ],
       { stdio: ['ignore', log, log], detached: false },
     );
@@ -179,6 +203,11 @@ export class ScratchEngine {
       await removeTestContainers(engine(this.socket)).catch(() => undefined);
     } finally {
       await this.stop();
+      try {
+        execFileSync('sh', ['-c', `ip link delete ${this.bridge}`], { stdio: 'ignore' });
+      } catch {
+        /* already gone */
+      }
     }
   }
 }

@@ -1,0 +1,98 @@
+// Host test driver: starts code-server + Chromium, runs the "(host)" suite inside the real
+// extension host, and meanwhile drives the real UI (activity bar, tree, inline Stop action),
+// writing screenshots to test-results/. Exits non-zero when anything failed.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Page } from 'playwright-core';
+import { createTestContainer, OLLAMA_LIKE, removeTestContainers, waitUntil } from '../support/engine';
+import { ROOT, startHost, unhandledErrors } from './codeServerHost';
+
+const RESULTS = path.join(ROOT, 'test-results');
+
+async function uiSteps(page: Page, names: { runtime: string; other: string }): Promise<void> {
+  const activity = page.locator('.activitybar [aria-label^="LLM Stack"]').first();
+  await activity.waitFor({ timeout: 60_000 });
+  await activity.click();
+  // A wider sidebar, so descriptions (state, image, ports) are readable in the screenshot.
+  const sash = page.locator('.part.sidebar + .monaco-sash, .monaco-sash.vertical').first();
+  const box = await page.locator('.part.sidebar').boundingBox();
+  if (box && (await sash.count())) {
+    await page.mouse.move(box.x + box.width + 1, box.y + 200);
+    await page.mouse.down();
+    await page.mouse.move(box.x + 640, box.y + 200, { steps: 5 });
+    await page.mouse.up();
+  }
+  const row = page.locator(`.monaco-list-row[aria-label^="${names.runtime},"]`);
+  await row.waitFor({ timeout: 60_000 });
+  await waitUntil('the runtime row to say running', async () => /, running/.test((await row.getAttribute('aria-label')) ?? ''), 30_000, 200);
+  // Open the "Other containers" group so the screenshot shows both kinds.
+  const group = page.locator('.monaco-list-row[aria-label^="Other containers"]');
+  if ((await group.count()) && (await group.getAttribute('aria-expanded')) === 'false') await group.click();
+  await page.locator(`.monaco-list-row[aria-label^="${names.other},"]`).waitFor({ timeout: 30_000 });
+  await page.locator('.statusbar-item[id="llm-local-stack.llm-local-stack.llmStack.health"], .statusbar-item:has-text("runtime")').first().waitFor({ timeout: 30_000 });
+  await page.mouse.move(700, 400);
+  await page.screenshot({ path: path.join(RESULTS, 'sidebar.png') });
+  console.log('[ui] containers view shows the runtime and the other container: test-results/sidebar.png');
+
+  // Stop through the inline action button on the row, as a user would.
+  await row.hover();
+  const stop = row.locator('.action-label[aria-label="Stop"]');
+  await stop.waitFor({ timeout: 20_000 });
+  await stop.click();
+  await waitUntil('the row to say exited', async () => /, exited/.test((await row.getAttribute('aria-label')) ?? ''), 60_000, 200);
+  await row.hover();
+  await page.screenshot({ path: path.join(RESULTS, 'sidebar-stopped.png') });
+  console.log('[ui] inline Stop changed the row to exited: test-results/sidebar-stopped.png');
+}
+
+async function main(): Promise<number> {
+  fs.mkdirSync(RESULTS, { recursive: true });
+  await removeTestContainers();
+  const names = { runtime: 'llmstack-ui-ollama', other: 'llmstack-ui-web' };
+  await createTestContainer({ name: names.runtime, image: OLLAMA_LIKE, ports: [11434] });
+  await createTestContainer({ name: names.other, ports: [8080] });
+  const sync = fs.mkdtempSync(path.join(os.tmpdir(), 'llmstack-sync-'));
+  const host = await startHost({
+    testsPath: path.join(ROOT, 'out', 'test', 'host', 'suite', 'index.js'),
+    env: { LLMSTACK_HOST_SYNC_DIR: sync },
+    onLog: (l) => console.log(`  [host] ${l}`),
+  });
+  let uiError: unknown;
+  let code = 1;
+  try {
+    try {
+      await uiSteps(host.page, names);
+    } catch (e) {
+      uiError = e;
+      await host.page.screenshot({ path: path.join(RESULTS, 'ui-failure.png') }).catch(() => undefined);
+      console.error('[ui] FAILED:', e);
+    } finally {
+      fs.writeFileSync(path.join(sync, 'ui-done'), '');
+    }
+    code = await Promise.race([host.exit, new Promise<number>((r) => setTimeout(() => r(124), 15 * 60_000))]);
+    if (code === 124) console.error('the host suite did not finish within 15 minutes');
+    const unhandled = unhandledErrors(host.dir, host.logs);
+    if (unhandled.length) {
+      console.error(`unhandled errors from the extension in the host log:\n${unhandled.join('\n---\n')}`);
+      code = code || 1;
+    } else {
+      console.log('[log] no unhandled rejection or error from the extension in the extension host log');
+    }
+  } finally {
+    await host.close();
+    await removeTestContainers().catch(() => undefined);
+    fs.rmSync(sync, { recursive: true, force: true });
+  }
+  const failed = (code ? 1 : 0) + (uiError ? 1 : 0);
+  console.log(`host: ${failed ? 'FAILED' : 'ok'} (suite exit ${code}, ui ${uiError ? 'failed' : 'ok'})`);
+  return failed ? 1 : 0;
+}
+
+main().then(
+  (c) => process.exit(c),
+  (e) => {
+    console.error(e);
+    process.exit(1);
+  },
+);

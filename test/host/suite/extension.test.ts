@@ -1,0 +1,135 @@
+// The extension inside the real VS Code host: activation, commands, the Containers view fed by
+// the real engine, actions, logs, inspect, status bar, bad hosts and engine loss.
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { createTestContainer, engine, OLLAMA_LIKE, removeTestContainers, ScratchEngine, uniqueName, waitUntil } from '../../support/engine';
+import { api, setHost, treeNodes, waitForTree, waitForUiDriver } from './hostSupport';
+
+const manifest = JSON.parse(fs.readFileSync(path.resolve(__dirname, '..', '..', '..', '..', 'package.json'), 'utf8'));
+
+describe('extension in the real host (host)', function () {
+  this.timeout(120_000);
+
+  before(async () => {
+    const a = await api();
+    await waitUntil('the engine connection', () => a.connection.state.kind === 'connected' && a.cache.isLoaded, 60_000);
+  });
+  after(async () => {
+    await removeTestContainers().catch(() => undefined);
+  });
+
+  it('registers every contributed command', async () => {
+    const all = new Set(await vscode.commands.getCommands(true));
+    const missing = (manifest.contributes.commands as { command: string }[]).map((c) => c.command).filter((c) => !all.has(c));
+    assert.deepEqual(missing, []);
+  });
+
+  it('shows a container the test started, as an Ollama runtime, with its state and port', async () => {
+    const a = await api();
+    const name = uniqueName('host-tree');
+    await createTestContainer({ name, image: OLLAMA_LIKE, ports: [11434] });
+    await waitForTree(a, `${name} running`, (nodes) => nodes.some((n) => n.name === name && n.record.state === 'running'));
+    const node = treeNodes(a).find((n) => n.name === name)!;
+    assert.equal(node.runtime, 'ollama');
+    assert.match(node.description, /^running .*ollama\/ollama:llmstack-test · \d+→11434/);
+    assert.match(a.statusBar.summary!.text, /^Docker · \d+ runtimes? up/);
+    // Runtimes come before the "Other containers" group.
+    const roots = a.containersTree.getChildren();
+    const firstOther = roots.findIndex((r) => r.kind === 'others');
+    assert.ok(firstOther === -1 || roots.slice(0, firstOther).some((r) => r.kind === 'container' && r.name === name));
+  });
+
+  it('stops a container with the extension command, and the tree changes', async () => {
+    const a = await api();
+    const name = uniqueName('host-stop');
+    await createTestContainer({ name, image: OLLAMA_LIKE });
+    await waitForTree(a, `${name} running`, (nodes) => nodes.some((n) => n.name === name && n.record.state === 'running'));
+    const node = treeNodes(a).find((n) => n.name === name)!;
+    await vscode.commands.executeCommand('llmStack.containers.stop', node);
+    await waitForTree(a, `${name} exited`, (nodes) => nodes.some((n) => n.name === name && n.record.state === 'exited'));
+    assert.match(treeNodes(a).find((n) => n.name === name)!.contextValue, /container:exited/);
+    await vscode.commands.executeCommand('llmStack.containers.start', node);
+    await waitForTree(a, `${name} running again`, (nodes) => nodes.some((n) => n.name === name && n.record.state === 'running'));
+  });
+
+  it('stops several selected containers in parallel', async () => {
+    const a = await api();
+    const names = [uniqueName('multi'), uniqueName('multi'), uniqueName('multi')];
+    await Promise.all(names.map((name) => createTestContainer({ name })));
+    await waitForTree(a, 'three running', (nodes) => names.every((n) => nodes.some((x) => x.name === n && x.record.state === 'running')));
+    const nodes = treeNodes(a).filter((n) => names.includes(n.name));
+    await vscode.commands.executeCommand('llmStack.containers.stop', nodes[0], nodes);
+    await waitForTree(a, 'three exited', (all) => names.every((n) => all.some((x) => x.name === n && x.record.state === 'exited')));
+  });
+
+  it('inspect opens a read-only JSON document of the container', async () => {
+    const a = await api();
+    const name = uniqueName('host-inspect');
+    const c = await createTestContainer({ name });
+    await waitForTree(a, name, (nodes) => nodes.some((n) => n.name === name));
+    await vscode.commands.executeCommand('llmStack.containers.inspect', treeNodes(a).find((n) => n.name === name));
+    const editor = await waitUntil('the inspect editor', () => vscode.window.visibleTextEditors.find((e) => e.document.uri.scheme === 'llmstack-inspect'), 20_000);
+    const data = JSON.parse(editor.document.getText());
+    assert.equal(data.Id, c.id);
+    assert.equal(editor.document.languageId, 'json');
+    await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+  });
+
+  it('follows logs in a terminal and stops following when it is closed', async () => {
+    const a = await api();
+    const name = uniqueName('host-logs');
+    await createTestContainer({ name, script: 'while true; do echo hello-from-logs; sleep 0.3; done' });
+    await waitForTree(a, name, (nodes) => nodes.some((n) => n.name === name && n.record.state === 'running'));
+    const before = a.logs.activeFollows;
+    await vscode.commands.executeCommand('llmStack.containers.logs', treeNodes(a).find((n) => n.name === name));
+    const terminal = await waitUntil('the logs terminal', () => vscode.window.terminals.find((t) => t.name === `Logs: ${name}`), 20_000);
+    assert.equal(a.logs.activeFollows, before + 1);
+    terminal.dispose();
+    await waitUntil('following to stop', () => a.logs.activeFollows === before, 20_000);
+  });
+
+  it('explains an unreachable docker.host setting in the view, then reconnects when it is fixed', async () => {
+    await waitForUiDriver();
+    const a = await api();
+    try {
+      await setHost('unix:///nonexistent/llmstack-host-test.sock');
+      await waitUntil('disconnected', () => a.connection.state.kind === 'disconnected', 30_000);
+      assert.match(String(a.containersView.message), /Tried: setting llmStack\.docker\.host \(no socket at \/nonexistent\/llmstack-host-test\.sock/);
+      assert.equal(a.statusBar.summary?.level, 'error');
+      assert.deepEqual(a.containersTree.getChildren(), []);
+      await setHost('not a url');
+      await waitUntil('the bad setting reported', () => a.connection.state.kind === 'disconnected' && /not a Docker host URL/.test(String(a.containersView.message)), 30_000);
+    } finally {
+      await setHost(undefined);
+    }
+    await waitUntil('reconnected', () => a.connection.state.kind === 'connected' && a.cache.isLoaded, 60_000);
+    assert.equal(a.containersView.message, undefined);
+  });
+
+  it('reports engine loss, reconnects by itself and shows the right tree again', async function () {
+    this.timeout(240_000);
+    await waitForUiDriver();
+    const a = await api();
+    const scratch = new ScratchEngine('host');
+    await scratch.start();
+    try {
+      const name = uniqueName('host-survivor');
+      await createTestContainer({ docker: engine(scratch.socket), name, restart: 'always', network: 'none' });
+      await setHost(scratch.url);
+      await waitForTree(a, `${name} on the scratch engine`, (nodes) => nodes.some((n) => n.name === name && n.record.state === 'running'), 60_000);
+      await scratch.stop();
+      await waitUntil('the loss to be reported', () => a.connection.state.kind === 'disconnected', 60_000);
+      assert.equal(a.statusBar.summary?.level, 'error');
+      assert.match(String(a.containersView.message), /Not connected/);
+      await scratch.start();
+      await waitForTree(a, `${name} again after the restart`, (nodes) => nodes.some((n) => n.name === name && n.record.state === 'running'), 90_000);
+      assert.equal(a.statusBar.summary?.level, 'ok');
+    } finally {
+      await setHost(undefined);
+      await scratch.destroy();
+    }
+    await waitUntil('back on the main engine', () => a.connection.state.kind === 'connected' && a.cache.isLoaded, 60_000);
+  });
+});

@@ -1,0 +1,19 @@
+// Extension-tests entry (the contract both code-server's and @vscode/test-electron's hosts use):
+// runs every "(host)" mocha test in this folder inside the real extension host.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import Mocha from 'mocha';
+
+export function run(): Promise<void> {
+  const mocha = new Mocha({ ui: 'bdd', timeout: 120_000, color: false, reporter: 'spec', grep: /\(host\)/ });
+  for (const f of fs.readdirSync(__dirname, { recursive: true }) as string[]) {
+    if (f.endsWith('.test.js')) mocha.addFile(path.join(__dirname, f));
+  }
+  return new Promise((resolve, reject) => {
+    mocha.run((failures) => {
+      console.log(`host suite: ${failures} failure(s)`);
+      if (failures) reject(new Error(`${failures} host test(s) failed`));
+      else resolve();
+    });
+  });
+}
