@@ -6,7 +6,7 @@ import { connect } from './support';
 
 describe('engine loss and reconnect (integration)', function () {
   this.timeout(180_000);
-  const scratch = new ScratchEngine('loss-core');
+  const scratch = new ScratchEngine('core');
   let env: ReturnType<typeof connect> | undefined;
 
   before(async () => scratch.start());
