@@ -5,6 +5,7 @@ import type { ContainerCache } from './core/docker/containerCache';
 import type { ConnectionState, EngineConnection } from './core/docker/connection';
 import type { Classifier } from './core/docker/containers';
 import { buildContainerTree, ContainerNodeModel, ContainerTreeModel } from './core/docker/containerTree';
+import { connectionContext, viewDescription } from './core/docker/health';
 import { Disposable, Emitter } from './core/lifecycle';
 
 export interface OthersGroupNode {
@@ -89,23 +90,17 @@ export class ContainersTreeProvider extends Disposable implements vscode.TreeDat
   }
 }
 
-/** Text for the view's message and the context key the welcome content keys on. */
-export function connectionMessage(state: ConnectionState): string | undefined {
-  if (state.kind !== 'disconnected') return undefined;
-  const tried = state.failures.map((f) => `${f.origin} (${f.reason})`).join('; ');
-  const next = state.nextAttemptAt ? ` Retrying in ${Math.max(1, Math.round((state.nextAttemptAt - Date.now()) / 1000))} s.` : '';
-  const problems = state.problems.length ? ` ${state.problems.join(' ')}` : '';
-  return `Not connected. Tried: ${tried || 'no endpoint'}.${problems}${next}`;
-}
-
 export function registerContainersView(
   provider: ContainersTreeProvider,
   connection: EngineConnection,
 ): { view: vscode.TreeView<ContainersTreeNode>; disposables: vscode.Disposable[] } {
   const view = vscode.window.createTreeView('llmStack.containers', { treeDataProvider: provider, canSelectMany: true, showCollapseAll: false });
   const update = (state: ConnectionState) => {
-    void vscode.commands.executeCommand('setContext', 'llmStack.connection', state.kind);
-    view.message = connectionMessage(state);
+    const ctx = connectionContext(state);
+    void vscode.commands.executeCommand('setContext', 'llmStack.connection', ctx.connection);
+    void vscode.commands.executeCommand('setContext', 'llmStack.connectionSource', ctx.source);
+    void vscode.commands.executeCommand('setContext', 'llmStack.connectionProblem', ctx.problem);
+    view.description = viewDescription(state);
   };
   update(connection.state);
   const disposables: vscode.Disposable[] = [

@@ -10,7 +10,7 @@ import { ROOT, startHost, unhandledErrors } from './codeServerHost';
 
 const RESULTS = path.join(ROOT, 'test-results');
 
-async function uiSteps(page: Page, names: { runtime: string; other: string }): Promise<void> {
+async function uiSteps(page: Page, names: { runtime: string; other: string }, syncDir: string): Promise<void> {
   const activity = page.locator('.activitybar [aria-label^="LLM Stack"]').first();
   await activity.waitFor({ timeout: 60_000 });
   await activity.click();
@@ -44,6 +44,36 @@ async function uiSteps(page: Page, names: { runtime: string; other: string }): P
   await row.hover();
   await page.screenshot({ path: path.join(RESULTS, 'sidebar-stopped.png') });
   console.log('[ui] inline Stop changed the row to exited: test-results/sidebar-stopped.png');
+
+  // Point the extension at an engine that is not there, through the command palette, once the
+  // suite's tests that need a connection are over.
+  await waitUntil('the suite to finish its connected tests', () => fs.existsSync(path.join(syncDir, 'calm-done')), 10 * 60_000, 200);
+  await runPaletteCommand(page, 'LLM Stack: Set Docker Host', 'unix:///nonexistent/docker.sock');
+  const welcome = page.locator('.welcome-view-content:has-text("No container engine answers")');
+  await welcome.waitFor({ timeout: 60_000 });
+  await welcome.locator(':text("Tried: the host in the setting llmStack.docker.host")').waitFor({ timeout: 30_000 });
+  await welcome.locator(':text("No engine socket exists there")').waitFor({ timeout: 30_000 });
+  await page.locator('.pane-header:has-text("not connected: no socket at /nonexistent/docker.sock")').waitFor({ timeout: 30_000 });
+  await page.locator('.statusbar-item:has-text("not connected")').first().waitFor({ timeout: 30_000 });
+  await page.screenshot({ path: path.join(RESULTS, 'no-engine.png') });
+  console.log('[ui] unreachable host: the view explains what was tried, the status bar says not connected: test-results/no-engine.png');
+  await runPaletteCommand(page, 'LLM Stack: Set Docker Host', '');
+  await row.waitFor({ timeout: 60_000 });
+  console.log('[ui] clearing the host setting reconnected and the tree is back');
+}
+
+async function runPaletteCommand(page: Page, title: string, input: string): Promise<void> {
+  await page.locator('.monaco-workbench').click({ position: { x: 900, y: 300 } });
+  await page.keyboard.press('F1');
+  const box = page.locator('.quick-input-widget input');
+  await box.waitFor({ timeout: 20_000 });
+  await box.fill(`>${title}`);
+  await page.locator(`.quick-input-list .monaco-list-row[aria-label*="${title}"]`).first().waitFor({ timeout: 20_000 });
+  await page.keyboard.press('Enter');
+  await waitUntil('the input box', async () => (await box.isVisible()) && !(await box.inputValue()).startsWith('>'), 20_000, 100);
+  await box.fill(input);
+  await page.keyboard.press('Enter');
+  await waitUntil('the input box to close', async () => !(await box.isVisible()), 20_000, 100);
 }
 
 async function main(): Promise<number> {
@@ -62,7 +92,7 @@ async function main(): Promise<number> {
   let code = 1;
   try {
     try {
-      await uiSteps(host.page, names);
+      await uiSteps(host.page, names, sync);
     } catch (e) {
       uiError = e;
       await host.page.screenshot({ path: path.join(RESULTS, 'ui-failure.png') }).catch(() => undefined);

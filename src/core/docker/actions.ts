@@ -1,6 +1,7 @@
 // Container actions on the engine (start, stop, restart, remove, inspect, logs) with errors a
 // user can act on, and a helper that runs one action over many containers in parallel.
 import { Readable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
 import { errorMessage, IDisposable, toDisposable } from '../lifecycle';
 import type { EngineConnection } from './connection';
 
@@ -57,6 +58,8 @@ export interface LogFollowOptions {
  */
 export class LogDemuxer {
   private pending: Buffer = Buffer.alloc(0);
+  // One decoder per stream: a program may write a multi-byte character in two writes (two frames).
+  private readonly decoders = { stdout: new StringDecoder('utf8'), stderr: new StringDecoder('utf8') };
   constructor(private readonly onChunk: (c: LogChunk) => void) {}
 
   push(data: Buffer): void {
@@ -67,7 +70,11 @@ export class LogDemuxer {
       if (this.pending.length < 8 + size) break;
       const payload = this.pending.subarray(8, 8 + size);
       this.pending = this.pending.subarray(8 + size);
-      if (type === 1 || type === 2) this.onChunk({ stream: type === 2 ? 'stderr' : 'stdout', text: payload.toString('utf8') });
+      if (type === 1 || type === 2) {
+        const stream = type === 2 ? 'stderr' : 'stdout';
+        const text = this.decoders[stream].write(payload);
+        if (text) this.onChunk({ stream, text });
+      }
     }
   }
 }
@@ -134,7 +141,11 @@ export class ContainerActions {
       options.onEnd(error);
     };
     if (tty) {
-      raw.on('data', (d: Buffer) => options.onData({ stream: 'stdout', text: d.toString('utf8') }));
+      const decoder = new StringDecoder('utf8');
+      raw.on('data', (d: Buffer) => {
+        const text = decoder.write(d);
+        if (text) options.onData({ stream: 'stdout', text });
+      });
     } else {
       const demux = new LogDemuxer(options.onData);
       raw.on('data', (d: Buffer) => demux.push(d));
@@ -156,7 +167,8 @@ export interface BatchResult<T> {
 
 /** Runs fn on every item in parallel and collects what failed instead of stopping at the first error. */
 export async function runBatch<T>(items: readonly T[], fn: (item: T) => Promise<void>): Promise<BatchResult<T>> {
-  const results = await Promise.allSettled(items.map((i) => fn(i)));
+  // async: a synchronous throw from fn fails that item only.
+  const results = await Promise.allSettled(items.map(async (i) => fn(i)));
   const succeeded: T[] = [];
   const failed: { item: T; error: string }[] = [];
   results.forEach((r, i) => {

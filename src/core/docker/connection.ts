@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import Docker from 'dockerode';
 import { z } from 'zod';
 import { Disposable, Emitter, errorMessage, Logger, silentLogger } from '../lifecycle';
-import { Endpoint, EndpointResolution } from './endpoint';
+import { Endpoint, EndpointResolution, EndpointSource } from './endpoint';
 
 export interface EngineInfo {
   readonly name: 'Docker' | 'Podman';
@@ -14,10 +14,14 @@ export interface EngineInfo {
   readonly arch: string;
 }
 
+/** Why an endpoint failed, coarse enough to pick advice for the user. */
+export type FailureKind = 'missing' | 'permission' | 'refused' | 'timeout' | 'tls' | 'protocol' | 'lost' | 'other';
+
 export interface AttemptFailure {
   readonly endpoint: string;
   readonly origin: string;
   readonly reason: string;
+  readonly kind: FailureKind;
 }
 
 export type ConnectionState =
@@ -27,6 +31,8 @@ export type ConnectionState =
       readonly kind: 'disconnected';
       readonly failures: readonly AttemptFailure[];
       readonly problems: readonly string[];
+      /** Where the endpoints came from; 'none' when resolution gave nothing to try (bad setting). */
+      readonly source: EndpointSource | 'none';
       /** When the next automatic attempt happens (epoch ms), undefined when none is planned. */
       readonly nextAttemptAt?: number;
       readonly lostAt: number;
@@ -77,6 +83,29 @@ export async function withTimeout<T>(what: string, ms: number, fn: (signal: Abor
   }
 }
 
+export function classifyConnectError(e: unknown): FailureKind {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  if (e instanceof TimeoutError) return 'timeout';
+  switch (code) {
+    case 'ENOENT':
+      return 'missing';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission';
+    case 'ECONNREFUSED':
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'ECONNRESET':
+      return 'refused';
+    case 'DEPTH_ZERO_SELF_SIGNED_CERT':
+    case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
+    case 'SELF_SIGNED_CERT_IN_CHAIN':
+    case 'ERR_SSL_WRONG_VERSION_NUMBER':
+      return 'tls';
+  }
+  return 'other';
+}
+
 /** Turns low-level connection errors into a sentence a user can act on. */
 export function describeConnectError(endpoint: Endpoint, e: unknown): string {
   const err = e as NodeJS.ErrnoException & { statusCode?: number };
@@ -100,6 +129,8 @@ export function describeConnectError(endpoint: Endpoint, e: unknown): string {
   if (e instanceof TimeoutError) return `${endpoint.url} did not answer in time (is it a Docker Engine API endpoint?)`;
   return `${endpoint.url}: ${errorMessage(e)}`;
 }
+
+class ProtocolError extends Error {}
 
 export class EngineConnection extends Disposable {
   private readonly onDidChangeStateEmitter = this.register(new Emitter<ConnectionState>());
@@ -154,9 +185,10 @@ export class EngineConnection extends Disposable {
   reportLost(reason: string): void {
     if (this.current.kind !== 'connected' || this.isDisposed) return;
     this.log.warn(`Lost the engine at ${this.current.endpoint.url}: ${reason}`);
-    const failures = [{ endpoint: this.current.endpoint.url, origin: this.current.endpoint.origin, reason }];
+    const failures: AttemptFailure[] = [{ endpoint: this.current.endpoint.url, origin: this.current.endpoint.origin, reason, kind: 'lost' }];
+    const source = this.current.endpoint.source;
     this.attempt = 0;
-    this.scheduleRetry(failures, []);
+    this.scheduleRetry(failures, [], source);
   }
 
   private async tryConnect(): Promise<void> {
@@ -174,7 +206,7 @@ export class EngineConnection extends Disposable {
       if (this.isDisposed) return;
       // A missing socket file is known without a request; keeps the common "not installed" case quick.
       if (endpoint.socketPath && !endpoint.socketPath.startsWith('\\\\') && !fs.existsSync(endpoint.socketPath)) {
-        failures.push({ endpoint: endpoint.url, origin: endpoint.origin, reason: describeConnectError(endpoint, { code: 'ENOENT' }) });
+        failures.push({ endpoint: endpoint.url, origin: endpoint.origin, reason: describeConnectError(endpoint, { code: 'ENOENT' }), kind: 'missing' });
         continue;
       }
       const docker = this.options.createClient?.(endpoint) ?? new Docker(endpoint.options);
@@ -183,7 +215,7 @@ export class EngineConnection extends Disposable {
           (docker.version as (o: { abortSignal: AbortSignal }) => Promise<unknown>).call(docker, { abortSignal }),
         );
         const v = versionSchema.safeParse(raw);
-        if (!v.success) throw new Error('answered, but not with a Docker Engine API /version document');
+        if (!v.success) throw new ProtocolError('answered, but not with a Docker Engine API /version document');
         const isPodman = (v.data.Components ?? []).some((c) => /podman/i.test(c.Name));
         const engine: EngineInfo = {
           name: isPodman ? 'Podman' : 'Docker',
@@ -199,20 +231,21 @@ export class EngineConnection extends Disposable {
         this.setState({ kind: 'connected', endpoint, engine, docker, generation: this.generation });
         return;
       } catch (e) {
-        failures.push({ endpoint: endpoint.url, origin: endpoint.origin, reason: describeConnectError(endpoint, e) });
+        const kind = e instanceof ProtocolError || e instanceof SyntaxError ? 'protocol' : classifyConnectError(e);
+        failures.push({ endpoint: endpoint.url, origin: endpoint.origin, reason: describeConnectError(endpoint, e), kind });
       }
     }
     if (this.isDisposed) return;
     for (const f of failures) this.log.info(`Engine not reachable via ${f.origin}: ${f.reason}`);
-    this.scheduleRetry(failures, resolution.problems);
+    this.scheduleRetry(failures, resolution.problems, resolution.candidates[0]?.source ?? 'none');
   }
 
-  private scheduleRetry(failures: AttemptFailure[], problems: readonly string[]): void {
+  private scheduleRetry(failures: AttemptFailure[], problems: readonly string[], source: EndpointSource | 'none'): void {
     const delay = Math.min(this.maxBackoffMs, this.initialBackoffMs * 2 ** Math.min(this.attempt, 16));
     clearTimeout(this.retryTimer);
     const previous = this.current;
     const lostAt = previous.kind === 'disconnected' ? previous.lostAt : Date.now();
-    this.setState({ kind: 'disconnected', failures, problems, nextAttemptAt: Date.now() + delay, lostAt, attempt: this.attempt });
+    this.setState({ kind: 'disconnected', failures, problems, source, nextAttemptAt: Date.now() + delay, lostAt, attempt: this.attempt });
     this.retryTimer = setTimeout(() => void this.connect(), delay);
     this.retryTimer.unref?.();
   }

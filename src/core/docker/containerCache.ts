@@ -1,6 +1,7 @@
 // The in-memory container list, kept current by the engine's /events stream. The full list is
 // fetched once per connection; after that each container event refreshes just that container.
 import type { Readable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
 import { z } from 'zod';
 import { Disposable, Emitter, errorMessage, Logger, silentLogger, toDisposable } from '../lifecycle';
 import { ConnectionState, EngineConnection, withTimeout } from './connection';
@@ -30,13 +31,15 @@ const relevantActions = /^(create|start|restart|stop|die|kill|pause|unpause|rena
 /** Splits a newline-delimited JSON stream into parsed, validated events. */
 export class NdjsonEventParser {
   private buffer = '';
+  // Keeps a multi-byte character that arrives split across two chunks whole.
+  private readonly decoder = new StringDecoder('utf8');
   constructor(
     private readonly onEvent: (e: EngineEvent) => void,
     private readonly onBadLine: (line: string) => void,
   ) {}
 
   push(chunk: Buffer | string): void {
-    this.buffer += chunk.toString();
+    this.buffer += typeof chunk === 'string' ? chunk : this.decoder.write(chunk);
     let nl: number;
     while ((nl = this.buffer.indexOf('\n')) >= 0) {
       const line = this.buffer.slice(0, nl).trim();

@@ -83,8 +83,11 @@ export function parseHost(url: string, tls?: TlsFiles & { verify?: boolean }): {
         throw new EndpointError(`"${raw}" has no valid host:port.`);
       }
       if (!u.hostname) throw new EndpointError(`"${raw}" has no host name.`);
-      const useTls = scheme === 'https' || !!(tls && (tls.ca || tls.cert || tls.key));
-      const port = u.port ? Number(u.port) : useTls ? 2376 : 2375;
+      // Asked-for TLS stays TLS even when no cert file could be read: never fall back to plain http.
+      const useTls = scheme === 'https' || !!(tls && (tls.verify || tls.ca || tls.cert || tls.key));
+      // URL drops a port that is http's default, so an explicit :80 is read from the text.
+      const explicit80 = !u.port && /^[^/?#]*:0*80(?:[/?#]|$)/.test(rest);
+      const port = u.port ? Number(u.port) : explicit80 ? 80 : useTls ? 2376 : 2375;
       const options: DockerOptions = {
         host: u.hostname.replace(/^\[|\]$/g, ''),
         port,
@@ -225,7 +228,7 @@ export function resolveEndpoints(input: ResolveInput): EndpointResolution {
   if (setting) {
     try {
       const tls = input.settingCertPath?.trim()
-        ? readTls(input.settingCertPath.trim(), input.readFile, problems, 'llmStack.docker.tlsCertPath')
+        ? { ...readTls(input.settingCertPath.trim(), input.readFile, problems, 'llmStack.docker.tlsCertPath'), verify: true }
         : undefined;
       const parsed = parseHost(setting, tls);
       return { candidates: [{ url: setting, source: 'setting', origin: 'setting llmStack.docker.host', tls: parsed.options.protocol === 'https', ...parsed }], problems };
@@ -239,7 +242,7 @@ export function resolveEndpoints(input: ResolveInput): EndpointResolution {
     try {
       const verify = !!input.env.DOCKER_TLS_VERIFY && input.env.DOCKER_TLS_VERIFY !== '0';
       const tls = verify
-        ? readTls(input.env.DOCKER_CERT_PATH || path.join(input.homedir, '.docker'), input.readFile, problems, 'DOCKER_TLS_VERIFY')
+        ? { ...readTls(input.env.DOCKER_CERT_PATH || path.join(input.homedir, '.docker'), input.readFile, problems, 'DOCKER_TLS_VERIFY'), verify: true }
         : undefined;
       const parsed = parseHost(envHost, tls);
       return { candidates: [{ url: envHost, source: 'DOCKER_HOST', origin: 'environment variable DOCKER_HOST', tls: parsed.options.protocol === 'https', ...parsed }], problems };

@@ -53,3 +53,22 @@ export function summarizeHealth(state: ConnectionState, records: readonly Contai
   ].join('\n');
   return { level, text: parts.join(' · '), tooltip, counts };
 }
+
+/**
+ * Context keys the welcome content keys on: what was tried (source) and why it failed (problem),
+ * so the view gives advice that fits without a popup. Details live in the status bar tooltip and the log.
+ */
+export function connectionContext(state: ConnectionState): { connection: string; source: string; problem: string } {
+  if (state.kind !== 'disconnected') return { connection: state.kind, source: '', problem: '' };
+  const kinds = new Set(state.failures.map((f) => f.kind));
+  const problem =
+    state.source === 'none' ? 'invalid' : kinds.has('permission') ? 'permission' : kinds.has('tls') ? 'tls' : kinds.has('lost') ? 'lost' : [...kinds].every((k) => k === 'missing') ? 'missing' : 'unreachable';
+  return { connection: 'disconnected', source: state.source, problem };
+}
+
+/** One line next to the view title: the engine when connected, the problem otherwise. */
+export function viewDescription(state: ConnectionState): string | undefined {
+  if (state.kind === 'connected') return `${state.engine.name} ${state.engine.version}`;
+  if (state.kind === 'connecting') return 'connecting…';
+  return state.failures.length ? `not connected: ${state.failures[0].reason}` : 'not connected';
+}

@@ -96,16 +96,18 @@ describe('extension in the real host (host)', function () {
     try {
       await setHost('unix:///nonexistent/llmstack-host-test.sock');
       await waitUntil('disconnected', () => a.connection.state.kind === 'disconnected', 30_000);
-      assert.match(String(a.containersView.message), /Tried: setting llmStack\.docker\.host \(no socket at \/nonexistent\/llmstack-host-test\.sock/);
+      assert.match(String(a.containersView.description), /^not connected: no socket at \/nonexistent\/llmstack-host-test\.sock/);
+      assert.match(a.statusBar.summary!.tooltip, /setting llmStack\.docker\.host: no socket at \/nonexistent\/llmstack-host-test\.sock \(engine not installed or not started\)/);
       assert.equal(a.statusBar.summary?.level, 'error');
       assert.deepEqual(a.containersTree.getChildren(), []);
       await setHost('not a url');
-      await waitUntil('the bad setting reported', () => a.connection.state.kind === 'disconnected' && /not a Docker host URL/.test(String(a.containersView.message)), 30_000);
+      await waitUntil('the bad setting reported', () => a.connection.state.kind === 'disconnected' && /not a Docker host URL/.test(a.statusBar.summary?.tooltip ?? ''), 30_000);
+      assert.equal(a.containersView.description, 'not connected');
     } finally {
       await setHost(undefined);
     }
     await waitUntil('reconnected', () => a.connection.state.kind === 'connected' && a.cache.isLoaded, 60_000);
-    assert.equal(a.containersView.message, undefined);
+    assert.match(String(a.containersView.description), /^Docker \d/);
   });
 
   it('reports engine loss, reconnects by itself and shows the right tree again', async function () {
@@ -122,7 +124,7 @@ describe('extension in the real host (host)', function () {
       await scratch.stop();
       await waitUntil('the loss to be reported', () => a.connection.state.kind === 'disconnected', 60_000);
       assert.equal(a.statusBar.summary?.level, 'error');
-      assert.match(String(a.containersView.message), /Not connected/);
+      assert.match(String(a.containersView.description), /^not connected/);
       await scratch.start();
       await waitForTree(a, `${name} again after the restart`, (nodes) => nodes.some((n) => n.name === name && n.record.state === 'running'), 90_000);
       assert.equal(a.statusBar.summary?.level, 'ok');

@@ -42,10 +42,15 @@ export function waitForTree(a: LlmStackApi, what: string, predicate: (nodes: Con
   });
 }
 
-/** Waits until the UI driver (outside the host) says it is done with the shared sidebar. */
+/**
+ * Tests that disconnect the extension run last. They first tell the UI driver (outside the host)
+ * that the calm tests are over, so it may run its own disconnecting steps, then wait until it is
+ * done with the shared window.
+ */
 export async function waitForUiDriver(): Promise<void> {
   const dir = process.env.LLMSTACK_HOST_SYNC_DIR;
   if (!dir) return;
+  fs.writeFileSync(path.join(dir, 'calm-done'), '');
   await waitUntil('the UI driver to finish', () => fs.existsSync(path.join(dir, 'ui-done')), 240_000, 200);
 }
 
