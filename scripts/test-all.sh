@@ -15,5 +15,5 @@ node scripts/build.mjs --tests || exit 1
 step "manifest: every contributed command is registered" node scripts/check-commands.mjs
 step "unit + integration (c8 coverage of src/core)" bash -c 'bash scripts/ensure-docker.sh && npx c8 --include "out/src/core/**" --reporter text-summary --reporter text --reports-dir test-results/coverage mocha --config .mocharc.json --grep "\((unit|integration)\)" "out/test/unit/**/*.test.js" "out/test/integration/**/*.test.js"'
 step "host: real VS Code (code-server) + Chromium" bash -c 'bash scripts/ensure-code-server.sh >/dev/null && node out/test/host/runCodeServer.js'
-echo "test tiers: $passed passed, $failed failed"
+echo "tiers: $passed passed, $failed failed"
 [ "$failed" = 0 ]

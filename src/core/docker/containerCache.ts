@@ -5,7 +5,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { z } from 'zod';
 import { Disposable, Emitter, errorMessage, Logger, silentLogger, toDisposable } from '../lifecycle';
 import { ConnectionState, EngineConnection, withTimeout } from './connection';
-import { ContainerRecord, containerSummarySchema, toRecord } from './containers';
+import { containerInspectSchema, ContainerRecord, containerSummarySchema, inspectToRecord, toRecord } from './containers';
 
 export const engineEventSchema = z.looseObject({
   Type: z.string().optional(),
@@ -240,13 +240,18 @@ export class ContainerCache extends Disposable {
       const docker = this.connection.docker;
       if (!docker) return;
       try {
-        const raw = (await withTimeout('Reading a container', this.requestTimeoutMs, (abortSignal) =>
-          docker.listContainers({ all: true, filters: { id: [id] }, abortSignal }),
-        )) as unknown[];
-        const item = raw.map((x) => containerSummarySchema.safeParse(x)).find((p) => p.success && p.data.Id === id);
-        if (item?.success) {
-          this.records.set(id, toRecord(item.data, Date.now()));
+        let raw: unknown;
+        try {
+          raw = await withTimeout('Reading a container', this.requestTimeoutMs, (abortSignal) => docker.getContainer(id).inspect({ abortSignal }));
+        } catch (e) {
+          if ((e as { statusCode?: number }).statusCode !== 404) throw e;
+          raw = undefined; // removed meanwhile
+        }
+        const parsed = raw === undefined ? undefined : containerInspectSchema.safeParse(raw);
+        if (parsed?.success) {
+          this.records.set(id, inspectToRecord(parsed.data, Date.now()));
         } else {
+          if (parsed) this.log.warn(`Ignored container ${id.slice(0, 12)}: the engine's inspect answer has an unexpected shape (${parsed.error.issues[0]?.message}).`);
           this.records.delete(id);
         }
         if (!this.isDisposed) this.onDidChangeEmitter.fire({ ids: [id], event });

@@ -53,6 +53,34 @@ export const containerSummarySchema = z.looseObject({
 });
 export type ContainerSummary = z.infer<typeof containerSummarySchema>;
 
+/**
+ * GET /containers/{id}/json, the part the views use. Per-event refreshes read this rather than the
+ * list: the engine emits some events (pause, for one) before its list view is updated, while
+ * inspect reads the container's own state.
+ */
+export const containerInspectSchema = z.looseObject({
+  Id: z.string().min(1),
+  Name: z.string().default(''),
+  Created: z.string().optional(),
+  State: z.looseObject({
+    Status: z.string().default('unknown'),
+    StartedAt: z.string().optional(),
+    FinishedAt: z.string().optional(),
+    ExitCode: z.number().optional(),
+    Health: z.looseObject({ Status: z.string() }).nullish(),
+  }),
+  Config: z.looseObject({
+    Image: z.string().default(''),
+    Labels: z.record(z.string(), z.string()).nullish(),
+  }),
+  NetworkSettings: z
+    .looseObject({
+      Ports: z.record(z.string(), z.array(z.looseObject({ HostIp: z.string().optional(), HostPort: z.string().optional() })).nullish()).nullish(),
+    })
+    .nullish(),
+});
+export type ContainerInspect = z.infer<typeof containerInspectSchema>;
+
 export type ContainerState = 'running' | 'exited' | 'restarting' | 'paused' | 'created' | 'dead' | 'removing' | 'unknown';
 export type HealthState = 'healthy' | 'unhealthy' | 'starting' | undefined;
 
@@ -135,6 +163,48 @@ export function toRecord(summary: ContainerSummary, now: number): ContainerRecor
     createdAt: summary.Created !== undefined ? summary.Created * 1000 : undefined,
     ports,
     labels: summary.Labels ?? {},
+  };
+}
+
+function parseTime(iso: string | undefined): number | undefined {
+  if (!iso || iso.startsWith('0001-')) return undefined;
+  const t = Date.parse(iso);
+  return Number.isNaN(t) ? undefined : t;
+}
+
+export function inspectToRecord(info: ContainerInspect, now: number): ContainerRecord {
+  const st = info.State;
+  const state = (knownStates.has(st.Status as ContainerState) ? st.Status : 'unknown') as ContainerState;
+  const hs = st.Health?.Status;
+  const health: HealthState = hs === 'healthy' || hs === 'unhealthy' || hs === 'starting' ? hs : undefined;
+  const startedAt = state === 'running' || state === 'paused' ? parseTime(st.StartedAt) : undefined;
+  const ports: PublishedPort[] = [];
+  const seen = new Set<string>();
+  for (const [key, bindings] of Object.entries(info.NetworkSettings?.Ports ?? {})) {
+    const [containerPort, protocol = 'tcp'] = key.split('/');
+    for (const b of bindings ?? []) {
+      const hostPort = Number(b.HostPort);
+      if (!hostPort || seen.has(`${hostPort}/${protocol}`)) continue;
+      seen.add(`${hostPort}/${protocol}`);
+      ports.push({ hostIp: b.HostIp ?? '', hostPort, containerPort: Number(containerPort), protocol });
+    }
+  }
+  ports.sort((a, b) => a.hostPort - b.hostPort);
+  let statusText: string;
+  if (state === 'running') statusText = `Up ${startedAt !== undefined ? formatDuration(now - startedAt) : ''}`.trim() + (health ? ` (${health === 'starting' ? 'health: starting' : health})` : '');
+  else if (state === 'exited') statusText = `Exited (${st.ExitCode ?? 0})`;
+  else statusText = state.charAt(0).toUpperCase() + state.slice(1);
+  return {
+    id: info.Id,
+    name: info.Name.replace(/^\//, '') || info.Id.slice(0, 12),
+    image: info.Config.Image,
+    state,
+    health,
+    statusText,
+    startedAt,
+    createdAt: parseTime(info.Created),
+    ports,
+    labels: info.Config.Labels ?? {},
   };
 }
 

@@ -4,7 +4,9 @@ import fc from 'fast-check';
 import {
   builtinImagePatterns,
   ContainerRecord,
+  containerInspectSchema,
   containerSummarySchema,
+  inspectToRecord,
   createClassifier,
   displayState,
   formatDuration,
@@ -445,5 +447,48 @@ describe('containers (unit)', () => {
         assert.equal(normalizeImage(p), p);
       }
     });
+  });
+});
+
+describe('inspectToRecord (unit)', () => {
+  const NOW = Date.UTC(2026, 0, 1, 12, 0, 0);
+  const base = {
+    Id: 'a'.repeat(64),
+    Name: '/ollama',
+    Created: '2026-01-01T11:00:00.000000000Z',
+    State: { Status: 'running', StartedAt: '2026-01-01T11:55:00.5Z', FinishedAt: '0001-01-01T00:00:00Z', ExitCode: 0, Health: { Status: 'unhealthy' } },
+    Config: { Image: 'ollama/ollama:0.5', Labels: { a: 'b' } },
+    NetworkSettings: { Ports: { '11434/tcp': [{ HostIp: '127.0.0.1', HostPort: '11434' }, { HostIp: '::1', HostPort: '11434' }], '9000/udp': null, '80/tcp': [{ HostIp: '0.0.0.0', HostPort: '8080' }] } },
+  };
+
+  it('maps state, health, start time, ports and labels', () => {
+    const r = inspectToRecord(containerInspectSchema.parse(base), NOW);
+    assert.equal(r.name, 'ollama');
+    assert.equal(r.state, 'running');
+    assert.equal(r.health, 'unhealthy');
+    assert.equal(r.startedAt, Date.UTC(2026, 0, 1, 11, 55, 0, 500));
+    assert.equal(r.createdAt, Date.UTC(2026, 0, 1, 11, 0, 0));
+    assert.deepEqual(r.ports, [
+      { hostIp: '0.0.0.0', hostPort: 8080, containerPort: 80, protocol: 'tcp' },
+      { hostIp: '127.0.0.1', hostPort: 11434, containerPort: 11434, protocol: 'tcp' },
+    ]);
+    assert.equal(r.statusText, 'Up 4 min (unhealthy)');
+    assert.deepEqual(r.labels, { a: 'b' });
+  });
+
+  it('reads an exited container without a start time, and unknown states as unknown', () => {
+    const exited = inspectToRecord(containerInspectSchema.parse({ ...base, State: { Status: 'exited', ExitCode: 137, StartedAt: '2026-01-01T11:55:00Z' }, NetworkSettings: null }), NOW);
+    assert.equal(exited.state, 'exited');
+    assert.equal(exited.startedAt, undefined);
+    assert.equal(exited.statusText, 'Exited (137)');
+    assert.deepEqual(exited.ports, []);
+    const odd = inspectToRecord(containerInspectSchema.parse({ ...base, Name: '', State: { Status: 'weird' } }), NOW);
+    assert.equal(odd.state, 'unknown');
+    assert.equal(odd.name, 'a'.repeat(12));
+    assert.equal(odd.health, undefined);
+  });
+
+  it('rejects an answer without an Id or State', () => {
+    assert.equal(containerInspectSchema.safeParse({ Name: '/x', Config: {} }).success, false);
   });
 });
