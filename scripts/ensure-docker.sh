@@ -16,10 +16,25 @@ if ! ping; then
     apt-get update -qq >&2 && apt-get install -y -qq docker.io >&2
   fi
   if [ "$(id -u)" != 0 ]; then log "no Docker Engine answers on $SOCK; start it (sudo systemctl start docker)"; exit 1; fi
-  log "starting dockerd (log: $LOG)"
-  nohup dockerd >"$LOG" 2>&1 &
-  for _ in $(seq 1 120); do ping && break; sleep 0.5; done
-  ping || { log "dockerd did not answer within 60 s; see $LOG"; tail -20 "$LOG" >&2; exit 1; }
+  # A dockerd killed hard (the end of a session) leaves its pid file; dockerd refuses to start then.
+  for pf in /var/run/docker.pid /var/run/docker/containerd/containerd.pid; do
+    if [ -f "$pf" ]; then
+      pid=$(cat "$pf" 2>/dev/null || true)
+      if [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null; then rm -f "$pf"; log "removed stale $pf"; fi
+    fi
+  done
+  if pgrep -x dockerd >/dev/null; then
+    log "a dockerd process exists but does not answer yet; waiting for it"
+  else
+    log "starting dockerd (log: $LOG)"
+    nohup dockerd >"$LOG" 2>&1 &
+  fi
+  for _ in $(seq 1 240); do
+    ping && break
+    pgrep -x dockerd >/dev/null || { log "dockerd exited; see $LOG"; tail -20 "$LOG" >&2; exit 1; }
+    sleep 0.5
+  done
+  ping || { log "dockerd did not answer within 120 s; see $LOG"; tail -20 "$LOG" >&2; exit 1; }
 fi
 DOCKER="docker"
 command -v docker >/dev/null || { log "docker CLI missing"; exit 1; }

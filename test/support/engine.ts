@@ -160,6 +160,11 @@ export class ScratchEngine {
 
   async start(): Promise<void> {
     this.ensureBridge();
+    // A run killed hard leaves pid files behind; dockerd refuses to start over a live-looking one.
+    for (const pf of [path.join(this.dir, 'docker.pid'), path.join(this.dir, 'exec', 'containerd', 'containerd.pid')]) {
+      const pid = Number(fs.existsSync(pf) ? fs.readFileSync(pf, 'utf8').trim() : NaN);
+      if (!Number.isNaN(pid) && !isAlive(pid)) fs.rmSync(pf, { force: true });
+    }
     fs.mkdirSync(path.join(this.dir, 'data'), { recursive: true });
     fs.mkdirSync(path.join(this.dir, 'exec'), { recursive: true });
     const log = fs.openSync(path.join(this.dir, 'dockerd.log'), 'a');
@@ -209,6 +214,15 @@ export class ScratchEngine {
         /* already gone */
       }
     }
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
   }
 }
 
