@@ -1,0 +1,116 @@
+// Forward-only schema migrations. Each runs in its own transaction and sets PRAGMA user_version;
+// a backup is taken before the first one that touches an existing file.
+
+export interface Migration {
+  readonly version: number;
+  readonly description: string;
+  readonly sql: string;
+}
+
+export const migrations: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'runtimes, models, versions, usage events, audit log',
+    sql: `
+      CREATE TABLE runtimes (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,
+        name TEXT NOT NULL,
+        endpoint TEXT NOT NULL,
+        container_id TEXT,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        UNIQUE (kind, endpoint)
+      );
+      CREATE TABLE models (
+        id INTEGER PRIMARY KEY,
+        runtime_id INTEGER NOT NULL REFERENCES runtimes(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        tag TEXT NOT NULL DEFAULT 'latest',
+        family TEXT,
+        parameter_count INTEGER,
+        quantization TEXT,
+        context_length INTEGER,
+        size_bytes INTEGER,
+        digest TEXT,
+        format TEXT,
+        source TEXT,
+        license TEXT,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        last_used_at INTEGER,
+        UNIQUE (runtime_id, name, tag)
+      );
+      -- The Models view lists one runtime's models sorted by name, size or last use.
+      CREATE INDEX models_runtime_size ON models (runtime_id, size_bytes);
+      CREATE INDEX models_runtime_last_used ON models (runtime_id, last_used_at);
+      CREATE INDEX models_family_name ON models (family, name, tag);
+      CREATE TABLE model_versions (
+        id INTEGER PRIMARY KEY,
+        model_id INTEGER NOT NULL REFERENCES models(id) ON DELETE CASCADE,
+        digest TEXT NOT NULL,
+        first_seen INTEGER NOT NULL,
+        last_seen INTEGER NOT NULL,
+        pinned INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (model_id, digest)
+      );
+      CREATE TABLE usage_events (
+        id INTEGER PRIMARY KEY,
+        model_id INTEGER NOT NULL REFERENCES models(id) ON DELETE CASCADE,
+        ts INTEGER NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('load','unload','generate','pull','benchmark','delete')),
+        duration_ms INTEGER,
+        prompt_tokens INTEGER,
+        output_tokens INTEGER
+      );
+      CREATE INDEX usage_model_ts ON usage_events (model_id, ts);
+      CREATE INDEX usage_ts ON usage_events (ts);
+      CREATE TABLE audit_log (
+        id INTEGER PRIMARY KEY,
+        ts INTEGER NOT NULL,
+        operation TEXT NOT NULL,
+        target TEXT NOT NULL,
+        outcome TEXT NOT NULL CHECK (outcome IN ('ok','error')),
+        error TEXT
+      );
+      CREATE INDEX audit_ts ON audit_log (ts);
+    `,
+  },
+  {
+    version: 2,
+    description: 'benchmark results, tags, notes, retention settings',
+    sql: `
+      CREATE TABLE benchmark_results (
+        id INTEGER PRIMARY KEY,
+        model_id INTEGER NOT NULL REFERENCES models(id) ON DELETE CASCADE,
+        runtime_id INTEGER REFERENCES runtimes(id) ON DELETE SET NULL,
+        hardware TEXT NOT NULL,
+        prompt_set TEXT NOT NULL,
+        ttft_ms REAL,
+        prompt_tps REAL,
+        gen_tps REAL,
+        memory_bytes INTEGER,
+        ts INTEGER NOT NULL
+      );
+      CREATE INDEX benchmarks_model_ts ON benchmark_results (model_id, ts);
+      CREATE TABLE model_tags (
+        model_id INTEGER NOT NULL REFERENCES models(id) ON DELETE CASCADE,
+        tag TEXT NOT NULL,
+        PRIMARY KEY (model_id, tag)
+      ) WITHOUT ROWID;
+      CREATE INDEX model_tags_tag ON model_tags (tag);
+      CREATE TABLE model_notes (
+        model_id INTEGER PRIMARY KEY REFERENCES models(id) ON DELETE CASCADE,
+        text TEXT NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+      CREATE TABLE settings (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+      ) WITHOUT ROWID;
+      INSERT INTO settings (key, value) VALUES ('retention.usageDays', '365'), ('retention.auditDays', '365');
+    `,
+  },
+];
+
+export const LATEST_VERSION = migrations[migrations.length - 1].version;

@@ -1,0 +1,382 @@
+// Typed access to the registry's tables. Inputs are validated with zod before they reach SQL, and
+// reach it only as bound parameters; rows read back are validated too.
+import { z } from 'zod';
+import { RegistryError } from './fileStore';
+import type { Registry } from './registry';
+
+const text = (max: number) => z.string().trim().min(1).max(max);
+const optText = (max: number) => z.string().max(max).nullish().transform((v) => v ?? null);
+const optInt = z.number().int().nonnegative().nullish().transform((v) => v ?? null);
+
+export const runtimeKindSchema = z.enum(['ollama', 'llamacpp', 'vllm', 'tgi', 'localai', 'lmstudio', 'openai', 'gguf', 'other']);
+
+export const runtimeInputSchema = z.object({
+  kind: runtimeKindSchema,
+  name: text(200),
+  endpoint: text(2000),
+  containerId: optText(128),
+});
+export type RuntimeInput = z.input<typeof runtimeInputSchema>;
+
+export const runtimeRowSchema = z.object({
+  id: z.number(),
+  kind: z.string(),
+  name: z.string(),
+  endpoint: z.string(),
+  container_id: z.string().nullable(),
+  created_at: z.number(),
+  updated_at: z.number(),
+});
+export type RuntimeRow = z.infer<typeof runtimeRowSchema>;
+
+export const digestSchema = z.string().regex(/^(sha256:)?[0-9a-f]{64}$/, 'a digest is sha256:<64 hex digits>');
+
+export const modelInputSchema = z.object({
+  runtimeId: z.number().int().positive(),
+  name: text(300),
+  tag: z.string().trim().min(1).max(200).default('latest'),
+  family: optText(100),
+  parameterCount: optInt,
+  quantization: optText(50),
+  contextLength: optInt,
+  sizeBytes: optInt,
+  digest: digestSchema.nullish().transform((v) => v ?? null),
+  format: optText(50),
+  source: optText(2000),
+  license: optText(200),
+});
+export type ModelInput = z.input<typeof modelInputSchema>;
+
+export const modelRowSchema = z.object({
+  id: z.number(),
+  runtime_id: z.number(),
+  name: z.string(),
+  tag: z.string(),
+  family: z.string().nullable(),
+  parameter_count: z.number().nullable(),
+  quantization: z.string().nullable(),
+  context_length: z.number().nullable(),
+  size_bytes: z.number().nullable(),
+  digest: z.string().nullable(),
+  format: z.string().nullable(),
+  source: z.string().nullable(),
+  license: z.string().nullable(),
+  created_at: z.number(),
+  updated_at: z.number(),
+  last_used_at: z.number().nullable(),
+});
+export type ModelRow = z.infer<typeof modelRowSchema>;
+
+export const usageKindSchema = z.enum(['load', 'unload', 'generate', 'pull', 'benchmark', 'delete']);
+export const usageInputSchema = z.object({
+  modelId: z.number().int().positive(),
+  kind: usageKindSchema,
+  ts: z.number().int().nonnegative().optional(),
+  durationMs: optInt,
+  promptTokens: optInt,
+  outputTokens: optInt,
+});
+export type UsageInput = z.input<typeof usageInputSchema>;
+
+export const benchmarkInputSchema = z.object({
+  modelId: z.number().int().positive(),
+  runtimeId: z.number().int().positive().nullish().transform((v) => v ?? null),
+  hardware: text(500),
+  promptSet: text(200),
+  ttftMs: z.number().nonnegative().nullish().transform((v) => v ?? null),
+  promptTps: z.number().nonnegative().nullish().transform((v) => v ?? null),
+  genTps: z.number().nonnegative().nullish().transform((v) => v ?? null),
+  memoryBytes: optInt,
+  ts: z.number().int().nonnegative().optional(),
+});
+export type BenchmarkInput = z.input<typeof benchmarkInputSchema>;
+
+export const auditInputSchema = z.object({
+  operation: text(100),
+  target: z.string().max(1000),
+  outcome: z.enum(['ok', 'error']),
+  error: optText(4000),
+  ts: z.number().int().nonnegative().optional(),
+});
+export type AuditInput = z.input<typeof auditInputSchema>;
+
+export const modelSortSchema = z.enum(['name', 'size', 'lastUsed']);
+export const modelQuerySchema = z.object({
+  runtimeId: z.number().int().positive().optional(),
+  family: z.string().max(100).optional(),
+  /** Case-insensitive substring of the name. */
+  search: z.string().max(200).optional(),
+  sort: modelSortSchema.default('name'),
+  descending: z.boolean().default(false),
+  limit: z.number().int().positive().max(10_000).default(200),
+  offset: z.number().int().nonnegative().default(0),
+});
+export type ModelQuery = z.input<typeof modelQuerySchema>;
+
+function parse<S extends z.ZodType>(schema: S, value: unknown, what: string): z.infer<S> {
+  const r = schema.safeParse(value);
+  if (!r.success) {
+    const i = r.error.issues[0];
+    throw new RegistryError(`Invalid ${what}: ${i.path.join('.') || 'value'}: ${i.message}`, 'validation');
+  }
+  return r.data;
+}
+
+function normalizeDigest(d: string | null): string | null {
+  return d === null ? null : d.startsWith('sha256:') ? d : `sha256:${d}`;
+}
+
+export interface UpsertModelResult {
+  readonly id: number;
+  readonly created: boolean;
+  /** True when the digest was not seen before for this model (a new version). */
+  readonly newVersion: boolean;
+}
+
+export interface UsageDay {
+  readonly day: string;
+  readonly kind: string;
+  readonly count: number;
+  readonly outputTokens: number;
+  readonly durationMs: number;
+}
+
+export interface RegistryStats {
+  readonly schemaVersion: number;
+  readonly counts: Record<string, number>;
+  readonly fileBytes: number;
+  readonly encrypted: boolean;
+  readonly backups: number;
+  readonly oldestUsage: number | null;
+  readonly newestUsage: number | null;
+}
+
+/** The registry's repositories in one place; each method is one unit of work. */
+export class RegistryRepositories {
+  constructor(
+    readonly db: Registry,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  // ---- runtimes
+  upsertRuntime(input: RuntimeInput): number {
+    const r = parse(runtimeInputSchema, input, 'runtime');
+    const ts = this.now();
+    return this.db.transaction(() => {
+      this.db.run(
+        `INSERT INTO runtimes (kind, name, endpoint, container_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (kind, endpoint) DO UPDATE SET name = excluded.name, container_id = excluded.container_id, updated_at = excluded.updated_at`,
+        [r.kind, r.name, r.endpoint, r.containerId, ts, ts],
+      );
+      return this.db.get<{ id: number }>('SELECT id FROM runtimes WHERE kind = ? AND endpoint = ?', [r.kind, r.endpoint])!.id;
+    });
+  }
+
+  listRuntimes(): RuntimeRow[] {
+    return this.db.all('SELECT * FROM runtimes ORDER BY kind, name').map((row) => runtimeRowSchema.parse(row));
+  }
+
+  // ---- models and versions
+  upsertModel(input: ModelInput): UpsertModelResult {
+    const m = parse(modelInputSchema, input, 'model');
+    const digest = normalizeDigest(m.digest);
+    const ts = this.now();
+    return this.db.transaction(() => {
+      const existing = this.db.get<{ id: number }>('SELECT id FROM models WHERE runtime_id = ? AND name = ? AND tag = ?', [m.runtimeId, m.name, m.tag]);
+      let id: number;
+      if (existing) {
+        id = existing.id;
+        this.db.run(
+          `UPDATE models SET family = ?, parameter_count = ?, quantization = ?, context_length = ?, size_bytes = ?, digest = ?, format = ?, source = ?, license = ?, updated_at = ? WHERE id = ?`,
+          [m.family, m.parameterCount, m.quantization, m.contextLength, m.sizeBytes, digest, m.format, m.source, m.license, ts, id],
+        );
+      } else {
+        if (!this.db.get('SELECT 1 AS x FROM runtimes WHERE id = ?', [m.runtimeId])) throw new RegistryError(`Invalid model: runtime ${m.runtimeId} does not exist.`, 'validation');
+        id = this.db.insert(
+          `INSERT INTO models (runtime_id, name, tag, family, parameter_count, quantization, context_length, size_bytes, digest, format, source, license, created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          [m.runtimeId, m.name, m.tag, m.family, m.parameterCount, m.quantization, m.contextLength, m.sizeBytes, digest, m.format, m.source, m.license, ts, ts],
+        );
+      }
+      let newVersion = false;
+      if (digest) {
+        const changed = this.db.run('UPDATE model_versions SET last_seen = ? WHERE model_id = ? AND digest = ?', [ts, id, digest]);
+        if (!changed) {
+          this.db.run('INSERT INTO model_versions (model_id, digest, first_seen, last_seen) VALUES (?, ?, ?, ?)', [id, digest, ts, ts]);
+          newVersion = true;
+        }
+      }
+      return { id, created: !existing, newVersion };
+    });
+  }
+
+  getModel(id: number): ModelRow | undefined {
+    const row = this.db.get('SELECT * FROM models WHERE id = ?', [id]);
+    return row ? modelRowSchema.parse(row) : undefined;
+  }
+
+  findModel(runtimeId: number, name: string, tag = 'latest'): ModelRow | undefined {
+    const row = this.db.get('SELECT * FROM models WHERE runtime_id = ? AND name = ? AND tag = ?', [runtimeId, name, tag]);
+    return row ? modelRowSchema.parse(row) : undefined;
+  }
+
+  /** The Models view's query: one page, filtered and sorted, served by an index. */
+  listModels(query: ModelQuery = {}): ModelRow[] {
+    const q = parse(modelQuerySchema, query, 'model query');
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    if (q.runtimeId !== undefined) {
+      where.push('runtime_id = ?');
+      params.push(q.runtimeId);
+    }
+    if (q.family !== undefined) {
+      where.push('family = ?');
+      params.push(q.family);
+    }
+    if (q.search) {
+      where.push("name LIKE ? ESCAPE '\\'");
+      params.push(`%${q.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+    }
+    const dir = q.descending ? 'DESC' : 'ASC';
+    const order = q.sort === 'name' ? `name ${dir}, tag ${dir}` : q.sort === 'size' ? `size_bytes ${dir}, id ${dir}` : `last_used_at ${dir}, id ${dir}`;
+    const sql = `SELECT * FROM models ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${order} LIMIT ? OFFSET ?`;
+    params.push(q.limit, q.offset);
+    return this.db.all(sql, params).map((row) => modelRowSchema.parse(row));
+  }
+
+  deleteModel(id: number): boolean {
+    return this.db.transaction(() => this.db.run('DELETE FROM models WHERE id = ?', [id]) > 0);
+  }
+
+  versions(modelId: number): { digest: string; firstSeen: number; lastSeen: number; pinned: boolean }[] {
+    return this.db
+      .all<{ digest: string; first_seen: number; last_seen: number; pinned: number }>('SELECT digest, first_seen, last_seen, pinned FROM model_versions WHERE model_id = ? ORDER BY last_seen DESC', [modelId])
+      .map((r) => ({ digest: r.digest, firstSeen: r.first_seen, lastSeen: r.last_seen, pinned: !!r.pinned }));
+  }
+
+  setPinned(modelId: number, digest: string, pinned: boolean): boolean {
+    const d = normalizeDigest(parse(digestSchema, digest, 'digest'));
+    return this.db.transaction(() => this.db.run('UPDATE model_versions SET pinned = ? WHERE model_id = ? AND digest = ?', [pinned ? 1 : 0, modelId, d]) > 0);
+  }
+
+  // ---- usage
+  recordUsage(input: UsageInput): number {
+    const u = parse(usageInputSchema, input, 'usage event');
+    const ts = u.ts ?? this.now();
+    return this.db.transaction(() => {
+      const id = this.db.insert('INSERT INTO usage_events (model_id, ts, kind, duration_ms, prompt_tokens, output_tokens) VALUES (?, ?, ?, ?, ?, ?)', [
+        u.modelId,
+        ts,
+        u.kind,
+        u.durationMs,
+        u.promptTokens,
+        u.outputTokens,
+      ]);
+      this.db.run('UPDATE models SET last_used_at = max(coalesce(last_used_at, 0), ?) WHERE id = ?', [ts, u.modelId]);
+      return id;
+    });
+  }
+
+  /** Usage of one model per day and kind over the last `days` days (the details view's history). */
+  usageByDay(modelId: number, days = 30, now = this.now()): UsageDay[] {
+    const since = now - days * 86_400_000;
+    return this.db
+      .all<{ day: string; kind: string; n: number; tokens: number | null; duration: number | null }>(
+        `SELECT date(ts / 1000, 'unixepoch') AS day, kind, count(*) AS n, sum(output_tokens) AS tokens, sum(duration_ms) AS duration
+         FROM usage_events WHERE model_id = ? AND ts >= ? GROUP BY day, kind ORDER BY day, kind`,
+        [modelId, since],
+      )
+      .map((r) => ({ day: r.day, kind: r.kind, count: r.n, outputTokens: r.tokens ?? 0, durationMs: r.duration ?? 0 }));
+  }
+
+  // ---- benchmarks, tags, notes
+  recordBenchmark(input: BenchmarkInput): number {
+    const b = parse(benchmarkInputSchema, input, 'benchmark result');
+    return this.db.transaction(() =>
+      this.db.insert(
+        'INSERT INTO benchmark_results (model_id, runtime_id, hardware, prompt_set, ttft_ms, prompt_tps, gen_tps, memory_bytes, ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        [b.modelId, b.runtimeId, b.hardware, b.promptSet, b.ttftMs, b.promptTps, b.genTps, b.memoryBytes, b.ts ?? this.now()],
+      ),
+    );
+  }
+
+  benchmarks(modelId: number, limit = 50): Record<string, unknown>[] {
+    return this.db.all('SELECT * FROM benchmark_results WHERE model_id = ? ORDER BY ts DESC LIMIT ?', [modelId, limit]);
+  }
+
+  setTags(modelId: number, tags: readonly string[]): void {
+    const clean = [...new Set(tags.map((t) => parse(text(100), t, 'tag')))];
+    this.db.transaction(() => {
+      this.db.run('DELETE FROM model_tags WHERE model_id = ?', [modelId]);
+      for (const t of clean) this.db.run('INSERT INTO model_tags (model_id, tag) VALUES (?, ?)', [modelId, t]);
+    });
+  }
+
+  tags(modelId: number): string[] {
+    return this.db.all<{ tag: string }>('SELECT tag FROM model_tags WHERE model_id = ? ORDER BY tag', [modelId]).map((r) => r.tag);
+  }
+
+  modelsWithTag(tag: string): number[] {
+    return this.db.all<{ model_id: number }>('SELECT model_id FROM model_tags WHERE tag = ? ORDER BY model_id', [tag]).map((r) => r.model_id);
+  }
+
+  setNote(modelId: number, note: string): void {
+    const t = parse(z.string().max(100_000), note, 'note');
+    this.db.transaction(() => {
+      if (!t.trim()) this.db.run('DELETE FROM model_notes WHERE model_id = ?', [modelId]);
+      else this.db.run('INSERT INTO model_notes (model_id, text, updated_at) VALUES (?, ?, ?) ON CONFLICT (model_id) DO UPDATE SET text = excluded.text, updated_at = excluded.updated_at', [modelId, t, this.now()]);
+    });
+  }
+
+  note(modelId: number): string | undefined {
+    return this.db.get<{ text: string }>('SELECT text FROM model_notes WHERE model_id = ?', [modelId])?.text;
+  }
+
+  // ---- audit log and retention
+  audit(input: AuditInput): number {
+    const a = parse(auditInputSchema, input, 'audit entry');
+    return this.db.transaction(() =>
+      this.db.insert('INSERT INTO audit_log (ts, operation, target, outcome, error) VALUES (?, ?, ?, ?, ?)', [a.ts ?? this.now(), a.operation, a.target, a.outcome, a.error]),
+    );
+  }
+
+  recentAudit(limit = 100): { ts: number; operation: string; target: string; outcome: string; error: string | null }[] {
+    return this.db.all('SELECT ts, operation, target, outcome, error FROM audit_log ORDER BY ts DESC, id DESC LIMIT ?', [limit]);
+  }
+
+  retention(): { usageDays: number; auditDays: number } {
+    const get = (k: string) => Number(this.db.get<{ value: string }>('SELECT value FROM settings WHERE key = ?', [k])?.value ?? 365);
+    return { usageDays: get('retention.usageDays'), auditDays: get('retention.auditDays') };
+  }
+
+  setRetention(r: { usageDays?: number; auditDays?: number }): void {
+    const days = z.number().int().min(1).max(36_500);
+    this.db.transaction(() => {
+      if (r.usageDays !== undefined) this.db.run("UPDATE settings SET value = ? WHERE key = 'retention.usageDays'", [String(parse(days, r.usageDays, 'retention'))]);
+      if (r.auditDays !== undefined) this.db.run("UPDATE settings SET value = ? WHERE key = 'retention.auditDays'", [String(parse(days, r.auditDays, 'retention'))]);
+    });
+  }
+
+  /** Deletes usage events and audit entries older than the retention settings. */
+  prune(now = this.now()): { usage: number; audit: number } {
+    const r = this.retention();
+    return this.db.transaction(() => ({
+      usage: this.db.run('DELETE FROM usage_events WHERE ts < ?', [now - r.usageDays * 86_400_000]),
+      audit: this.db.run('DELETE FROM audit_log WHERE ts < ?', [now - r.auditDays * 86_400_000]),
+    }));
+  }
+
+  stats(fileBytes: number): RegistryStats {
+    const range = this.db.get<{ lo: number | null; hi: number | null }>('SELECT min(ts) AS lo, max(ts) AS hi FROM usage_events')!;
+    const counts = this.db.counts();
+    return {
+      schemaVersion: this.db.schemaVersion,
+      counts,
+      fileBytes,
+      encrypted: this.db.encrypted,
+      backups: this.db.listBackups().length,
+      oldestUsage: range.lo,
+      newestUsage: range.hi,
+    };
+  }
+}
