@@ -1,6 +1,7 @@
 // Builds the extension bundle (esbuild) or, with --tests, compiles src/test/bench with tsc into out/.
 import { build, context } from 'esbuild';
 import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdirSync } from 'node:fs';
 
 const args = new Set(process.argv.slice(2));
 
@@ -33,12 +34,16 @@ const options = {
   target: 'node20',
   format: 'cjs',
   // ssh2 (pulled in by docker-modem) loads optional native helpers in try/catch; they stay out of the bundle.
-  external: ['vscode', 'cpu-features', './crypto/build/Release/sshcrypto.node'],
+  external: ['vscode', 'cpu-features', './crypto/build/Release/sshcrypto.node', 'sql.js/dist/sql-wasm.wasm'],
   sourcemap: args.has('--production') ? false : 'linked',
   minify: args.has('--production'),
   metafile: true,
   logLevel: 'warning',
 };
+
+// sql.js loads its WASM at run time from beside the bundle.
+mkdirSync('dist', { recursive: true });
+copyFileSync('node_modules/sql.js/dist/sql-wasm.wasm', 'dist/sql-wasm.wasm');
 
 if (args.has('--watch')) {
   const ctx = await context(options);

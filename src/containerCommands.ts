@@ -24,6 +24,8 @@ export interface ContainerCommandDeps {
   readonly actions: ContainerActions;
   readonly logs: ContainerLogs;
   readonly log: vscode.LogOutputChannel;
+  /** Records each mutating action in the registry's audit log. */
+  readonly audit?: (operation: string, target: string, error?: string) => Promise<void>;
 }
 
 function toTarget(arg: NodeArg, cache: ContainerCache): Target | undefined {
@@ -82,6 +84,13 @@ async function runAction(deps: ContainerCommandDeps, action: ContainerAction, no
     runBatch(targets, (t) => deps.actions.run(action, t.id, t.name)),
   );
   for (const t of result.succeeded) deps.log.info(`${v.ed} ${t.name} (${t.id.slice(0, 12)})`);
+  if (deps.audit) {
+    const audit = deps.audit;
+    void Promise.all([
+      ...result.succeeded.map((t) => audit(`container.${action}`, `${t.name} (${t.id.slice(0, 12)})`)),
+      ...result.failed.map((f) => audit(`container.${action}`, `${f.item.name} (${f.item.id.slice(0, 12)})`, f.error)),
+    ]);
+  }
   if (result.failed.length === 1 && targets.length === 1) {
     showError(deps, result.failed[0].error);
   } else if (result.failed.length) {

@@ -10,6 +10,8 @@ import { registerContainerCommands } from './containerCommands';
 import { ContainerLogs } from './containerLogs';
 import { ContainersTreeProvider, registerContainersView } from './containersTree';
 import { registerInspect } from './inspectDocument';
+import { registerRegistryCommands } from './registryCommands';
+import { RegistryService } from './registryService';
 import { imagePatterns, resolveFromSettings, SECTION } from './settings';
 import { HealthStatusBar } from './statusBar';
 
@@ -21,6 +23,7 @@ export interface LlmStackApi {
   readonly containersView: vscode.TreeView<unknown>;
   readonly statusBar: HealthStatusBar;
   readonly logs: ContainerLogs;
+  readonly registry: RegistryService;
   /** Duration of activate() in milliseconds. */
   readonly activationMs: number;
 }
@@ -51,6 +54,8 @@ export function activate(context: vscode.ExtensionContext): LlmStackApi {
   const tree = new ContainersTreeProvider(cache, connection, classifier);
   const { view, disposables } = registerContainersView(tree, connection);
   const statusBar = new HealthStatusBar(connection, cache, classifier);
+  const registry = new RegistryService(context, log);
+  registryForDeactivate = registry;
 
   context.subscriptions.push(
     log,
@@ -62,7 +67,9 @@ export function activate(context: vscode.ExtensionContext): LlmStackApi {
     ...disposables,
     vscode.window.registerTreeDataProvider('llmStack.models', new EmptyModelsTree()),
     registerInspect(actions),
-    ...registerContainerCommands({ cache, actions, logs, log }),
+    ...registerContainerCommands({ cache, actions, logs, log, audit: (op, target, error) => registry.audit(op, target, error) }),
+    ...registerRegistryCommands(registry, log),
+    registry,
     vscode.commands.registerCommand('llmStack.containers.refresh', () => cache.reload()),
     vscode.commands.registerCommand('llmStack.docker.reconnect', () => connection.reconnect()),
     vscode.commands.registerCommand('llmStack.showLog', () => log.show()),
@@ -84,7 +91,7 @@ export function activate(context: vscode.ExtensionContext): LlmStackApi {
   void connection.connect();
   const activationMs = performance.now() - started;
   log.info(`Activated in ${activationMs.toFixed(1)} ms`);
-  return { connection, cache, containersTree: tree, containersView: view as vscode.TreeView<unknown>, statusBar, logs, activationMs };
+  return { connection, cache, containersTree: tree, containersView: view as vscode.TreeView<unknown>, statusBar, logs, registry, activationMs };
 
   async function configureHost(): Promise<void> {
     const current = vscode.workspace.getConfiguration(SECTION).get<string>('docker.host', '');
@@ -127,6 +134,9 @@ export function activate(context: vscode.ExtensionContext): LlmStackApi {
   }
 }
 
-export function deactivate(): void {
-  // Everything is released through context.subscriptions.
+let registryForDeactivate: RegistryService | undefined;
+
+/** Everything else is released through context.subscriptions; the registry's last save is awaited here. */
+export async function deactivate(): Promise<void> {
+  await registryForDeactivate?.close();
 }

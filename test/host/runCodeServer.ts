@@ -45,8 +45,8 @@ async function uiSteps(page: Page, names: { runtime: string; other: string }, sy
   await page.screenshot({ path: path.join(RESULTS, 'sidebar-stopped.png') });
   console.log('[ui] inline Stop changed the row to exited: test-results/sidebar-stopped.png');
 
-  // Point the extension at an engine that is not there, through the command palette, once the
-  // suite's tests that need a connection are over.
+  // Steps that take the keyboard focus (quick picks, dialogs) or disconnect the extension wait
+  // until the suite's own tests are over, so neither disturbs the other.
   await waitUntil('the suite to finish its connected tests', () => fs.existsSync(path.join(syncDir, 'calm-done')), 10 * 60_000, 200);
   await runPaletteCommand(page, 'LLM Stack: Set Docker Host', 'unix:///nonexistent/docker.sock');
   const welcome = page.locator('.welcome-view-content:has-text("No container engine answers")');
@@ -62,7 +62,56 @@ async function uiSteps(page: Page, names: { runtime: string; other: string }, sy
   console.log('[ui] clearing the host setting reconnected and the tree is back');
 }
 
-async function runPaletteCommand(page: Page, title: string, input: string): Promise<void> {
+/**
+ * A second session without a test suite, as a user has it: VS Code refuses modal dialogs while
+ * extension tests run, so confirmations (restore, remove) are clicked here.
+ */
+async function userSession(removeName: string): Promise<void> {
+  const host = await startHost({ onLog: (l) => console.log(`  [user] ${l}`) });
+  const page = host.page;
+  try {
+    await page.locator('.activitybar [aria-label^="LLM Stack"]').first().click({ timeout: 60_000 });
+    const row = page.locator(`.monaco-list-row[aria-label^="${removeName},"]`);
+    await row.waitFor({ timeout: 60_000 });
+
+    await runPaletteCommand(page, 'LLM Stack: Back Up Registry Now');
+    await page.locator('.notification-toast:has-text("Registry backed up:")').first().waitFor({ timeout: 60_000 });
+    console.log('[ui] Back Up Registry Now: notification shown');
+    await runPaletteCommand(page, 'LLM Stack: Show Registry Statistics');
+    await page.locator('.tab:has-text("Registry Statistics.md")').first().waitFor({ timeout: 60_000 });
+    await page.locator('.editor-container .view-lines:has-text("audit_log")').first().waitFor({ timeout: 30_000 });
+    await page.screenshot({ path: path.join(RESULTS, 'registry-stats.png') });
+    console.log('[ui] Show Registry Statistics: document with table counts: test-results/registry-stats.png');
+    await runPaletteCommand(page, 'LLM Stack: Restore Registry from Backup');
+    await page.locator('.quick-input-list .monaco-list-row:has-text("audit entries")').first().waitFor({ timeout: 30_000 });
+    await page.screenshot({ path: path.join(RESULTS, 'registry-restore-pick.png') });
+    await page.keyboard.press('Enter');
+    const restore = page.locator('.monaco-dialog-box .monaco-button:has-text("Restore")');
+    await restore.waitFor({ timeout: 30_000 });
+    await restore.click();
+    await page.locator('.notification-toast:has-text("Registry restored from")').first().waitFor({ timeout: 60_000 });
+    console.log('[ui] Restore Registry from Backup: picked the backup in the quick pick, confirmed the dialog, restored');
+
+    // Remove… from the context menu, confirmed in the dialog.
+    await row.click({ button: 'right' });
+    await page.locator('.monaco-menu .action-label:has-text("Remove…")').first().click({ timeout: 20_000 });
+    const confirm = page.locator('.monaco-dialog-box .monaco-button:has-text("Remove")');
+    await confirm.waitFor({ timeout: 20_000 });
+    await page.screenshot({ path: path.join(RESULTS, 'remove-confirm.png') });
+    await confirm.click();
+    await row.waitFor({ state: 'detached', timeout: 60_000 });
+    console.log('[ui] Remove… from the context menu asked for confirmation, then the row disappeared');
+    const unhandled = unhandledErrors(host.dir, host.logs);
+    if (unhandled.length) throw new Error(`unhandled errors from the extension in the user session:\n${unhandled.join('\n---\n')}`);
+  } catch (e) {
+    await page.screenshot({ path: path.join(RESULTS, 'ui-user-failure.png') }).catch(() => undefined);
+    throw e;
+  } finally {
+    await host.close();
+  }
+}
+
+async function runPaletteCommand(page: Page, title: string, input?: string): Promise<void> {
   await page.locator('.monaco-workbench').click({ position: { x: 900, y: 300 } });
   await page.keyboard.press('F1');
   const box = page.locator('.quick-input-widget input');
@@ -70,6 +119,7 @@ async function runPaletteCommand(page: Page, title: string, input: string): Prom
   await box.fill(`>${title}`);
   await page.locator(`.quick-input-list .monaco-list-row[aria-label*="${title}"]`).first().waitFor({ timeout: 20_000 });
   await page.keyboard.press('Enter');
+  if (input === undefined) return;
   await waitUntil('the input box', async () => (await box.isVisible()) && !(await box.inputValue()).startsWith('>'), 20_000, 100);
   await box.fill(input);
   await page.keyboard.press('Enter');
@@ -111,8 +161,16 @@ async function main(): Promise<number> {
     }
   } finally {
     await host.close();
-    await removeTestContainers().catch(() => undefined);
     fs.rmSync(sync, { recursive: true, force: true });
+  }
+  try {
+    await createTestContainer({ name: 'llmstack-ui-remove-me' });
+    await userSession('llmstack-ui-remove-me');
+  } catch (e) {
+    uiError ??= e;
+    console.error('[ui] user session FAILED:', e);
+  } finally {
+    await removeTestContainers().catch(() => undefined);
   }
   const failed = (code ? 1 : 0) + (uiError ? 1 : 0);
   console.log(`host: ${failed ? 'FAILED' : 'ok'} (suite exit ${code}, ui ${uiError ? 'failed' : 'ok'})`);

@@ -68,15 +68,13 @@ const viewIds = Object.values(manifest.contributes.views ?? {}).flatMap((list) =
 /** Commands VS Code creates itself for every view. */
 const builtinCommands = new Set(viewIds.flatMap((id) => [`${id}.focus`, `${id}.resetViewLocation`]));
 
-/** Command ids registered in src/: vscode.commands.registerCommand('id', …) anywhere, or reg('id', …) in containerCommands.ts. */
+/** Command ids registered in src/: vscode.commands.registerCommand('id', …), or the commands files' reg('id', …) helper. */
 function registeredCommandIds(): Set<string> {
   const ids = new Set<string>();
   for (const file of sourceFiles(path.join(root, 'src'))) {
     const text = fs.readFileSync(file, 'utf8');
     for (const m of text.matchAll(/registerCommand\(\s*(['"`])([^'"`]+)\1/g)) ids.add(m[2]);
-    if (path.basename(file) === 'containerCommands.ts') {
-      for (const m of text.matchAll(/\breg\(\s*(['"`])([^'"`]+)\1/g)) ids.add(m[2]);
-    }
+    for (const m of text.matchAll(/\breg\(\s*(['"`])([^'"`]+)\1/g)) ids.add(m[2]);
   }
   return ids;
 }

@@ -42,6 +42,7 @@ export function encrypt(plain: Uint8Array, key: Buffer): Buffer {
 export function decode(data: Uint8Array, key: Buffer | undefined, where: string): Uint8Array {
   const kind = fileKind(data);
   if (kind === 'sqlite') return data;
+  if (kind === 'empty') throw new RegistryError(`${where} is empty (0 bytes).`, 'corrupt');
   if (kind !== 'encrypted') throw new RegistryError(`${where} is not a registry database (unknown format).`, 'corrupt');
   if (!key) {
     throw new RegistryError(
@@ -80,10 +81,10 @@ function ioMessage(e: unknown, file: string): string {
  */
 export async function writeAtomic(file: string, data: Uint8Array): Promise<void> {
   const dir = path.dirname(file);
-  await fs.promises.mkdir(dir, { recursive: true });
   const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   let handle: fs.promises.FileHandle | undefined;
   try {
+    await fs.promises.mkdir(dir, { recursive: true });
     handle = await fs.promises.open(tmp, 'w', 0o600);
     await handle.writeFile(data);
     await handle.sync();

@@ -54,6 +54,8 @@ export const migrations: readonly Migration[] = [
         pinned INTEGER NOT NULL DEFAULT 0,
         UNIQUE (model_id, digest)
       );
+      -- A model's versions, newest first.
+      CREATE INDEX model_versions_model_last_seen ON model_versions (model_id, last_seen);
       CREATE TABLE usage_events (
         id INTEGER PRIMARY KEY,
         model_id INTEGER NOT NULL REFERENCES models(id) ON DELETE CASCADE,
@@ -64,6 +66,8 @@ export const migrations: readonly Migration[] = [
         output_tokens INTEGER
       );
       CREATE INDEX usage_model_ts ON usage_events (model_id, ts);
+      -- A model's usage per day and kind (the details view): grouped in index order, no sort.
+      CREATE INDEX usage_model_day_kind ON usage_events (model_id, date(ts / 1000, 'unixepoch'), kind);
       CREATE INDEX usage_ts ON usage_events (ts);
       CREATE TABLE audit_log (
         id INTEGER PRIMARY KEY,

@@ -283,8 +283,9 @@ export class RegistryRepositories {
     return this.db
       .all<{ day: string; kind: string; n: number; tokens: number | null; duration: number | null }>(
         `SELECT date(ts / 1000, 'unixepoch') AS day, kind, count(*) AS n, sum(output_tokens) AS tokens, sum(duration_ms) AS duration
-         FROM usage_events WHERE model_id = ? AND ts >= ? GROUP BY day, kind ORDER BY day, kind`,
-        [modelId, since],
+         FROM usage_events WHERE model_id = ? AND date(ts / 1000, 'unixepoch') >= date(? / 1000, 'unixepoch') AND ts >= ?
+         GROUP BY day, kind ORDER BY day, kind`,
+        [modelId, since, since],
       )
       .map((r) => ({ day: r.day, kind: r.kind, count: r.n, outputTokens: r.tokens ?? 0, durationMs: r.duration ?? 0 }));
   }
@@ -367,7 +368,8 @@ export class RegistryRepositories {
   }
 
   stats(fileBytes: number): RegistryStats {
-    const range = this.db.get<{ lo: number | null; hi: number | null }>('SELECT min(ts) AS lo, max(ts) AS hi FROM usage_events')!;
+    // Two subqueries, one index lookup each (min and max in one SELECT would scan the whole index).
+    const range = this.db.get<{ lo: number | null; hi: number | null }>('SELECT (SELECT min(ts) FROM usage_events) AS lo, (SELECT max(ts) FROM usage_events) AS hi')!;
     const counts = this.db.counts();
     return {
       schemaVersion: this.db.schemaVersion,

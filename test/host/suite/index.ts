@@ -6,7 +6,7 @@ import Mocha from 'mocha';
 
 export function run(): Promise<void> {
   const mocha = new Mocha({ ui: 'bdd', timeout: 120_000, color: false, reporter: 'spec', grep: /\(host\)/ });
-  for (const f of fs.readdirSync(__dirname, { recursive: true }) as string[]) {
+  for (const f of (fs.readdirSync(__dirname, { recursive: true }) as string[]).sort()) {
     if (f.endsWith('.test.js')) mocha.addFile(path.join(__dirname, f));
   }
   return new Promise((resolve, reject) => {

@@ -1,0 +1,64 @@
+// The model registry inside the real host: audit entries from container actions, export and
+// import through the commands, and a malformed import that changes nothing.
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { createTestContainer, removeTestContainers, uniqueName, waitUntil } from '../../support/engine';
+import { api, treeNodes, waitForTree } from './hostSupport';
+
+describe('model registry in the real host (host)', function () {
+  this.timeout(120_000);
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'llmstack-reg-host-'));
+  after(async () => {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    await removeTestContainers().catch(() => undefined);
+  });
+
+  it('records container actions in the audit log', async () => {
+    const a = await api();
+    await waitUntil('the engine connection', () => a.connection.state.kind === 'connected' && a.cache.isLoaded, 60_000);
+    const name = uniqueName('audit');
+    await createTestContainer({ name });
+    await waitForTree(a, name, (nodes) => nodes.some((n) => n.name === name && n.record.state === 'running'));
+    await vscode.commands.executeCommand('llmStack.containers.stop', treeNodes(a).find((n) => n.name === name));
+    const { repos } = await a.registry.get();
+    const entry = await waitUntil('the audit entry', () => repos.recentAudit(50).find((e) => e.operation === 'container.stop' && e.target.startsWith(name)), 20_000);
+    assert.equal(entry.outcome, 'ok');
+  });
+
+  it('exports to JSON and imports it again without duplicating anything', async () => {
+    const a = await api();
+    const { repos } = await a.registry.get();
+    const rt = repos.upsertRuntime({ kind: 'ollama', name: 'host test', endpoint: 'http://127.0.0.1:1/host-test' });
+    repos.upsertModel({ runtimeId: rt, name: 'tiny', tag: 'q4', digest: 'c'.repeat(64), sizeBytes: 1234 });
+    const file = vscode.Uri.file(path.join(tmp, 'export.json'));
+    const written = await vscode.commands.executeCommand<string>('llmStack.registry.export', file);
+    assert.equal(written, file.fsPath);
+    const data = JSON.parse(fs.readFileSync(file.fsPath, 'utf8'));
+    assert.equal(data.format, 'llm-local-stack-registry');
+    assert.ok(data.models.some((m: { key: { name: string } }) => m.key.name === 'tiny'));
+    const report = await vscode.commands.executeCommand<Record<string, number>>('llmStack.registry.import', file);
+    assert.deepEqual(report, { runtimes: 0, models: 0, versions: 0, usage: 0, benchmarks: 0, audit: 0 });
+  });
+
+  it('refuses a malformed import with a clear error and keeps the data', async () => {
+    const a = await api();
+    const { registry } = await a.registry.get();
+    const before = registry.counts();
+    const bad = path.join(tmp, 'bad.json');
+    fs.writeFileSync(bad, '{"format":"llm-local-stack-registry","version":1,"models":"nope"}');
+    const result = await vscode.commands.executeCommand('llmStack.registry.import', vscode.Uri.file(bad));
+    assert.equal(result, undefined);
+    assert.deepEqual(registry.counts(), before);
+  });
+
+  it('shows statistics as a read-only document', async () => {
+    const text = await vscode.commands.executeCommand<string>('llmStack.registry.stats');
+    assert.match(text, /# LLM Stack model registry/);
+    assert.match(text, /\| models \| \d+ \|/);
+    assert.match(text, /Schema version: 2/);
+    await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+  });
+});
