@@ -80,6 +80,9 @@ export function activate(context: vscode.ExtensionContext): LlmStackApi {
         log.info('Docker host settings changed; reconnecting.');
         void connection.reconnect();
       }
+      if (e.affectsConfiguration(`${SECTION}.registry`)) {
+        registry.onSettingsChanged().catch((err) => log.error(`Reopening the registry failed: ${err instanceof Error ? err.message : String(err)}`));
+      }
       if (e.affectsConfiguration(`${SECTION}.runtimes.imagePatterns`)) {
         classifier = createClassifier(imagePatterns());
         tree.setClassifier(classifier);

@@ -62,6 +62,7 @@ export class RegistryService implements vscode.Disposable {
     return this.opening;
   }
 
+  /** The key that reads the registry (kept while encryption is off, so an encrypted file still opens). */
   private async key(encrypt: boolean): Promise<Buffer | undefined> {
     const stored = await this.context.secrets.get(KEY_SECRET);
     if (stored) return Buffer.from(stored, 'base64');
@@ -81,6 +82,7 @@ export class RegistryService implements vscode.Disposable {
       file: this.file,
       wasmPath: this.context.asAbsolutePath(path.join('dist', 'sql-wasm.wasm')),
       key: await this.key(s.encrypt),
+      encryptWrites: s.encrypt,
       keepBackups: s.keepBackups,
       log: { debug: (m) => this.log.debug(m), info: (m) => this.log.info(m), warn: (m) => this.log.warn(m), error: (m) => this.log.error(m) },
     });
@@ -126,6 +128,14 @@ export class RegistryService implements vscode.Disposable {
     } catch (e) {
       this.log.warn(`Scheduled registry maintenance failed: ${errorMessage(e)}`);
     }
+  }
+
+  /** Settings that change how the file is written take effect by reopening it. */
+  async onSettingsChanged(): Promise<void> {
+    if (!this.current) return;
+    this.log.info('Registry settings changed; reopening the registry.');
+    await this.close();
+    await this.get();
   }
 
   /** Closes the handle (saving pending work) so the next get() opens the file again. */

@@ -67,7 +67,7 @@ export function decode(data: Uint8Array, key: Buffer | undefined, where: string)
   }
 }
 
-function ioMessage(e: unknown, file: string): string {
+export function ioMessage(e: unknown, file: string): string {
   const code = (e as NodeJS.ErrnoException).code;
   if (code === 'ENOSPC') return `the disk is full (ENOSPC) writing ${file}. Free some space; the last saved registry file is intact and your changes are kept in memory until the next save.`;
   if (code === 'EACCES' || code === 'EPERM') return `permission denied writing ${file}.`;

@@ -12,6 +12,12 @@ export const migrations: readonly Migration[] = [
     version: 1,
     description: 'runtimes, models, versions, usage events, audit log',
     sql: `
+      -- journal_seq: the last journaled transaction this database holds (see journal.ts).
+      CREATE TABLE registry_meta (
+        key TEXT PRIMARY KEY,
+        value INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      INSERT INTO registry_meta (key, value) VALUES ('journal_seq', 0);
       CREATE TABLE runtimes (
         id INTEGER PRIMARY KEY,
         kind TEXT NOT NULL,
@@ -45,6 +51,10 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX models_runtime_size ON models (runtime_id, size_bytes);
       CREATE INDEX models_runtime_last_used ON models (runtime_id, last_used_at);
       CREATE INDEX models_family_name ON models (family, name, tag);
+      -- The same lists narrowed to one family (the view's filter).
+      CREATE INDEX models_runtime_family_name ON models (runtime_id, family, name, tag);
+      CREATE INDEX models_runtime_family_size ON models (runtime_id, family, size_bytes);
+      CREATE INDEX models_runtime_family_last_used ON models (runtime_id, family, last_used_at);
       CREATE TABLE model_versions (
         id INTEGER PRIMARY KEY,
         model_id INTEGER NOT NULL REFERENCES models(id) ON DELETE CASCADE,
@@ -65,7 +75,6 @@ export const migrations: readonly Migration[] = [
         prompt_tokens INTEGER,
         output_tokens INTEGER
       );
-      CREATE INDEX usage_model_ts ON usage_events (model_id, ts);
       -- A model's usage per day and kind (the details view): grouped in index order, no sort.
       CREATE INDEX usage_model_day_kind ON usage_events (model_id, date(ts / 1000, 'unixepoch'), kind);
       CREATE INDEX usage_ts ON usage_events (ts);

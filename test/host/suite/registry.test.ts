@@ -54,6 +54,30 @@ describe('model registry in the real host (host)', function () {
     assert.deepEqual(registry.counts(), before);
   });
 
+  it('encrypts the file at rest when turned on (key in SecretStorage), and writes it plain again when turned off', async () => {
+    const a = await api();
+    const { repos } = await a.registry.get();
+    const rt = repos.upsertRuntime({ kind: 'llamacpp', name: 'enc', endpoint: 'http://127.0.0.1:1/enc' });
+    repos.upsertModel({ runtimeId: rt, name: 'secret-model-name', tag: 'q8' });
+    const file = a.registry.file;
+    const head = () => fs.readFileSync(file).subarray(0, 16).toString('latin1');
+    const cfg = () => vscode.workspace.getConfiguration('llmStack');
+    try {
+      await cfg().update('registry.encrypt', true, vscode.ConfigurationTarget.Global);
+      await waitUntil('the encrypted file', () => head().startsWith('LLMSREG\x01'), 30_000, 100);
+      const bytes = fs.readFileSync(file);
+      assert.equal(bytes.includes(Buffer.from('secret-model-name')), false, 'no plaintext in the file');
+      const reopened = await a.registry.get();
+      assert.ok(reopened.registry.encrypted);
+      assert.equal(reopened.repos.findModel(rt, 'secret-model-name', 'q8')?.name, 'secret-model-name');
+    } finally {
+      await cfg().update('registry.encrypt', undefined, vscode.ConfigurationTarget.Global);
+    }
+    await waitUntil('the plain file again', () => head().startsWith('SQLite format 3'), 30_000, 100);
+    const { repos: after } = await a.registry.get();
+    assert.equal(after.findModel(rt, 'secret-model-name', 'q8')?.tag, 'q8');
+  });
+
   it('shows statistics as a read-only document', async () => {
     const text = await vscode.commands.executeCommand<string>('llmStack.registry.stats');
     assert.match(text, /# LLM Stack model registry/);

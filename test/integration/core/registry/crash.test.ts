@@ -1,10 +1,11 @@
-// Crash test: SIGKILLs a child process writing the registry at random moments, 200+ times on one file, and checks each time that the file opens intact and holds every row the child reported committed.
+// Crash test: SIGKILLs a child process writing the registry (journal appends and compactions) at random moments, 200+ times on one file, and checks each time that the file opens intact and holds every row the child reported committed.
 import * as assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { parseJournal, snapshotHeader } from '../../../../src/core/registry/journal';
 import { Registry } from '../../../../src/core/registry/registry';
 
 const WRITER = path.join(__dirname, 'crashWriter.js');
@@ -87,16 +88,39 @@ function stepPlan(rnd: () => number): KillPlan {
   return { at: 'lines', lines: delay(1, 12), delayMs: rnd() < 0.3 ? 0 : delay(1, 25) };
 }
 
-async function crashLoop(options: { kills: number; budgetMs: number; key?: Buffer }): Promise<{ kills: number; ms: number; committed: number; tempsLeft: number; seed: number }> {
+/** Compaction threshold of the writer: a journal record is a few hundred bytes, so every few saves write a new snapshot and journal. */
+const WRITER_COMPACT_AFTER = 1024;
+
+interface LoopResult {
+  kills: number;
+  ms: number;
+  committed: number;
+  /** Kills that left a temp file: in the middle of a compaction's atomic write. */
+  tempsLeft: number;
+  /** Kills after which the journal did not follow the snapshot: between a compaction's two writes. */
+  unfollowed: number;
+  /** Kills that left a partial record at the end of the journal. */
+  tornTails: number;
+  /** Kills after a save had reached the disk but before the writer reported it. */
+  unreported: number;
+  seed: number;
+}
+
+async function crashLoop(options: { kills: number; budgetMs: number; key?: Buffer }): Promise<LoopResult> {
   const seed = Number(process.env.CRASH_SEED ?? Date.now() % 2 ** 31);
   const rnd = mulberry32(seed);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'llmstack-registry-crash-'));
   const file = path.join(dir, 'registry.sqlite');
-  const env = { ...process.env, CRASH_WRITER_KEY: options.key?.toString('hex') ?? '' };
+  const env = { ...process.env, CRASH_WRITER_KEY: options.key?.toString('hex') ?? '', CRASH_WRITER_COMPACT_AFTER: String(WRITER_COMPACT_AFTER) };
   const started = Date.now();
   const reported = new Set<number>();
+  /** Rows an open after a kill has read (saved, if not all reported). */
+  const seen = new Set<number>();
   let kills = 0;
   let tempsLeft = 0;
+  let unfollowed = 0;
+  let tornTails = 0;
+  let unreported = 0;
   try {
     while (kills < options.kills) {
       const plan = stepPlan(rnd);
@@ -110,6 +134,12 @@ async function crashLoop(options: { kills: number; budgetMs: number; key?: Buffe
 
       const existed = fs.existsSync(file);
       if (fs.readdirSync(dir).some((n) => n.includes('.tmp-'))) tempsLeft++;
+      if (existed) {
+        const journal = fs.existsSync(`${file}.journal`) ? parseJournal(fs.readFileSync(`${file}.journal`), options.key) : undefined;
+        const header = snapshotHeader(fs.readFileSync(file));
+        if (!journal?.header || journal.header.snapLen !== header.snapLen || journal.header.snapCrc !== header.snapCrc) unfollowed++;
+        else if (journal.torn) tornTails++;
+      }
       const registry = await Registry.open({ file, key: options.key, persistDelayMs: 3_600_000 });
       try {
         assert.equal(registry.recovery, undefined, `the file needed recovery: ${registry.recovery?.reason} (${context})`);
@@ -128,6 +158,10 @@ async function crashLoop(options: { kills: number; budgetMs: number; key?: Buffe
         const onDisk = new Set(audit);
         const missing = [...reported].filter((n) => !onDisk.has(n));
         assert.deepEqual(missing, [], `committed rows missing from the file (${context})`);
+        const lost = [...seen].filter((n) => !onDisk.has(n));
+        assert.deepEqual(lost, [], `rows an earlier open read are gone (${context})`);
+        if (audit.some((n) => !reported.has(n) && !seen.has(n))) unreported++;
+        for (const n of audit) seen.add(n);
         assert.deepEqual(
           fs.readdirSync(dir).filter((n) => n.includes('.tmp-')),
           [],
@@ -137,7 +171,7 @@ async function crashLoop(options: { kills: number; budgetMs: number; key?: Buffe
         await registry.close();
       }
     }
-    return { kills, ms: Date.now() - started, committed: reported.size, tempsLeft, seed };
+    return { kills, ms: Date.now() - started, committed: reported.size, tempsLeft, unfollowed, tornTails, unreported, seed };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -151,14 +185,18 @@ describe('registry crash safety (integration)', function () {
     assert.ok(fs.existsSync(WRITER), `compile the tests first: ${WRITER}`);
     const result = await crashLoop({ kills: 200, budgetMs: 170_000 });
     console.log(
-      `      ${result.kills} kills in ${(result.ms / 1000).toFixed(1)} s (seed ${result.seed}); ${result.committed} rows reported committed; ${result.tempsLeft} kills left a half-written temp file`,
+      `      ${result.kills} kills in ${(result.ms / 1000).toFixed(1)} s (seed ${result.seed}); ${result.committed} rows reported committed; ${result.tempsLeft} kills left a half-written temp file (mid-compaction), ${result.unfollowed} a journal that did not follow its snapshot, ${result.tornTails} a torn journal tail, ${result.unreported} a saved but unreported transaction`,
     );
     assert.ok(result.committed > 200, 'the writer got real work done between kills');
-    assert.ok(result.tempsLeft > 0, 'some kills landed in the middle of a save');
+    assert.ok(result.tempsLeft > 0, 'some kills landed in the middle of a compaction');
+    assert.ok(result.unfollowed > 0, 'some kills landed between a compaction\'s snapshot and its journal');
+    assert.ok(result.unreported > 0, 'some kills landed in the middle of a save (appended, not yet reported)');
   });
 
   it('survives SIGKILLs on an encrypted registry too', async function () {
     const result = await crashLoop({ kills: 40, budgetMs: 45_000, key: randomBytes(32) });
-    console.log(`      ${result.kills} kills in ${(result.ms / 1000).toFixed(1)} s (seed ${result.seed}); ${result.committed} rows reported committed`);
+    console.log(
+      `      ${result.kills} kills in ${(result.ms / 1000).toFixed(1)} s (seed ${result.seed}); ${result.committed} rows reported committed; ${result.tempsLeft} mid-compaction, ${result.unfollowed} journal not following its snapshot, ${result.tornTails} torn tails`,
+    );
   });
 });

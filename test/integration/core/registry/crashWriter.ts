@@ -1,12 +1,14 @@
-// Child process of the crash test: appends numbered rows to a registry, one transaction and flush each, printing "committed <n>" after each flush, until killed.
+// Child process of the crash test: appends numbered rows to a registry, one transaction and flush (a journal append, or now and then a compaction) each, printing "committed <n>" after each flush, until killed.
 // Plain SQL rather than the repositories: loading zod would add ~80 ms to each of the 200+ starts.
 import { Registry } from '../../../../src/core/registry/registry';
 
 async function main(): Promise<void> {
   const file = process.argv[2];
   const key = process.env.CRASH_WRITER_KEY ? Buffer.from(process.env.CRASH_WRITER_KEY, 'hex') : undefined;
-  // Only explicit flushes write: each committed line means "on disk".
-  const registry = await Registry.open({ file, key, persistDelayMs: 3_600_000 });
+  // Only explicit flushes write: each committed line means "on disk". A small compactAfterBytes makes
+  // every few saves a full snapshot + new journal instead of an append, so kills land in both.
+  const compactAfterBytes = process.env.CRASH_WRITER_COMPACT_AFTER ? Number(process.env.CRASH_WRITER_COMPACT_AFTER) : undefined;
+  const registry = await Registry.open({ file, key, persistDelayMs: 3_600_000, compactAfterBytes });
   if (registry.recovery) throw new Error(`the registry needed recovery: ${registry.recovery.reason}`);
   const modelId = registry.transaction(() => {
     registry.run("INSERT OR IGNORE INTO runtimes (kind, name, endpoint, created_at, updated_at) VALUES ('other', 'crash', 'crash://writer', 0, 0)");

@@ -7,7 +7,7 @@ import { LATEST_VERSION, migrations } from '../../../../src/core/registry/migrat
 import { COUNTED_TABLES, Registry } from '../../../../src/core/registry/registry';
 import { RegistryRepositories } from '../../../../src/core/registry/repositories';
 import { loadSqlJs } from '../../../../src/core/registry/sqljs';
-import { assertRejectsRegistryError, Clock, listDir, modelNames, sandbox, seed, sha256 } from './support';
+import { assertRejectsRegistryError, Clock, listDir, modelNames, sandbox, savedHashes, seed } from './support';
 
 describe('registry backups (unit)', () => {
   const box = sandbox();
@@ -121,14 +121,14 @@ describe('registry backups (unit)', () => {
     const repos = new RegistryRepositories(r, clock.now);
     seed(repos, 'current');
     await r.flush();
-    const hash = sha256(file);
+    const hashes = savedHashes(file);
     const fake = path.join(dir, 'backups', 'registry-20260101-000000-000-manual.sqlite');
     fs.mkdirSync(path.dirname(fake), { recursive: true });
     for (const bytes of [randomBytes(8192), Buffer.from(fs.readFileSync(file)).subarray(0, 3000)]) {
       fs.writeFileSync(fake, bytes);
       await assertRejectsRegistryError(r.restore(fake), 'corrupt');
       assert.deepEqual(modelNames(repos), ['current-llama', 'current-qwen']);
-      assert.equal(sha256(file), hash);
+      assert.deepEqual(savedHashes(file), hashes);
     }
     assert.equal(r.listBackups().filter((b) => b.reason === 'before-restore').length, 0, 'no safety backup for a restore that never started');
     repos.audit({ operation: 'still-works', target: 't', outcome: 'ok' });

@@ -7,7 +7,7 @@ import { LATEST_VERSION, migrations } from '../../../../src/core/registry/migrat
 import { Registry } from '../../../../src/core/registry/registry';
 import { RegistryRepositories } from '../../../../src/core/registry/repositories';
 import { loadSqlJs } from '../../../../src/core/registry/sqljs';
-import { assertRejectsRegistryError, Clock, listDir, modelNames, sandbox, seed, sha256 } from './support';
+import { assertRejectsRegistryError, Clock, journalOf, listDir, modelNames, sandbox, seed, sha256 } from './support';
 
 interface Prepared {
   dir: string;
@@ -65,6 +65,7 @@ describe('registry corruption recovery (unit)', () => {
       const p = await prepare(box.dir(), true);
       const bad = await damage(fs.readFileSync(p.file));
       fs.writeFileSync(p.file, bad);
+      const journal = fs.readFileSync(journalOf(p.file));
 
       const r = await box.registry({ file: p.file, now: p.clock.now });
       assert.ok(r.recovery, 'a recovery report is set');
@@ -72,6 +73,7 @@ describe('registry corruption recovery (unit)', () => {
       assert.match(path.basename(r.recovery.movedTo), /^registry\.sqlite\.corrupt-\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d-\d{3}Z$/);
       assert.equal(path.dirname(r.recovery.movedTo), p.dir);
       assert.deepEqual(fs.readFileSync(r.recovery.movedTo), bad, 'the damaged file is kept, byte for byte');
+      assert.deepEqual(fs.readFileSync(`${r.recovery.movedTo}.journal`), journal, 'and its journal beside it: its records followed the damaged file, not the backup');
       assert.ok(r.recovery.reason.length > 0);
 
       const repos = new RegistryRepositories(r);

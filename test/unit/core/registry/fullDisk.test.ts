@@ -1,11 +1,11 @@
-// Tests a save that fails for real on a full disk (a tiny tmpfs filled up; ENOTDIR where mounting is not allowed): the old file survives, nothing is left behind, the data waits in memory.
+// Tests a save that fails for real on a full disk (a tiny tmpfs filled up; ENOTDIR where mounting is not allowed): the journal append is cut back, the saved files survive byte for byte, nothing is left behind, the data waits in memory.
 import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Registry } from '../../../../src/core/registry/registry';
 import { RegistryRepositories } from '../../../../src/core/registry/repositories';
-import { assertRejectsRegistryError, listDir, modelNames, Sandbox, seed, sha256, waitFor } from './support';
+import { assertRejectsRegistryError, journalOf, listDir, modelNames, rawRecords, Sandbox, savedHashes, seed, waitFor } from './support';
 
 /** Writes to the end of the file system; returns the filler's path. */
 function fillUp(dir: string): string {
@@ -20,6 +20,16 @@ function fillUp(dir: string): string {
     fs.closeSync(fd);
   }
   return filler;
+}
+
+/**
+ * A transaction bigger than a page (a file system page is at most 4 KiB here): appending it cannot fit
+ * in the slack at the end of the journal's last page, so a full disk really refuses it.
+ */
+function bigAudit(registry: Registry, repos: RegistryRepositories, target: string): void {
+  registry.transaction(() => {
+    for (let i = 0; i < 3; i++) repos.audit({ operation: 'unsaved', target: i ? `${target}-${i}` : target, outcome: 'error', error: 'e'.repeat(4000) });
+  });
 }
 
 interface BrokenDisk {
@@ -89,16 +99,19 @@ describe('registry on a full disk (unit)', () => {
     };
   }
 
-  it('a failing save rejects with a clear error; the previous file is intact; the new data waits in memory until space is freed', async () => {
+  it('a failing save rejects with a clear error; the previous files are intact; the new data waits in memory until space is freed', async () => {
     const { dir, file, registry, repos } = await setUp();
-    const hash = sha256(file);
+    const before = savedHashes(file);
+    const journalBefore = fs.readFileSync(journalOf(file));
+    assert.ok(rawRecords(journalBefore).length > 1, 'the saved data is in journal records');
     const disk = breakDisk(dir, file);
+    const previousDir = path.dirname(disk.previousFile);
 
-    repos.audit({ operation: 'unsaved', target: 'one', outcome: 'ok' });
+    bigAudit(registry, repos, 'one');
     await assertRejectsRegistryError(registry.persistNow(), 'io', disk.message);
 
-    // The previous file: byte-identical, opens, holds the previous data only.
-    assert.equal(sha256(disk.previousFile), hash);
+    // The previous files: byte-identical (a partial append was cut off again), open, hold the previous data only.
+    assert.deepEqual(savedHashes(disk.previousFile), before);
     const reader = await Registry.open({ file: disk.previousFile, backupsDir: path.join(box.dir(), 'b') });
     try {
       assert.equal(reader.recovery, undefined);
@@ -108,13 +121,14 @@ describe('registry on a full disk (unit)', () => {
     } finally {
       await reader.close();
     }
-    // No temp file left behind.
-    assert.deepEqual(listDir(path.dirname(disk.previousFile)), ['registry.sqlite']);
-    // The registry in memory still has the new row and keeps working.
+    // No temp file left behind, no torn journal tail.
+    assert.deepEqual(listDir(previousDir), ['registry.sqlite', 'registry.sqlite.journal']);
+    assert.deepEqual(fs.readFileSync(journalOf(disk.previousFile)), journalBefore);
+    // The registry in memory still has the new rows and keeps working.
     assert.equal(repos.recentAudit(1)[0].operation, 'unsaved');
 
     // The automatic save fails too, and says so.
-    repos.audit({ operation: 'unsaved', target: 'two', outcome: 'ok' });
+    bigAudit(registry, repos, 'two');
     await waitFor(() => registry.lastSaveError !== undefined, 'the automatic save to fail');
     assert.equal(registry.lastSaveError!.kind, 'io');
     assert.match(registry.lastSaveError!.message, disk.message);
@@ -126,19 +140,23 @@ describe('registry on a full disk (unit)', () => {
     await new Promise((resolve) => setImmediate(resolve));
     await assertRejectsRegistryError(registry.flush(), 'io', disk.message);
     await assert.rejects(inFlight);
-    assert.deepEqual(listDir(path.dirname(disk.previousFile)), ['registry.sqlite']);
+    assert.deepEqual(listDir(previousDir), ['registry.sqlite', 'registry.sqlite.journal']);
+    assert.deepEqual(savedHashes(disk.previousFile), before);
 
-    // Space again: the next save writes everything that waited.
+    // Space again: the next save appends everything that waited.
     disk.fix();
     await registry.flush();
     assert.equal(registry.lastSaveError, undefined);
-    assert.notEqual(sha256(file), hash);
+    assert.equal(savedHashes(file).snapshot, before.snapshot, 'appended to the journal, not a new snapshot');
+    assert.ok(fs.statSync(journalOf(file)).size > journalBefore.length, 'the journal grew');
     const after = await Registry.open({ file, backupsDir: path.join(box.dir(), 'b') });
     try {
+      assert.equal(after.recovery, undefined);
       assert.deepEqual(
         new RegistryRepositories(after).recentAudit().filter((a) => a.operation === 'unsaved').map((a) => a.target),
-        ['two', 'one'],
+        ['two-2', 'two-1', 'two', 'one-2', 'one-1', 'one'],
       );
+      assert.deepEqual(modelNames(new RegistryRepositories(after)), ['saved-llama', 'saved-qwen']);
     } finally {
       await after.close();
     }
@@ -146,13 +164,13 @@ describe('registry on a full disk (unit)', () => {
 
   it('close() on a full disk rejects instead of losing the data silently', async () => {
     const { dir, file, registry, repos } = await setUp();
-    const hash = sha256(file);
+    const before = savedHashes(file);
     const disk = breakDisk(dir, file);
     try {
-      repos.audit({ operation: 'unsaved', target: 'close', outcome: 'ok' });
+      bigAudit(registry, repos, 'close');
       await assertRejectsRegistryError(registry.close(), 'io', disk.message);
-      assert.equal(sha256(disk.previousFile), hash);
-      assert.deepEqual(listDir(path.dirname(disk.previousFile)), ['registry.sqlite']);
+      assert.deepEqual(savedHashes(disk.previousFile), before);
+      assert.deepEqual(listDir(path.dirname(disk.previousFile)), ['registry.sqlite', 'registry.sqlite.journal']);
     } finally {
       disk.fix();
     }

@@ -1,13 +1,15 @@
-// Tests the registry's forward-only migrations (every older schema to the newest) and that close + reopen keeps every repository result.
+// Tests the registry's forward-only migrations (every older schema to the newest) and that close + reopen (snapshot + journal replay) keeps every repository result.
 import * as assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import fc from 'fast-check';
+import { parseJournal, snapshotHeader } from '../../../../src/core/registry/journal';
 import { LATEST_VERSION, migrations } from '../../../../src/core/registry/migrations';
 import { Registry } from '../../../../src/core/registry/registry';
 import { RegistryRepositories } from '../../../../src/core/registry/repositories';
 import { loadSqlJs } from '../../../../src/core/registry/sqljs';
-import { assertRejectsRegistryError, Clock, DAY, digestOf, sandbox, scalar, sha256, tableNames } from './support';
+import { assertRejectsRegistryError, Clock, DAY, digestOf, journalOf, sandbox, scalar, sha256, tableNames } from './support';
 
 /** Writes a registry file at schema `version` by applying only the first migrations by hand, with one runtime, model and usage event. */
 async function writeOldRegistry(file: string, version: number, extraSql = ''): Promise<void> {
@@ -106,6 +108,7 @@ describe('registry migrations (unit)', () => {
       assert.equal(old.exec('PRAGMA user_version')[0].values[0][0], from);
       old.close();
       assert.notDeepEqual(fs.readFileSync(file), before, 'the migrated registry was saved over the old file');
+      assert.deepEqual(parseJournal(fs.readFileSync(journalOf(file)), undefined).header, snapshotHeader(fs.readFileSync(file)), 'with a journal that follows it');
 
       await r.close();
       const reopened = await box.registry({ file });
@@ -122,6 +125,7 @@ describe('registry migrations (unit)', () => {
     const hash = sha256(file);
     await assertRejectsRegistryError(Registry.open({ file }), 'io', /Migration to schema 2/);
     assert.equal(sha256(file), hash);
+    assert.ok(!fs.existsSync(journalOf(file)), 'and no journal was started');
   });
 });
 
@@ -136,7 +140,9 @@ type Op =
   | { t: 'bench'; m: number; tps: number }
   | { t: 'audit'; outcome: 'ok' | 'error' }
   | { t: 'delete'; m: number }
-  | { t: 'tick'; ms: number };
+  | { t: 'tick'; ms: number }
+  | { t: 'flush' }
+  | { t: 'compact' };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ t: fc.constant('runtime' as const), k: fc.nat(3) }),
@@ -156,11 +162,14 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ t: fc.constant('audit' as const), outcome: fc.constantFrom('ok' as const, 'error' as const) }),
   fc.record({ t: fc.constant('delete' as const), m: fc.nat(20) }),
   fc.record({ t: fc.constant('tick' as const), ms: fc.integer({ min: 1, max: 3 * DAY }) }),
+  // Saves in between: journal appends, and now and then a new snapshot, so that a reopen reads a mix of both.
+  fc.record({ t: fc.constant('flush' as const) }),
+  fc.record({ t: fc.constant('compact' as const) }),
 );
 
 const KINDS = ['ollama', 'llamacpp', 'vllm', 'localai'] as const;
 
-function apply(repos: RegistryRepositories, clock: Clock, ops: Op[]): void {
+async function apply(registry: Registry, repos: RegistryRepositories, clock: Clock, ops: Op[]): Promise<void> {
   const runtimes: number[] = [];
   const models: number[] = [];
   const pick = (xs: number[], i: number) => (xs.length ? xs[i % xs.length] : undefined);
@@ -214,6 +223,12 @@ function apply(repos: RegistryRepositories, clock: Clock, ops: Op[]): void {
       case 'tick':
         clock.advance(op.ms);
         break;
+      case 'flush':
+        await registry.flush();
+        break;
+      case 'compact':
+        await registry.compact();
+        break;
     }
   }
 }
@@ -238,18 +253,21 @@ function observe(registry: Registry, repos: RegistryRepositories, now: number): 
 describe('registry persistence round trip (unit)', () => {
   const box = sandbox();
 
-  it('random operation sequences read back identically after close and reopen', async () => {
+  it('random operation sequences read back identically after close and reopen (journal replay, compactions, with and without a key)', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(opArb, { maxLength: 60 }), async (ops) => {
+      fc.asyncProperty(fc.array(opArb, { maxLength: 60 }), fc.constantFrom(undefined, 600, 4000), fc.boolean(), async (ops, compactAfterBytes, encrypted) => {
         const file = box.file();
+        const key = encrypted ? randomBytes(32) : undefined;
         const clock = new Clock(Date.UTC(2026, 0, 15, 12), 1);
-        const r = await Registry.open({ file, persistDelayMs: 60_000, now: clock.now });
+        const r = await Registry.open({ file, key, compactAfterBytes, persistDelayMs: 60_000, now: clock.now });
         const repos = new RegistryRepositories(r, clock.now);
         try {
-          apply(repos, clock, ops);
+          await apply(r, repos, clock, ops);
           const before = observe(r, repos, clock.t);
           await r.close();
-          const r2 = await Registry.open({ file, persistDelayMs: 60_000 });
+          // The reopen below trusts the snapshot because its journal names it, and replays what the journal holds past it.
+          assert.deepEqual(parseJournal(fs.readFileSync(journalOf(file)), key).header, snapshotHeader(fs.readFileSync(file)));
+          const r2 = await Registry.open({ file, key, persistDelayMs: 60_000 });
           try {
             assert.equal(r2.recovery, undefined);
             assert.equal(r2.migrated, undefined);
@@ -262,7 +280,7 @@ describe('registry persistence round trip (unit)', () => {
           fs.rmSync(path.dirname(file), { recursive: true, force: true });
         }
       }),
-      { numRuns: 25 },
+      { numRuns: 40 },
     );
   });
 });

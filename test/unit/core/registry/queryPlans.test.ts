@@ -21,14 +21,14 @@ function planProblems(plan: string[], sql = ''): string[] {
 }
 
 /**
- * The statements a repository call prepares, read from the registry's statement cache: a save
- * empties the cache (export() frees prepared statements), so after persistNow() the cache holds
+ * The statements a repository call prepares, read from the registry's statement cache: a compaction
+ * empties the cache (export() frees prepared statements), so after compact() the cache holds
  * exactly the SQL the call ran, text for text.
  */
 async function statementsOf(registry: Registry, call: () => unknown): Promise<string[]> {
-  await registry.persistNow();
+  await registry.compact();
   const cache = (registry as unknown as { statements: Map<string, unknown> }).statements;
-  assert.ok(cache instanceof Map && cache.size === 0, 'the registry caches prepared statements by SQL text and a save clears them');
+  assert.ok(cache instanceof Map && cache.size === 0, 'the registry caches prepared statements by SQL text and a compaction clears them');
   call();
   return [...cache.keys()].filter((sql) => !/^SELECT last_insert_rowid\(\)/.test(sql));
 }

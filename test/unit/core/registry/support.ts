@@ -66,6 +66,71 @@ export function sha256(file: string): string {
   return createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 }
 
+/** The journal that follows a registry file. */
+export function journalOf(file: string): string {
+  return `${file}.journal`;
+}
+
+/** Hashes of everything a registry has saved: the snapshot and its journal ('' when there is none). */
+export function savedHashes(file: string): { snapshot: string; journal: string } {
+  return { snapshot: sha256(file), journal: fs.existsSync(journalOf(file)) ? sha256(journalOf(file)) : '' };
+}
+
+export function journalSize(file: string): number {
+  return fs.statSync(journalOf(file)).size;
+}
+
+/** One record of a journal as laid out on disk: [payload length u32][CRC-32 u32][payload], payload[0] 0 = plain, 1 = encrypted. */
+export interface RawRecord {
+  /** Where the record starts (its 8-byte head). */
+  readonly offset: number;
+  /** Head and payload. */
+  readonly length: number;
+  readonly payload: Buffer;
+}
+
+/** The records of a journal file, read by their length fields only (no CRC or decryption): the magic is 8 bytes, the header record comes first. */
+export function rawRecords(journal: Buffer): RawRecord[] {
+  const out: RawRecord[] = [];
+  let off = 8;
+  while (off + 8 <= journal.length) {
+    const len = journal.readUInt32LE(off);
+    if (off + 8 + len > journal.length) break;
+    out.push({ offset: off, length: 8 + len, payload: journal.subarray(off + 8, off + 8 + len) });
+    off += 8 + len;
+  }
+  return out;
+}
+
+/**
+ * What another process would read back from the saved files: copies the snapshot and its journal to a
+ * new folder, opens the copy with Registry.open (which may compact or truncate it, not the original)
+ * and hands it to fn. A copy that needed recovery fails the test.
+ */
+export async function readSaved<T>(file: string, fn: (r: Registry, repos: RegistryRepositories) => T, key?: Buffer): Promise<T> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'llmstack-registry-read-'));
+  const copy = path.join(dir, 'registry.sqlite');
+  try {
+    fs.copyFileSync(file, copy);
+    if (fs.existsSync(journalOf(file))) fs.copyFileSync(journalOf(file), journalOf(copy));
+    const r = await Registry.open({ file: copy, key, backupsDir: path.join(dir, 'backups'), persistDelayMs: 3_600_000 });
+    try {
+      assert.equal(r.recovery, undefined, `the saved files needed recovery: ${r.recovery?.reason}`);
+      assert.deepEqual(r.raw.exec('PRAGMA integrity_check')[0].values, [['ok']]);
+      return fn(r, new RegistryRepositories(r));
+    } finally {
+      await r.close();
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The audit targets the saved files hold, oldest first. */
+export function savedAuditTargets(file: string, key?: Buffer): Promise<string[]> {
+  return readSaved(file, (r) => r.all<{ target: string }>('SELECT target FROM audit_log ORDER BY id').map((a) => a.target), key);
+}
+
 /** Polls cond every few ms until it holds; fails after timeoutMs. */
 export async function waitFor(cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
   const end = Date.now() + timeoutMs;
