@@ -92,11 +92,23 @@ async function userSession(removeName: string): Promise<void> {
     await page.locator('.notification-toast:has-text("Registry restored from")').first().waitFor({ timeout: 60_000 });
     console.log('[ui] Restore Registry from Backup: picked the backup in the quick pick, confirmed the dialog, restored');
 
-    // Remove… from the context menu, confirmed in the dialog.
-    await row.click({ button: 'right' });
-    await page.locator('.monaco-menu .action-label:has-text("Remove…")').first().click({ timeout: 20_000 });
+    // Remove… from the context menu, confirmed in the dialog. A click that lands while the menu is
+    // still settling is sometimes dropped: retry the menu a bounded number of times.
     const confirm = page.locator('.monaco-dialog-box .monaco-button:has-text("Remove")');
-    await confirm.waitFor({ timeout: 20_000 });
+    for (let attempt = 1; ; attempt++) {
+      await row.click({ button: 'right' });
+      const item = page.locator('.monaco-menu .action-item:has-text("Remove…")').first();
+      await item.waitFor({ timeout: 20_000 });
+      await item.hover();
+      await item.click();
+      try {
+        await confirm.waitFor({ timeout: 5_000 });
+        break;
+      } catch (e) {
+        if (attempt >= 4) throw e;
+        await page.keyboard.press('Escape');
+      }
+    }
     await page.screenshot({ path: path.join(RESULTS, 'remove-confirm.png') });
     await confirm.click();
     await row.waitFor({ state: 'detached', timeout: 60_000 });
