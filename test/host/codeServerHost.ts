@@ -36,6 +36,10 @@ export interface HostOptions {
   readonly env?: Record<string, string>;
   readonly onLog?: (line: string) => void;
   readonly viewport?: { width: number; height: number };
+  /** Open the workspace untrusted (Restricted Mode) instead of with workspace trust turned off. */
+  readonly restricted?: boolean;
+  /** Files to create in the workspace folder (relative path → content). */
+  readonly workspaceFiles?: Record<string, string>;
 }
 
 export interface RunningHost {
@@ -70,11 +74,17 @@ export async function startHost(o: HostOptions = {}): Promise<RunningHost> {
   const workspace = path.join(dir, 'workspace');
   fs.mkdirSync(path.join(userData, 'User'), { recursive: true });
   fs.mkdirSync(workspace, { recursive: true });
+  for (const [rel, content] of Object.entries(o.workspaceFiles ?? {})) {
+    fs.mkdirSync(path.dirname(path.join(workspace, rel)), { recursive: true });
+    fs.writeFileSync(path.join(workspace, rel), content);
+  }
   fs.writeFileSync(
     path.join(userData, 'User', 'settings.json'),
     JSON.stringify(
       {
-        'security.workspace.trust.enabled': false,
+        'security.workspace.trust.enabled': !!o.restricted,
+        'security.workspace.trust.startupPrompt': 'never',
+        'security.workspace.trust.emptyWindow': false,
         'workbench.startupEditor': 'none',
         'workbench.tips.enabled': false,
         'telemetry.telemetryLevel': 'off',
@@ -97,7 +107,7 @@ export async function startHost(o: HostOptions = {}): Promise<RunningHost> {
   };
   const proc = spawn(
     process.execPath,
-    [entry, '--auth', 'none', '--bind-addr', host, '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--user-data-dir', userData, '--extensions-dir', path.join(dir, 'exts'), workspace],
+    [entry, '--auth', 'none', '--bind-addr', host, '--disable-telemetry', '--disable-update-check', ...(o.restricted ? [] : ['--disable-workspace-trust']), '--user-data-dir', userData, '--extensions-dir', path.join(dir, 'exts'), workspace],
     { env: { ...process.env, ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   proc.stdout!.on('data', (d: Buffer) => fs.appendFileSync(path.join(dir, 'code-server.log'), d));

@@ -35,6 +35,9 @@ async function uiSteps(page: Page, names: { runtime: string; other: string }, sy
   await page.screenshot({ path: path.join(RESULTS, 'sidebar.png') });
   console.log('[ui] containers view shows the runtime and the other container: test-results/sidebar.png');
 
+  // Steps that click rows, take the keyboard focus or disconnect the extension wait until the
+  // suite's own tests are over: its containers come and go, and rows move under the pointer.
+  await waitUntil('the suite to finish its connected tests', () => fs.existsSync(path.join(syncDir, 'calm-done')), 10 * 60_000, 200);
   // Stop through the inline action button on the row, as a user would.
   await row.hover();
   const stop = row.locator('.action-label[aria-label="Stop"]');
@@ -45,9 +48,6 @@ async function uiSteps(page: Page, names: { runtime: string; other: string }, sy
   await page.screenshot({ path: path.join(RESULTS, 'sidebar-stopped.png') });
   console.log('[ui] inline Stop changed the row to exited: test-results/sidebar-stopped.png');
 
-  // Steps that take the keyboard focus (quick picks, dialogs) or disconnect the extension wait
-  // until the suite's own tests are over, so neither disturbs the other.
-  await waitUntil('the suite to finish its connected tests', () => fs.existsSync(path.join(syncDir, 'calm-done')), 10 * 60_000, 200);
   await runPaletteCommand(page, 'LLM Stack: Set Docker Host', 'unix:///nonexistent/docker.sock');
   const welcome = page.locator('.welcome-view-content:has-text("No container engine answers")');
   await welcome.waitFor({ timeout: 60_000 });
@@ -123,6 +123,27 @@ async function userSession(removeName: string): Promise<void> {
   }
 }
 
+/** Restricted Mode: an untrusted workspace whose settings name a Docker host the extension must ignore. */
+async function restrictedSession(): Promise<void> {
+  let ok = false;
+  const host = await startHost({
+    restricted: true,
+    testsPath: path.join(ROOT, 'out', 'test', 'host', 'restricted.js'),
+    workspaceFiles: { '.vscode/settings.json': JSON.stringify({ 'llmStack.docker.host': 'unix:///tmp/llmstack-untrusted-workspace.sock' }) },
+    onLog: (l) => {
+      if (l.includes('RESTRICTED_MODE_OK')) ok = true;
+      if (/RESTRICTED|AssertionError|Error/.test(l)) console.log(`  [restricted] ${l}`);
+    },
+  });
+  try {
+    const code = await Promise.race([host.exit, new Promise<number>((r) => setTimeout(() => r(124), 180_000))]);
+    if (code !== 0 || !ok) throw new Error(`the Restricted Mode run failed (exit ${code})`);
+    console.log('[ui] Restricted Mode: the workspace-level docker.host was ignored, the extension connected to the default engine');
+  } finally {
+    await host.close();
+  }
+}
+
 async function runPaletteCommand(page: Page, title: string, input?: string): Promise<void> {
   await page.locator('.monaco-workbench').click({ position: { x: 900, y: 300 } });
   await page.keyboard.press('F1');
@@ -174,6 +195,12 @@ async function main(): Promise<number> {
   } finally {
     await host.close();
     fs.rmSync(sync, { recursive: true, force: true });
+  }
+  try {
+    await restrictedSession();
+  } catch (e) {
+    uiError ??= e;
+    console.error('[ui] restricted session FAILED:', e);
   }
   try {
     await createTestContainer({ name: 'llmstack-ui-remove-me' });

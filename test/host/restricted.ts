@@ -1,0 +1,23 @@
+// Extension-tests module for Restricted Mode: in an untrusted workspace the extension still runs,
+// and a Docker host set by the workspace's own settings is ignored (restrictedConfigurations).
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { LlmStackApi } from '../../src/extension';
+import { waitUntil } from '../support/engine';
+
+export async function run(): Promise<void> {
+  assert.equal(vscode.workspace.isTrusted, false, 'the workspace opened untrusted');
+  const ext = vscode.extensions.getExtension<LlmStackApi>('llm-local-stack.llm-local-stack');
+  if (!ext) throw new Error('extension not found');
+  const api = await ext.activate();
+  const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? '';
+  const workspaceSettings = fs.readFileSync(path.join(folder, '.vscode', 'settings.json'), 'utf8');
+  assert.match(workspaceSettings, /llmstack-untrusted-workspace\.sock/, 'the workspace does set a host');
+  assert.equal(vscode.workspace.getConfiguration('llmStack').get('docker.host'), '', 'but an untrusted workspace cannot make the extension use it');
+  await waitUntil('the engine connection', () => api.connection.state.kind === 'connected', 60_000);
+  const s = api.connection.state;
+  assert.ok(s.kind === 'connected' && !s.endpoint.url.includes('untrusted'), `connected to ${s.kind === 'connected' ? s.endpoint.url : s.kind}`);
+  console.log(`RESTRICTED_MODE_OK connected to ${s.kind === 'connected' ? s.endpoint.url : ''} ignoring the workspace's docker.host`);
+}
