@@ -12,7 +12,7 @@ import { errorMessage } from '../src/core/lifecycle';
 import { DEFAULT_SOCKET } from '../test/support/engine';
 import { BENCH_RUN_LABEL, benchRunId, createBenchContainer, createManyBenchContainers, interruptCleanups, removeBenchContainers } from './lib/benchContainers';
 import { startCountingProxy } from './lib/countingProxy';
-import { round, summarize, wallNow } from './lib/stats';
+import { collectGarbage, round, summarize, wallNow } from './lib/stats';
 import { syntheticRecords } from './lib/synthetic';
 
 const execFileAsync = promisify(execFile);
@@ -55,16 +55,6 @@ async function openCache(socketPath: string): Promise<{ connection: EngineConnec
 function memoryNow(): { heapUsed: number; external: number } {
   const m = process.memoryUsage();
   return { heapUsed: m.heapUsed, external: m.external };
-}
-
-async function collectGarbage(): Promise<boolean> {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (!gc) return false;
-  for (let i = 0; i < 3; i++) {
-    gc();
-    await new Promise((r) => setImmediate(r));
-  }
-  return true;
 }
 
 function findNode(tree: ContainerTreeModel, id: string) {

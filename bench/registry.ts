@@ -18,7 +18,7 @@ import { LATEST_VERSION } from '../src/core/registry/migrations';
 import { Registry } from '../src/core/registry/registry';
 import { ModelQuery, RegistryRepositories } from '../src/core/registry/repositories';
 import { loadSqlJs } from '../src/core/registry/sqljs';
-import { round, summarize, Summary } from './lib/stats';
+import { collectGarbage, round, summarize, Summary } from './lib/stats';
 
 const log = (msg: string) => process.stderr.write(`[bench:registry] ${msg}\n`);
 const DAY = 86_400_000;
@@ -54,16 +54,6 @@ async function timedAsync<T>(fn: () => Promise<T>): Promise<[T, number]> {
   const t0 = performance.now();
   const r = await fn();
   return [r, performance.now() - t0];
-}
-
-async function collectGarbage(): Promise<boolean> {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (!gc) return false;
-  for (let i = 0; i < 3; i++) {
-    gc();
-    await new Promise((r) => setImmediate(r));
-  }
-  return true;
 }
 
 const pct = (s: Summary) => ({ p50Ms: s.p50Ms, p95Ms: s.p95Ms, minMs: s.minMs, maxMs: s.maxMs, meanMs: s.meanMs, n: s.n });

@@ -1,5 +1,6 @@
 // Registry commands: back up now, restore from a backup, export to / import from JSON, statistics.
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { BackupInfo } from './core/registry/registry';
@@ -111,7 +112,7 @@ export function registerRegistryCommands(service: RegistryService, log: vscode.L
         (await vscode.window.showSaveDialog({
           title: 'Export the model registry',
           filters: { JSON: ['json'] },
-          defaultUri: vscode.Uri.file(path.join(vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? require('node:os').homedir(), `llm-stack-registry-${new Date().toISOString().slice(0, 10)}.json`)),
+          defaultUri: vscode.Uri.file(path.join(vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? os.homedir(), `llm-stack-registry-${new Date().toISOString().slice(0, 10)}.json`)),
         }));
       if (!uri) return undefined;
       const data = exportRegistry(registry);

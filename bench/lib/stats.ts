@@ -38,3 +38,14 @@ export function summarize(samples: readonly number[], digits = 2): Summary {
 export function wallNow(): number {
   return performance.timeOrigin + performance.now();
 }
+
+/** Runs the garbage collector a few times when node was started with --expose-gc; false otherwise. */
+export async function collectGarbage(): Promise<boolean> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) return false;
+  for (let i = 0; i < 3; i++) {
+    gc();
+    await new Promise((r) => setImmediate(r));
+  }
+  return true;
+}
