@@ -1,16 +1,14 @@
 // The test runtime image: the Ollama API over real llama.cpp (node-llama-cpp) in a container built
 // from local files, on a generated GGUF model, reached only through a port published on 127.0.0.1.
 import * as assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { engine, removeTestContainers, TEST_LABEL, uniqueName, waitUntil } from '../../support/engine';
+import { removeTestContainers } from '../../support/engine';
 import { writeTinyGguf } from '../../support/gguf';
+import { buildRuntimeImage, startRuntime } from '../../support/runtime';
 
-const ROOT = path.resolve(__dirname, '..', '..', '..', '..');
-const IMAGE = 'llmstack-test/runtime:1';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = any;
@@ -35,24 +33,10 @@ describe('test runtime server over real llama.cpp (integration)', function () {
   let base = '';
 
   before(async () => {
-    execFileSync('bash', [path.join(ROOT, 'test', 'runtime', 'build-image.sh'), path.join(ROOT, 'test', 'runtime', 'server'), IMAGE], { stdio: ['ignore', 'ignore', 'inherit'] });
-    fs.mkdirSync(path.join(dir, 'models'));
-    fs.mkdirSync(path.join(dir, 'source'));
+    buildRuntimeImage();
+    fs.mkdirSync(path.join(dir, 'source'), { recursive: true });
     writeTinyGguf(source, { name: 'tiny', contextLength: 512 });
-    const c = await engine().createContainer({
-      name: uniqueName('runtime'),
-      Image: IMAGE,
-      Labels: { [TEST_LABEL]: 'true', 'io.llmstack.runtime': 'ollama' },
-      ExposedPorts: { '11434/tcp': {} },
-      HostConfig: {
-        Binds: [`${path.join(dir, 'models')}:/models`, `${path.join(dir, 'source')}:/source:ro`],
-        PortBindings: { '11434/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] },
-      },
-    });
-    await c.start();
-    const port = (await c.inspect()).NetworkSettings.Ports['11434/tcp']![0].HostPort;
-    base = `http://127.0.0.1:${port}`;
-    await waitUntil('the runtime to answer', async () => (await fetch(`${base}/api/version`, { signal: AbortSignal.timeout(2000) })).ok, 60_000, 200);
+    base = (await startRuntime(dir)).base;
   });
   after(async () => {
     await removeTestContainers();
