@@ -179,15 +179,20 @@ export class OllamaClient {
     const reader = res.body.getReader();
     const decoder = new TextDecoder();
     let buffer = '';
+    // One listener for the whole stream, not one per chunk.
+    let onAbort: (() => void) | undefined;
+    const cancelled = new Promise<never>((_, reject) => {
+      onAbort = () => reject(new RuntimeError(`${what} was cancelled.`, 'cancelled'));
+      if (signal?.aborted) onAbort();
+      else signal?.addEventListener('abort', onAbort, { once: true });
+    });
+    cancelled.catch(() => undefined);
     try {
       for (;;) {
+        if (signal?.aborted) throw new RuntimeError(`${what} was cancelled.`, 'cancelled');
         let timer: NodeJS.Timeout | undefined;
         const idle = new Promise<never>((_, reject) => {
           timer = setTimeout(() => reject(new RuntimeError(`${what}: ${this.base} sent nothing for ${this.idleTimeoutMs} ms.`, 'timeout')), this.idleTimeoutMs);
-        });
-        const cancelled = new Promise<never>((_, reject) => {
-          if (signal?.aborted) reject(new RuntimeError(`${what} was cancelled.`, 'cancelled'));
-          signal?.addEventListener('abort', () => reject(new RuntimeError(`${what} was cancelled.`, 'cancelled')), { once: true });
         });
         let chunk: { done: boolean; value?: Uint8Array };
         try {
@@ -213,11 +218,13 @@ export class OllamaClient {
           }
           const parsed = schema.safeParse(data);
           if (!parsed.success) throw new RuntimeError(`${what}: unexpected line from ${this.base}: ${line.slice(0, 80)}`, 'protocol');
+          if (signal?.aborted) throw new RuntimeError(`${what} was cancelled.`, 'cancelled');
           yield parsed.data;
         }
       }
       if (buffer.trim()) throw new RuntimeError(`${what}: the stream from ${this.base} ended in the middle of a line.`, 'protocol');
     } finally {
+      if (onAbort) signal?.removeEventListener('abort', onAbort);
       reader.cancel().catch(() => undefined);
     }
   }

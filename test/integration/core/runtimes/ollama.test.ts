@@ -88,6 +88,31 @@ describe('Ollama client on broken endpoints (integration)', function () {
     await assert.rejects(new OllamaClient(`http://127.0.0.1:${port}`).version(), isRuntimeError('unreachable', /Cannot reach the Ollama runtime/));
   });
 
+  it('cancels a pull in the middle when asked', async () => {
+    let timer: NodeJS.Timeout | undefined;
+    const slow = await localServer((_q, r) => {
+      r.writeHead(200, { 'content-type': 'application/x-ndjson' });
+      let n = 0;
+      timer = setInterval(() => r.write(`{"status":"pulling abc","total":1000,"completed":${++n}}\n`), 50);
+      r.on('close', () => clearInterval(timer));
+    });
+    try {
+      const ac = new AbortController();
+      const seen: PullProgress[] = [];
+      await assert.rejects(
+        new OllamaClient(slow.url.replace('tcp:', 'http:')).pull('x', (p) => {
+          seen.push(p);
+          if (seen.length === 3) ac.abort();
+        }, ac.signal),
+        isRuntimeError('cancelled'),
+      );
+      assert.equal(seen.length, 3);
+    } finally {
+      clearInterval(timer);
+      await slow.close();
+    }
+  });
+
   it('reports a pull whose stream is cut before success, and a stream that goes silent', async () => {
     const cut = await localServer((_q, r) => {
       r.writeHead(200, { 'content-type': 'application/x-ndjson' });
