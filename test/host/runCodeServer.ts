@@ -39,9 +39,20 @@ async function uiSteps(page: Page, names: { runtime: string; other: string }, sy
   // suite's own tests are over: its containers come and go, and rows move under the pointer.
   await waitUntil('the suite to finish its connected tests', () => fs.existsSync(path.join(syncDir, 'calm-done')), 10 * 60_000, 200);
   // Stop through the inline action button on the row, as a user would.
-  await row.hover();
+  // Inline actions show for the hovered or selected row; select it too, and retry a hover the
+  // workbench did not register (bounded).
   const stop = row.locator('.action-label[aria-label="Stop"]');
-  await stop.waitFor({ timeout: 20_000 });
+  for (let attempt = 1; ; attempt++) {
+    await row.click();
+    await row.hover();
+    try {
+      await stop.waitFor({ timeout: 5_000 });
+      break;
+    } catch (e) {
+      if (attempt >= 4) throw e;
+      await page.mouse.move(5, 5);
+    }
+  }
   await stop.click();
   await waitUntil('the row to say exited', async () => /, exited/.test((await row.getAttribute('aria-label')) ?? ''), 60_000, 200);
   await row.hover();
