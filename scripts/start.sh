@@ -30,6 +30,11 @@ else
   echo "Container engine: $engine"
 fi
 
+# A newcomer with no runtime gets a demo one (real llama.cpp on tiny generated models) to see models at once.
+if [ -n "$engine" ] && [ "${LLMSTACK_NO_DEMO:-}" != 1 ] && command -v docker >/dev/null 2>&1; then
+  node scripts/build.mjs --tests >/dev/null && node scripts/demo-stack.mjs || echo "(demo runtime skipped)"
+fi
+
 if command -v code >/dev/null 2>&1 && [ -z "${LLMSTACK_USE_CODE_SERVER:-}" ]; then
   echo "Opening desktop VS Code with the extension from $ROOT"
   exec code --extensionDevelopmentPath="$ROOT" "${1:-$ROOT}"

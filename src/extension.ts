@@ -10,9 +10,16 @@ import { registerContainerCommands } from './containerCommands';
 import { ContainerLogs } from './containerLogs';
 import { ContainersTreeProvider, registerContainersView } from './containersTree';
 import { registerInspect } from './inspectDocument';
+import { ModelCatalog } from './core/runtimes/catalog';
+import { IdleManager } from './core/runtimes/idle';
+import { RegistrySync } from './core/runtimes/registrySync';
+import { registerModelCommands } from './modelCommands';
+import { registerModelDetails } from './modelDetails';
+import { ModelSources } from './modelSources';
+import { ModelsTreeProvider, registerModelsView } from './modelsTree';
 import { registerRegistryCommands } from './registryCommands';
 import { RegistryService } from './registryService';
-import { imagePatterns, resolveFromSettings, SECTION } from './settings';
+import { apiKeySecret, idleSettings, imagePatterns, resolveFromSettings, SECTION } from './settings';
 import { HealthStatusBar } from './statusBar';
 
 /** What the extension exports; the tests in the real host drive it through this and the UI. */
@@ -24,17 +31,12 @@ export interface LlmStackApi {
   readonly statusBar: HealthStatusBar;
   readonly logs: ContainerLogs;
   readonly registry: RegistryService;
+  readonly catalog: ModelCatalog;
+  readonly modelsTree: ModelsTreeProvider;
+  readonly modelsView: vscode.TreeView<unknown>;
+  readonly idle: IdleManager;
   /** Duration of activate() in milliseconds. */
   readonly activationMs: number;
-}
-
-class EmptyModelsTree implements vscode.TreeDataProvider<never> {
-  getChildren(): never[] {
-    return [];
-  }
-  getTreeItem(): vscode.TreeItem {
-    throw new Error('no items');
-  }
 }
 
 export function activate(context: vscode.ExtensionContext): LlmStackApi {
@@ -56,6 +58,32 @@ export function activate(context: vscode.ExtensionContext): LlmStackApi {
   const statusBar = new HealthStatusBar(connection, cache, classifier);
   const registry = new RegistryService(context, log);
   registryForDeactivate = registry;
+  const sync = new RegistrySync(async () => (await registry.get()).repos, coreLog);
+  const catalog = new ModelCatalog({
+    log: coreLog,
+    hooks: {
+      apiKey: (e) => Promise.resolve(context.secrets.get(apiKeySecret(e.id))),
+      onListing: (e, l) => sync.onListing(e, l),
+      onUsage: (e, m, k, d) => sync.onUsage(e, m, k, d),
+      onAudit: (op, target, error) => registry.audit(op, target, error),
+    },
+  });
+  const idle = new IdleManager(catalog, {
+    settings: idleSettings,
+    log: coreLog,
+    stopContainer: async (id, name) => {
+      try {
+        await actions.run('stop', id, name);
+        await registry.audit('container.stop.idle', name);
+      } catch (e) {
+        await registry.audit('container.stop.idle', name, e instanceof Error ? e.message : String(e));
+        throw e;
+      }
+    },
+  });
+  const modelsTree = new ModelsTreeProvider(catalog, idle, context.workspaceState);
+  const models = registerModelsView(modelsTree);
+  const sources = new ModelSources(catalog, cache, () => classifier, log);
 
   context.subscriptions.push(
     log,
@@ -65,7 +93,13 @@ export function activate(context: vscode.ExtensionContext): LlmStackApi {
     tree,
     statusBar,
     ...disposables,
-    vscode.window.registerTreeDataProvider('llmStack.models', new EmptyModelsTree()),
+    catalog,
+    idle,
+    modelsTree,
+    ...models.disposables,
+    sources,
+    registerModelDetails(catalog, registry),
+    ...registerModelCommands({ catalog, tree: modelsTree, registry, secrets: context.secrets, log }),
     registerInspect(actions),
     ...registerContainerCommands({ cache, actions, logs, log, audit: (op, target, error) => registry.audit(op, target, error) }),
     ...registerRegistryCommands(registry, log),
@@ -76,6 +110,7 @@ export function activate(context: vscode.ExtensionContext): LlmStackApi {
     vscode.commands.registerCommand('llmStack.docker.configureHost', () => configureHost()),
     vscode.commands.registerCommand('llmStack.showActions', () => showActions()),
     vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration(`${SECTION}.models.idleUnloadMinutes`) || e.affectsConfiguration(`${SECTION}.models.idleStopContainerMinutes`)) idle.reschedule();
       if (e.affectsConfiguration(`${SECTION}.docker`)) {
         log.info('Docker host settings changed; reconnecting.');
         void connection.reconnect();
@@ -87,6 +122,7 @@ export function activate(context: vscode.ExtensionContext): LlmStackApi {
         classifier = createClassifier(imagePatterns());
         tree.setClassifier(classifier);
         statusBar.setClassifier(classifier);
+        sources.update();
       }
     }),
   );
@@ -94,7 +130,20 @@ export function activate(context: vscode.ExtensionContext): LlmStackApi {
   void connection.connect();
   const activationMs = performance.now() - started;
   log.info(`Activated in ${activationMs.toFixed(1)} ms`);
-  return { connection, cache, containersTree: tree, containersView: view as vscode.TreeView<unknown>, statusBar, logs, registry, activationMs };
+  return {
+    connection,
+    cache,
+    containersTree: tree,
+    containersView: view as vscode.TreeView<unknown>,
+    statusBar,
+    logs,
+    registry,
+    catalog,
+    modelsTree,
+    modelsView: models.view as vscode.TreeView<unknown>,
+    idle,
+    activationMs,
+  };
 
   async function configureHost(): Promise<void> {
     const current = vscode.workspace.getConfiguration(SECTION).get<string>('docker.host', '');

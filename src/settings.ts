@@ -33,3 +33,28 @@ export function logsSettings(): { target: 'terminal' | 'outputChannel'; tail: nu
   const tail = Math.max(0, Math.floor(cfg.get<number>('logs.tail', 500) || 0));
   return { target, tail };
 }
+
+/** Where an endpoint's API key lives in SecretStorage (never in settings or logs). */
+export function apiKeySecret(endpointId: string): string {
+  return `llmStack.apiKey.${endpointId}`;
+}
+
+export function ggufFolders(): string[] {
+  const value = vscode.workspace.getConfiguration(SECTION).get<unknown>('models.ggufFolders', []);
+  if (!Array.isArray(value)) return [];
+  const home = os.homedir();
+  return [...new Set(value.filter((v): v is string => typeof v === 'string' && !!v.trim()).map((v) => v.trim().replace(/^~(?=$|[\\/])/, home)))];
+}
+
+export function userEndpointsSetting(): unknown {
+  return vscode.workspace.getConfiguration(SECTION).get<unknown>('runtimes.endpoints', []);
+}
+
+export function idleSettings(): { unloadMinutes: number; stopContainerMinutes: number } {
+  const cfg = vscode.workspace.getConfiguration(SECTION);
+  const num = (k: string, d: number) => {
+    const v = cfg.get<number>(k, d);
+    return typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : 0;
+  };
+  return { unloadMinutes: num('models.idleUnloadMinutes', 30), stopContainerMinutes: num('models.idleStopContainerMinutes', 0) };
+}

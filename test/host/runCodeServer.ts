@@ -6,6 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Page } from 'playwright-core';
 import { createTestContainer, OLLAMA_LIKE, removeTestContainers, waitUntil } from '../support/engine';
+import { buildRuntimeImage } from '../support/runtime';
 import { ROOT, startHost, unhandledErrors } from './codeServerHost';
 
 const RESULTS = path.join(ROOT, 'test-results');
@@ -71,6 +72,22 @@ async function uiSteps(page: Page, names: { runtime: string; other: string }, sy
   await runPaletteCommand(page, 'LLM Stack: Set Docker Host', '');
   await row.waitFor({ timeout: 60_000 });
   console.log('[ui] clearing the host setting reconnected and the tree is back');
+}
+
+/** The Models view once the suite has pulled and loaded models and added a GGUF folder (it signals when). */
+async function modelsShot(page: Page, syncDir: string): Promise<void> {
+  try {
+    await waitUntil('the suite to prepare the Models view', () => fs.existsSync(path.join(syncDir, 'models-ready')), 12 * 60_000, 200);
+    const header = page.locator('.pane-header[aria-label^="Models"]').first();
+    if ((await header.getAttribute('aria-expanded')) === 'false') await header.click();
+    await page.locator('.monaco-list-row[aria-label^="medium:latest,"]').waitFor({ timeout: 30_000 });
+    await page.locator('.monaco-list-row[aria-label^="family/tiny-q.gguf,"]').waitFor({ timeout: 30_000 });
+    await page.mouse.move(700, 400);
+    await page.screenshot({ path: path.join(RESULTS, 'models-view.png') });
+    console.log('[ui] Models view with a loaded model and a GGUF folder: test-results/models-view.png');
+  } finally {
+    fs.writeFileSync(path.join(syncDir, 'models-shot-done'), '');
+  }
 }
 
 /**
@@ -173,6 +190,7 @@ async function runPaletteCommand(page: Page, title: string, input?: string): Pro
 async function main(): Promise<number> {
   fs.mkdirSync(RESULTS, { recursive: true });
   await removeTestContainers();
+  buildRuntimeImage();
   const names = { runtime: 'llmstack-ui-ollama', other: 'llmstack-ui-web' };
   await createTestContainer({ name: names.runtime, image: OLLAMA_LIKE, ports: [11434] });
   await createTestContainer({ name: names.other, ports: [8080] });
@@ -193,6 +211,13 @@ async function main(): Promise<number> {
       console.error('[ui] FAILED:', e);
     } finally {
       fs.writeFileSync(path.join(sync, 'ui-done'), '');
+    }
+    try {
+      await modelsShot(host.page, sync);
+    } catch (e) {
+      uiError ??= e;
+      await host.page.screenshot({ path: path.join(RESULTS, 'ui-models-failure.png') }).catch(() => undefined);
+      console.error('[ui] Models view screenshot FAILED:', e);
     }
     code = await Promise.race([host.exit, new Promise<number>((r) => setTimeout(() => r(124), 15 * 60_000))]);
     if (code === 124) console.error('the host suite did not finish within 15 minutes');

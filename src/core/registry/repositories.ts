@@ -133,6 +133,18 @@ export interface UpsertModelResult {
   readonly newVersion: boolean;
 }
 
+export interface SyncResult {
+  readonly runtimeId: number;
+  readonly created: number;
+  readonly updated: number;
+  /** name:tag of known models whose digest changed. */
+  readonly newVersions: readonly string[];
+  /** The recorded last use of each listed model, in listing order. */
+  readonly lastUsed: readonly (number | null)[];
+  /** Entries left out because they failed validation, with the reason. */
+  readonly skipped: readonly string[];
+}
+
 export interface UsageDay {
   readonly day: string;
   readonly kind: string;
@@ -207,6 +219,71 @@ export class RegistryRepositories {
         }
       }
       return { id, created: !existing, newVersion };
+    });
+  }
+
+  /**
+   * Brings one runtime's models in line with a listing in one transaction, writing only what
+   * changed (an unchanged listing writes nothing). A listing without a digest keeps the recorded
+   * one; a new digest becomes a new version. Models missing from the listing stay, with their history.
+   */
+  syncListing(runtime: RuntimeInput, models: readonly Omit<ModelInput, 'runtimeId'>[]): SyncResult {
+    const r = parse(runtimeInputSchema, runtime, 'runtime');
+    return this.db.transaction(() => {
+      const row = this.db.get<{ id: number; name: string; container_id: string | null }>('SELECT id, name, container_id FROM runtimes WHERE kind = ? AND endpoint = ?', [r.kind, r.endpoint]);
+      const runtimeId = row && row.name === r.name && row.container_id === r.containerId ? row.id : this.upsertRuntime(runtime);
+      const existing = new Map<string, ModelRow>();
+      for (const m of this.db.all('SELECT * FROM models WHERE runtime_id = ?', [runtimeId])) {
+        const parsed = modelRowSchema.parse(m);
+        existing.set(`${parsed.name}\u0000${parsed.tag}`, parsed);
+      }
+      let created = 0;
+      let updated = 0;
+      const newVersions: string[] = [];
+      const lastUsed: (number | null)[] = [];
+      const skipped: string[] = [];
+      for (const input of models) {
+        const checked = modelInputSchema.safeParse({ ...input, runtimeId });
+        if (!checked.success) {
+          // One odd entry in a runtime's answer must not keep the others out of the registry.
+          skipped.push(`${String(input.name).slice(0, 100)}: ${checked.error.issues[0]?.path.join('.')} ${checked.error.issues[0]?.message}`);
+          lastUsed.push(null);
+          continue;
+        }
+        const m = checked.data;
+        const prev = existing.get(`${m.name}\u0000${m.tag}`);
+        const digest = normalizeDigest(m.digest) ?? prev?.digest ?? null;
+        const same =
+          prev &&
+          prev.family === m.family &&
+          prev.parameter_count === m.parameterCount &&
+          prev.quantization === m.quantization &&
+          prev.context_length === m.contextLength &&
+          prev.size_bytes === m.sizeBytes &&
+          prev.digest === digest &&
+          prev.format === m.format &&
+          prev.source === m.source;
+        if (same) {
+          lastUsed.push(prev.last_used_at);
+          continue;
+        }
+        const res = this.upsertModel({ ...input, runtimeId, digest });
+        if (res.created) created++;
+        else updated++;
+        if (res.newVersion && prev) newVersions.push(`${m.name}:${m.tag}`);
+        lastUsed.push(prev?.last_used_at ?? null);
+      }
+      return { runtimeId, created, updated, newVersions, lastUsed, skipped };
+    });
+  }
+
+  /** The id of a model for usage events, creating a bare row when a runtime named a model not listed yet. */
+  modelIdFor(runtime: RuntimeInput, name: string, tag = 'latest'): number {
+    return this.db.transaction(() => {
+      const r = parse(runtimeInputSchema, runtime, 'runtime');
+      const row = this.db.get<{ id: number }>('SELECT id FROM runtimes WHERE kind = ? AND endpoint = ?', [r.kind, r.endpoint]);
+      const runtimeId = row?.id ?? this.upsertRuntime(runtime);
+      return this.findModel(runtimeId, name, tag)?.id ?? this.upsertModel({ runtimeId, name, tag }).id;
     });
   }
 

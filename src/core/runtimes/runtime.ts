@@ -1,0 +1,109 @@
+// The one interface the Models view speaks to every runtime: Ollama, OpenAI-compatible servers
+// (llama.cpp server, vLLM, LocalAI, LM Studio, TGI) and folders of GGUF files.
+import type { z } from 'zod';
+import type { runtimeKindSchema } from '../registry/repositories';
+
+export type ModelRuntimeKind = z.infer<typeof runtimeKindSchema>;
+export type RuntimeApi = 'ollama' | 'openai' | 'gguf';
+
+export const runtimeKindLabels: Record<ModelRuntimeKind, string> = {
+  ollama: 'Ollama',
+  llamacpp: 'llama.cpp server',
+  vllm: 'vLLM',
+  tgi: 'Text Generation Inference',
+  localai: 'LocalAI',
+  lmstudio: 'LM Studio',
+  openai: 'OpenAI-compatible',
+  gguf: 'GGUF files',
+  other: 'LLM runtime',
+};
+
+/** Where a runtime answers, and how it was found. */
+export interface RuntimeEndpoint {
+  /** Stable id: `${kind}@${baseUrl}` for servers, `gguf@${folder}` for folders. */
+  readonly id: string;
+  readonly kind: ModelRuntimeKind;
+  readonly api: RuntimeApi;
+  /** Display name: the container's name, the user's label or the folder. */
+  readonly name: string;
+  /** http://127.0.0.1:11434 for servers; an absolute folder path for GGUF folders. */
+  readonly baseUrl: string;
+  readonly source: 'container' | 'user' | 'folder';
+  readonly containerId?: string;
+  /** True when the user said this endpoint needs an API key (kept in SecretStorage under the endpoint id). */
+  readonly requiresKey?: boolean;
+}
+
+export interface LoadedState {
+  readonly ramBytes?: number;
+  readonly vramBytes?: number;
+  /** When the runtime itself will unload the model (epoch ms), as Ollama's /api/ps reports. */
+  readonly expiresAt?: number;
+}
+
+export interface RuntimeModel {
+  /** The name the runtime knows it by ("llama3.2:1b" for Ollama, the model id for OpenAI-compatible servers, the file for GGUF). */
+  readonly name: string;
+  readonly sizeBytes?: number;
+  readonly digest?: string;
+  readonly family?: string;
+  /** As the runtime reports it ("1.2B"); parameterCount when it is known exactly. */
+  readonly parameterSize?: string;
+  readonly parameterCount?: number;
+  readonly quantization?: string;
+  readonly contextLength?: number;
+  readonly format?: string;
+  readonly modifiedAt?: number;
+  /** Absolute path of the model file when the extension can read it (GGUF folders). */
+  readonly file?: string;
+  /** Present when the model is in memory. */
+  readonly loaded?: LoadedState;
+  /** Why the metadata could not be read (a truncated or foreign file in a GGUF folder). */
+  readonly problem?: string;
+}
+
+export interface RuntimeListing {
+  readonly version?: string;
+  readonly models: readonly RuntimeModel[];
+}
+
+export interface PullUpdate {
+  readonly status: string;
+  readonly completed?: number;
+  readonly total?: number;
+  readonly digest?: string;
+}
+
+export interface GenerateOutcome {
+  readonly text: string;
+  readonly promptTokens?: number;
+  readonly outputTokens?: number;
+  readonly durationMs: number;
+}
+
+export interface RuntimeCapabilities {
+  readonly pull: boolean;
+  readonly delete: boolean;
+  readonly load: boolean;
+  readonly unload: boolean;
+  readonly generate: boolean;
+}
+
+export interface ModelRuntime {
+  readonly endpoint: RuntimeEndpoint;
+  readonly capabilities: RuntimeCapabilities;
+  list(signal?: AbortSignal): Promise<RuntimeListing>;
+  pull?(name: string, onProgress: (u: PullUpdate) => void, signal?: AbortSignal): Promise<void>;
+  delete?(name: string): Promise<void>;
+  load?(name: string, keepAlive?: string | number): Promise<void>;
+  unload?(name: string): Promise<void>;
+  generate?(name: string, prompt: string, options?: { maxTokens?: number; signal?: AbortSignal }): Promise<GenerateOutcome>;
+}
+
+/** Splits "name:tag" the way Ollama does ("library/x:q4" → ["library/x", "q4"]); no tag means "latest". */
+export function splitModelName(full: string): { name: string; tag: string } {
+  const slash = full.lastIndexOf('/');
+  const colon = full.lastIndexOf(':');
+  if (colon > slash && colon > 0) return { name: full.slice(0, colon), tag: full.slice(colon + 1) || 'latest' };
+  return { name: full, tag: 'latest' };
+}
