@@ -29,6 +29,9 @@ export async function startRuntime(dir: string, env: string[] = []): Promise<{ b
   await c.start();
   const port = (await c.inspect()).NetworkSettings.Ports['11434/tcp']![0].HostPort;
   const base = `http://127.0.0.1:${port}`;
-  await waitUntil('the runtime to answer', async () => (await fetch(`${base}/api/version`, { signal: AbortSignal.timeout(2000) })).ok, 60_000, 200);
+  // With API_KEY set every route but the public ones wants the key, /api/version included.
+  const key = env.find((e) => e.startsWith('API_KEY='))?.slice('API_KEY='.length).split(',')[0];
+  const headers: Record<string, string> = key ? { authorization: `Bearer ${key}` } : {};
+  await waitUntil('the runtime to answer', async () => (await fetch(`${base}/api/version`, { headers, signal: AbortSignal.timeout(2000) })).ok, 60_000, 200);
   return { base, id: c.id };
 }

@@ -91,6 +91,33 @@ describe('test runtime server over real llama.cpp (integration)', function () {
     assert.equal((await json(`${base}/api/pull`, { method: 'POST', body: JSON.stringify({ model: 'missing', stream: false }) })).status, 500);
   });
 
+  it("answers llama.cpp's /v1/models, /props, /v1/completions and, without METRICS=1, a 501 for /metrics", async () => {
+    const models = (await json(`${base}/v1/models`)).body;
+    assert.equal(models.object, 'list');
+    assert.deepEqual(
+      models.data.map((m: Json) => [m.id, m.object, m.owned_by, m.meta.size, m.meta.n_ctx_train]),
+      [['tiny:latest', 'model', 'llamacpp', fs.statSync(source).size, 512]],
+    );
+    const props = (await json(`${base}/props`)).body;
+    assert.equal(props.total_slots, 1);
+    assert.equal(props.default_generation_settings.n_ctx, 512);
+    assert.equal(props.model_path, '/models/tiny__latest.gguf');
+    const c = await json(`${base}/v1/completions`, { method: 'POST', body: JSON.stringify({ model: 'tiny', prompt: 'hello world', max_tokens: 4 }) });
+    assert.equal(c.status, 200);
+    assert.equal(c.body.object, 'text_completion');
+    assert.equal(typeof c.body.choices[0].text, 'string');
+    assert.ok(c.body.usage.completion_tokens >= 1 && c.body.usage.completion_tokens <= 4);
+    assert.equal(c.body.usage.total_tokens, c.body.usage.prompt_tokens + c.body.usage.completion_tokens);
+    assert.deepEqual(await json(`${base}/v1/completions`, { method: 'POST', body: JSON.stringify({ model: 'tiny' }) }), {
+      status: 400,
+      body: { error: { code: 400, message: '"prompt" must be provided', type: 'invalid_request_error' } },
+    });
+    assert.deepEqual(await json(`${base}/metrics`), {
+      status: 501,
+      body: { error: { code: 501, message: 'This server does not support metrics endpoint. Start it with `--metrics`', type: 'not_supported_error' } },
+    });
+  });
+
   it('deletes a model, and a second delete is a 404', async () => {
     const res = await fetch(`${base}/api/delete`, { method: 'DELETE', body: JSON.stringify({ model: 'tiny' }), signal: AbortSignal.timeout(30_000) });
     assert.equal(res.status, 200);
