@@ -283,6 +283,11 @@ export class Registry implements IDisposable {
     }
   }
 
+  /** Grows with every committed write transaction: equal values mean nothing was written in between. */
+  get writeCount(): number {
+    return this.seq;
+  }
+
   get schemaVersion(): number {
     return Number(this.db.exec('PRAGMA user_version')[0]?.values[0]?.[0] ?? 0);
   }

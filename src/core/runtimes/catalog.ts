@@ -38,6 +38,8 @@ export interface CatalogHooks {
 }
 
 export interface CatalogOptions extends Omit<AdapterOptions, 'apiKey'> {
+  /** Delays between listings retried after a failure (default 1 s doubling to 30 s, 8 tries). */
+  readonly retryDelaysMs?: readonly number[];
   readonly hooks?: CatalogHooks;
   readonly log?: Logger;
   readonly now?: () => number;
@@ -71,12 +73,35 @@ export class ModelCatalog extends Disposable {
   private readonly log: Logger;
   private readonly now: () => number;
   private endpointOrder: string[] = [];
+  /** Listings retried after a failure: a runtime container answers only seconds after it starts. */
+  private readonly retries = new Map<string, { attempt: number; timer: NodeJS.Timeout }>();
 
   constructor(private readonly options: CatalogOptions = {}) {
     super();
     this.hooks = options.hooks ?? {};
     this.log = options.log ?? silentLogger;
     this.now = options.now ?? Date.now;
+    this.register({ dispose: () => this.retries.forEach((r) => clearTimeout(r.timer)) });
+  }
+
+  private cancelRetry(id: string): void {
+    const r = this.retries.get(id);
+    if (r) clearTimeout(r.timer);
+    this.retries.delete(id);
+  }
+
+  /** Bounded backoff (1 s doubling to 30 s, 8 tries, about 2 min): then the runtime stays in error until something changes. */
+  private scheduleRetry(id: string): boolean {
+    const attempt = (this.retries.get(id)?.attempt ?? 0) + 1;
+    const delays = this.options.retryDelaysMs ?? [1000, 2000, 4000, 8000, 15_000, 30_000, 30_000, 30_000];
+    if (attempt > delays.length || this.isDisposed) {
+      this.retries.delete(id);
+      return false;
+    }
+    const timer = setTimeout(() => void this.listOnce(id, true), delays[attempt - 1]);
+    timer.unref?.();
+    this.retries.set(id, { attempt, timer });
+    return true;
   }
 
   list(): RuntimeState[] {
@@ -103,6 +128,7 @@ export class ModelCatalog extends Disposable {
     const next = new Set(endpoints.map((e) => e.id));
     for (const id of this.endpointOrder) {
       if (!next.has(id)) {
+        this.cancelRetry(id);
         this.states.delete(id);
         this.runtimes.delete(id);
         changed.push(id);
@@ -137,6 +163,7 @@ export class ModelCatalog extends Disposable {
       this.again.add(runtimeId);
       return running;
     }
+    this.cancelRetry(runtimeId);
     const p = (async () => {
       do {
         this.again.delete(runtimeId);
@@ -165,9 +192,10 @@ export class ModelCatalog extends Disposable {
     return runtime;
   }
 
-  private async listOnce(id: string): Promise<void> {
+  private async listOnce(id: string, retry = false): Promise<void> {
     const state = this.states.get(id);
     if (!state) return;
+    if (retry && this.inFlight.has(id)) return;
     this.setState(id, { refreshing: true });
     try {
       const runtime = await this.runtime(id);
@@ -181,10 +209,15 @@ export class ModelCatalog extends Disposable {
         this.log.warn(`Recording the models of ${state.endpoint.name} in the registry failed: ${errorMessage(e)}`);
       }
       for (const [name, t] of known ?? []) this.markUsed(id, name, t);
+      this.retries.delete(id);
       this.setState(id, { status: 'ok', refreshing: false, error: undefined, errorKind: undefined, version: listing.version, models: listing.models, refreshedAt: this.now() });
     } catch (e) {
       const kind = e instanceof RuntimeError ? e.kind : 'error';
-      this.log.warn(`Listing the models of ${state.endpoint.name} (${state.endpoint.baseUrl}) failed: ${errorMessage(e)}`);
+      const message = `Listing the models of ${state.endpoint.name} (${state.endpoint.baseUrl}) failed: ${errorMessage(e)}`;
+      // A wrong key or a missing route does not fix itself; anything else may be a runtime still starting.
+      const again = kind !== 'unauthorized' && kind !== 'not-found' && this.states.has(id) && this.scheduleRetry(id);
+      if (again && this.retries.get(id)!.attempt > 1) this.log.debug(`${message} (retry ${this.retries.get(id)!.attempt - 1})`);
+      else this.log.warn(again ? `${message} Trying again shortly.` : message);
       this.setState(id, { status: 'error', refreshing: false, error: errorMessage(e), errorKind: kind, refreshedAt: this.now() });
     }
   }

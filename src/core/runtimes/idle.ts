@@ -53,7 +53,11 @@ export class IdleManager extends Disposable {
     const minutes = this.options.settings().stopContainerMinutes;
     const id = runtime.endpoint.containerId;
     if (!(minutes > 0) || !id || !this.options.stopContainer || runtime.status !== 'ok') return undefined;
-    if (runtime.models.some((m) => m.loaded) && runtime.endpoint.api === 'ollama') return undefined;
+    if (runtime.models.some((m) => m.loaded) && runtime.endpoint.api === 'ollama') {
+      // Something is in memory (perhaps loaded by another client): the idle period starts again after it.
+      this.firstSeen.set(runtime.endpoint.id, this.now());
+      return undefined;
+    }
     if (!this.firstSeen.has(runtime.endpoint.id)) this.firstSeen.set(runtime.endpoint.id, this.now());
     let last = this.firstSeen.get(runtime.endpoint.id)!;
     for (const m of runtime.models) last = Math.max(last, this.catalog.lastUsed(runtime.endpoint.id, m.name) ?? 0);

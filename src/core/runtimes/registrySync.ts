@@ -34,6 +34,9 @@ export function modelInput(m: RuntimeModel): Omit<ModelInput, 'runtimeId'> {
 }
 
 export class RegistrySync implements Required<Omit<CatalogHooks, 'apiKey'>> {
+  /** The last listing synced per endpoint and the last uses it answered: an unchanged listing costs no registry read. */
+  private readonly last = new Map<string, { repos: RegistryRepositories; writes: number; sig: string; lastUsed: Map<string, number> }>();
+
   constructor(
     private readonly repos: () => Promise<RegistryRepositories>,
     private readonly log: Logger = silentLogger,
@@ -41,7 +44,12 @@ export class RegistrySync implements Required<Omit<CatalogHooks, 'apiKey'>> {
 
   async onListing(endpoint: RuntimeEndpoint, listing: RuntimeListing): Promise<ReadonlyMap<string, number>> {
     const repos = await this.repos();
-    const r = repos.syncListing(runtimeInput(endpoint), listing.models.map(modelInput));
+    const inputs = listing.models.map(modelInput);
+    const sig = JSON.stringify([runtimeInput(endpoint), inputs]);
+    const cached = this.last.get(endpoint.id);
+    // Reused only when nothing at all was written since (a usage, an import) and the registry was not reopened (restore).
+    if (cached?.sig === sig && cached.repos === repos && cached.writes === repos.db.writeCount) return cached.lastUsed;
+    const r = repos.syncListing(runtimeInput(endpoint), inputs);
     if (r.created || r.updated) this.log.info(`Registry: ${endpoint.name} lists ${listing.models.length} models (${r.created} new, ${r.updated} changed).`);
     for (const v of r.newVersions) this.log.info(`Registry: new version of ${v} on ${endpoint.name}.`);
     for (const s of r.skipped) this.log.warn(`Registry: left out a model of ${endpoint.name}: ${s}`);
@@ -50,6 +58,7 @@ export class RegistrySync implements Required<Omit<CatalogHooks, 'apiKey'>> {
       const t = r.lastUsed[i];
       if (t) out.set(m.name, t);
     });
+    this.last.set(endpoint.id, { repos, writes: repos.db.writeCount, sig, lastUsed: out });
     return out;
   }
 

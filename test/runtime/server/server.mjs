@@ -12,6 +12,8 @@ import * as path from 'node:path';
 import { getLlama, LlamaCompletion, readGgufFileInfo } from 'node-llama-cpp';
 
 const PORT = Number(process.env.PORT ?? 11434);
+// 0.0.0.0 in the container (reached through a published port); tests running it on the host pass 127.0.0.1.
+const HOST = process.env.HOST || '0.0.0.0';
 const MODELS_DIR = process.env.MODELS_DIR ?? '/models';
 const SOURCE_DIR = process.env.SOURCE_DIR ?? '/source';
 const VERSION = '0.5.7';
@@ -474,5 +476,5 @@ const server = http.createServer(async (req, res) => {
   }
 });
 
-server.listen(PORT, '0.0.0.0', () => console.log(`runtime listening on ${PORT}`));
+server.listen(PORT, HOST, () => console.log(`runtime listening on ${HOST}:${PORT}`));
 for (const sig of ['SIGTERM', 'SIGINT']) process.on(sig, () => server.close(() => process.exit(0)));
