@@ -99,7 +99,7 @@ export function activate(context: vscode.ExtensionContext): LlmStackApi {
     ...models.disposables,
     sources,
     registerModelDetails(catalog, registry),
-    ...registerModelCommands({ catalog, tree: modelsTree, registry, secrets: context.secrets, log }),
+    ...registerModelCommands({ catalog, tree: modelsTree, registry, secrets: context.secrets, log, inspectContainer: (id) => actions.inspect(id) }),
     registerInspect(actions),
     ...registerContainerCommands({ cache, actions, logs, log, audit: (op, target, error) => registry.audit(op, target, error) }),
     ...registerRegistryCommands(registry, log),

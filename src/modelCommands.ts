@@ -5,10 +5,12 @@ import { runBatch } from './core/docker/actions';
 import { errorMessage } from './core/lifecycle';
 import type { ModelCatalog, RuntimeState } from './core/runtimes/catalog';
 import { verifyDigest, expectedDigestFromPath } from './core/runtimes/integrity';
+import { locateModelFile } from './core/runtimes/modelFiles';
+import { OllamaClient } from './core/runtimes/ollama';
 import type { ModelTreeNode } from './core/runtimes/modelTree';
 import { formatBytes } from './core/runtimes/pullProgress';
 import { modelInput, runtimeInput } from './core/runtimes/registrySync';
-import { splitModelName } from './core/runtimes/runtime';
+import { splitModelName, type RuntimeModel } from './core/runtimes/runtime';
 import type { RegistryService } from './registryService';
 import { showModelDetails } from './modelDetails';
 import { sortLabels, type ModelsTreeProvider } from './modelsTree';
@@ -24,6 +26,8 @@ export interface ModelCommandDeps {
   readonly registry: RegistryService;
   readonly secrets: vscode.SecretStorage;
   readonly log: vscode.LogOutputChannel;
+  /** docker inspect of a runtime's container, to find a model's file through its mounts. */
+  readonly inspectContainer?: (id: string) => Promise<unknown>;
 }
 
 function showError(deps: ModelCommandDeps, message: string): void {
@@ -157,20 +161,32 @@ async function confirmDelete(targets: Target[]): Promise<boolean> {
   return answer === 'Delete';
 }
 
+/** The model's file on this machine: a GGUF folder's file, or an Ollama blob reached through its container's mounts. */
+async function modelFile(deps: ModelCommandDeps, state: RuntimeState, model: RuntimeModel): Promise<{ file: string } | { reason: string }> {
+  if (model.file) return { file: model.file };
+  if (state.endpoint.api !== 'ollama' || !state.endpoint.containerId || !deps.inspectContainer) return { reason: 'its runtime does not run in a container of this engine' };
+  const show = await new OllamaClient(state.endpoint.baseUrl).show(model.name);
+  return locateModelFile(show.modelfile, await deps.inspectContainer(state.endpoint.containerId));
+}
+
 async function verify(deps: ModelCommandDeps, node: ModelArg): Promise<string | undefined> {
-  const [t] = await resolveModels(deps, node, undefined, 'Verify which model file?', (s, n) => !!s.models.find((m) => m.name === n)?.file);
+  const [t] = await resolveModels(deps, node, undefined, 'Verify which model file?', (s, n) => !!s.models.find((m) => m.name === n)?.file || (s.endpoint.api === 'ollama' && !!s.endpoint.containerId));
   if (!t) return undefined;
   const state = deps.catalog.get(t.runtimeId);
   const model = deps.catalog.model(t.runtimeId, t.name);
-  if (!state || !model?.file) {
-    void vscode.window.showInformationMessage(`${t.name}: its file is not on this machine, so its integrity cannot be checked here.`);
-    return undefined;
+  const found = state && model ? await modelFile(deps, state, model) : { reason: 'the runtime no longer lists it' };
+  if (!state || !model || !('file' in found)) {
+    const message = `${t.name}: its integrity cannot be checked here: ${'reason' in found ? found.reason : ''}.`;
+    deps.log.info(message);
+    void vscode.window.showInformationMessage(message);
+    return 'unavailable';
   }
-  const file = model.file;
+  const file = found.file;
   const { repos } = await deps.registry.get();
   const { name, tag } = splitModelName(model.name);
   const modelId = repos.modelIdFor(runtimeInput(state.endpoint), name, tag);
-  const recorded = repos.getModel(modelId)?.digest ?? expectedDigestFromPath(file) ?? undefined;
+  // An Ollama blob is named after its sha256: the name is the truth. A GGUF file is compared with what the registry recorded.
+  const recorded = expectedDigestFromPath(file) ?? repos.getModel(modelId)?.digest ?? undefined;
   const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Verifying ${t.name}`, cancellable: true }, async (progress, token) => {
     const ac = new AbortController();
     const sub = token.onCancellationRequested(() => ac.abort());

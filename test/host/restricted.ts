@@ -1,5 +1,6 @@
 // Extension-tests module for Restricted Mode: in an untrusted workspace the extension still runs,
-// and a Docker host set by the workspace's own settings is ignored (restrictedConfigurations).
+// and a Docker host, runtime endpoints and GGUF folders set by the workspace's own settings are
+// ignored (restrictedConfigurations).
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -19,5 +20,9 @@ export async function run(): Promise<void> {
   await waitUntil('the engine connection', () => api.connection.state.kind === 'connected', 60_000);
   const s = api.connection.state;
   assert.ok(s.kind === 'connected' && !s.endpoint.url.includes('untrusted'), `connected to ${s.kind === 'connected' ? s.endpoint.url : s.kind}`);
+  assert.match(workspaceSettings, /untrusted-endpoint/);
+  assert.deepEqual(vscode.workspace.getConfiguration('llmStack').get('runtimes.endpoints'), [], 'workspace runtime endpoints are ignored');
+  assert.deepEqual(vscode.workspace.getConfiguration('llmStack').get('models.ggufFolders'), [], 'workspace GGUF folders are ignored');
+  assert.ok(!api.catalog.list().some((r) => r.endpoint.name === 'untrusted-endpoint' || r.endpoint.baseUrl.includes('untrusted')), 'the catalog holds no workspace endpoint');
   console.log(`RESTRICTED_MODE_OK connected to ${s.kind === 'connected' ? s.endpoint.url : ''} ignoring the workspace's docker.host`);
 }

@@ -157,7 +157,13 @@ async function restrictedSession(): Promise<void> {
   const host = await startHost({
     restricted: true,
     testsPath: path.join(ROOT, 'out', 'test', 'host', 'restricted.js'),
-    workspaceFiles: { '.vscode/settings.json': JSON.stringify({ 'llmStack.docker.host': 'unix:///tmp/llmstack-untrusted-workspace.sock' }) },
+    workspaceFiles: {
+      '.vscode/settings.json': JSON.stringify({
+        'llmStack.docker.host': 'unix:///tmp/llmstack-untrusted-workspace.sock',
+        'llmStack.runtimes.endpoints': [{ url: 'http://127.0.0.1:9/untrusted', kind: 'openai', name: 'untrusted-endpoint' }],
+        'llmStack.models.ggufFolders': ['/tmp/llmstack-untrusted-gguf'],
+      }),
+    },
     onLog: (l) => {
       if (l.includes('RESTRICTED_MODE_OK')) ok = true;
       if (/RESTRICTED|AssertionError|Error/.test(l)) console.log(`  [restricted] ${l}`);
@@ -166,7 +172,7 @@ async function restrictedSession(): Promise<void> {
   try {
     const code = await Promise.race([host.exit, new Promise<number>((r) => setTimeout(() => r(124), 180_000))]);
     if (code !== 0 || !ok) throw new Error(`the Restricted Mode run failed (exit ${code})`);
-    console.log('[ui] Restricted Mode: the workspace-level docker.host was ignored, the extension connected to the default engine');
+    console.log('[ui] Restricted Mode: the workspace-level docker.host, runtime endpoints and GGUF folders were ignored, the extension connected to the default engine');
   } finally {
     await host.close();
   }

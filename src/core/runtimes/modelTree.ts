@@ -166,6 +166,8 @@ export function modelNode(state: RuntimeState, m: RuntimeModel, times: ModelTime
   else if (e.api === 'ollama') ctx.push('unloaded');
   if (e.api === 'ollama') ctx.push('deletable');
   if (m.file) ctx.push('file');
+  // A GGUF file, or an Ollama blob the extension may reach through its container's mounts.
+  if (m.file || (e.api === 'ollama' && e.containerId)) ctx.push('verifiable');
   if (e.api !== 'gguf') ctx.push('generate');
   return {
     type: 'model',

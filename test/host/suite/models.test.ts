@@ -105,6 +105,9 @@ describe('Models view on the real test runtime (host)', function () {
     assert.match(row.digest ?? '', /^sha256:[0-9a-f]{64}$/);
     assert.deepEqual(repos.usageByDay(row.id, 1).map((u) => u.kind), ['pull']);
     assert.ok(repos.recentAudit(20).some((e) => e.operation === 'model.pull' && e.target.endsWith('/medium') && e.outcome === 'ok'));
+    // The runtime's file is reached through the container's bind mount and hashed on this machine.
+    assert.match(node.contextValue, /\bverifiable\b/);
+    assert.equal(await vscode.commands.executeCommand('llmStack.models.verify', { runtimeId, name: 'medium:latest' }), 'match');
   });
 
   it('reports bytes, speed and time left while pulling', async () => {
@@ -209,7 +212,9 @@ describe('Models view on the real test runtime (host)', function () {
     assert.ok(!big || !repos.usageByDay(big.id, 1).some((u) => u.kind === 'pull' && u.count > 1), 'no second pull recorded');
     assert.ok(fs.existsSync(path.join(dir, 'models', 'big__latest.gguf.partial')), 'the partial download stays for a resume');
     await engine().getContainer(containerId).start();
-    await waitUntil('the runtime back', () => a.catalog.get(runtimeId)?.status === 'ok', 60_000);
+    // The engine publishes the restarted container on a new random port: a new endpoint.
+    const back = await waitUntil('the runtime back', () => a.catalog.list().find((s) => s.endpoint.containerId === containerId && s.status === 'ok'), 60_000);
+    runtimeId = back.endpoint.id;
     assert.ok(!a.catalog.model(runtimeId, 'big:latest'), 'no half-pulled model is listed');
     const seen: PullSnapshot[] = [];
     await a.catalog.pull(runtimeId, 'big', (s) => seen.push(s));

@@ -785,6 +785,54 @@ describe('Model catalog on broken endpoints (integration)', function () {
     assert.deepEqual([s.status, s.error, s.errorKind, s.version], ['ok', undefined, undefined, '0.6.0']);
     assert.equal(h.modelRow(e, 'x', '1')!.parameter_count, 1.5e9);
   });
+
+  it('retries a failed listing by itself with bounded backoff: a runtime that starts answering late is listed', async () => {
+    let answers = 0;
+    let calls = 0;
+    const e = ollamaEndpoint(
+      await serve((q, r) => {
+        calls++;
+        if (answers < 2) {
+          if (q.url === '/api/tags') answers++;
+          r.writeHead(503, { 'content-type': 'application/json' });
+          return r.end('{"error":"starting"}');
+        }
+        r.writeHead(200, { 'content-type': 'application/json' });
+        if (q.url === '/api/version') return r.end('{"version":"0.6.1"}');
+        return r.end('{"models":[]}');
+      }),
+      'late',
+    );
+    const retrying = new ModelCatalog({ hooks: h.hooks, timeoutMs: 500, retryDelaysMs: [50, 100, 200] });
+    try {
+      retrying.setEndpoints([e]);
+      await retrying.waitFor((c) => c.get(e.id)?.status === 'ok', 10_000);
+      assert.equal(retrying.get(e.id)!.version, '0.6.1');
+      assert.equal(answers, 2, 'two failed listings before the good one');
+    } finally {
+      retrying.dispose();
+    }
+    // A wrong key is not retried, and the tries stop after the last delay.
+    let hits = 0;
+    const never = ollamaEndpoint(
+      await serve((_q, r) => {
+        hits++;
+        r.writeHead(500, { 'content-type': 'application/json' });
+        r.end('{"error":"broken for good"}');
+      }),
+      'broken',
+    );
+    const bounded = new ModelCatalog({ hooks: h.hooks, timeoutMs: 500, retryDelaysMs: [20, 20] });
+    try {
+      bounded.setEndpoints([never]);
+      await assert.rejects(bounded.waitFor((c) => c.get(never.id)?.status === 'ok', 1500), /not met within 1500 ms/);
+      const tags = hits;
+      assert.ok(tags <= 3 * 3, `at most 3 listings (3 requests each), saw ${tags} requests`);
+    } finally {
+      bounded.dispose();
+    }
+    assert.ok(calls > 0);
+  });
 });
 
 describe('Model catalog on the dialects of other runtimes (integration)', function () {

@@ -216,7 +216,7 @@ describe('models view model (unit)', () => {
         'The runtime unloads it in 5 min 0 s',
         'Last used: 2 h ago',
       ]);
-      assert.equal(n.contextValue, 'model ollama loaded deletable generate');
+      assert.equal(n.contextValue, 'model ollama loaded deletable verifiable generate');
     });
 
     it('the extension\'s own unload time wins over the runtime\'s expiry; a far expiry (keep_alive -1) is not shown', () => {
@@ -248,7 +248,7 @@ describe('models view model (unit)', () => {
     });
 
     it('context values: unloaded Ollama model, OpenAI-compatible model, GGUF file', () => {
-      assert.equal(modelNode(state(ollamaEp, [qwen]), qwen, times(), NOW).contextValue, 'model ollama unloaded deletable generate');
+      assert.equal(modelNode(state(ollamaEp, [qwen]), qwen, times(), NOW).contextValue, 'model ollama unloaded deletable verifiable generate');
       const served = { name: 'qwen2.5-7b-instruct', loaded: {} };
       const o = modelNode(state(llamaEp, [served]), served, times(), NOW);
       assert.equal(o.contextValue, 'model openai loaded generate');
@@ -256,7 +256,7 @@ describe('models view model (unit)', () => {
       assert.equal(modelNode(state(llamaEp, [{ name: 'm' }]), { name: 'm' }, times(), NOW).contextValue, 'model openai generate');
       const file: RuntimeModel = { name: 'tiny.gguf', file: '/models/tiny.gguf', sizeBytes: 999, parameterCount: 135_000_000 };
       const g = modelNode(state(ggufEp, [file]), file, times(), NOW);
-      assert.equal(g.contextValue, 'model gguf file');
+      assert.equal(g.contextValue, 'model gguf file verifiable');
       assert.equal(g.description, '999 B · 135.0M');
       assert.ok(lines(g).includes('File: /models/tiny.gguf'));
     });
