@@ -226,7 +226,9 @@ describe('Models view on the real test runtime (host)', function () {
     await a.catalog.delete(runtimeId, 'big:latest');
     await waitForModels(a, 'big gone', () => !modelNodes(a, runtimeId).some((m) => m.name === 'big:latest'));
     const { repos } = await a.registry.get();
-    const row = repos.listModels({ search: 'big' })[0];
+    // The restarted container answers on another port: another runtime row, with its own "big".
+    const rt = repos.listRuntimes().find((r) => `ollama@${r.endpoint}` === runtimeId)!;
+    const row = repos.findModel(rt.id, 'big', 'latest')!;
     assert.ok(repos.usageByDay(row.id, 1).some((u) => u.kind === 'delete'));
     await assert.rejects(a.catalog.delete(runtimeId, 'big:latest'), /not found/);
   });
