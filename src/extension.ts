@@ -1,7 +1,9 @@
 // Composition root: the only place that wires core objects to VS Code. Everything created here
 // is pushed onto context.subscriptions, so deactivate has nothing left to do.
 import * as vscode from 'vscode';
-import { ContainerActions } from './core/docker/actions';
+import { AlertMonitor, healthDetailsFromInspect, MonitoredContainerActions } from './core/docker/alerts';
+import { HealthProber } from './core/runtimes/probes';
+import { AlertNotifications, alertSettings, probeSettings } from './alerts';
 import { ContainerCache } from './core/docker/containerCache';
 import { EngineConnection } from './core/docker/connection';
 import { createClassifier } from './core/docker/containers';
@@ -35,6 +37,9 @@ export interface LlmStackApi {
   readonly modelsTree: ModelsTreeProvider;
   readonly modelsView: vscode.TreeView<unknown>;
   readonly idle: IdleManager;
+  readonly alerts: AlertNotifications;
+  readonly alertMonitor: AlertMonitor;
+  readonly prober: HealthProber;
   /** Duration of activate() in milliseconds. */
   readonly activationMs: number;
 }
@@ -50,12 +55,20 @@ export function activate(context: vscode.ExtensionContext): LlmStackApi {
   };
   const connection = new EngineConnection({ resolve: resolveFromSettings, log: coreLog });
   const cache = new ContainerCache(connection, { log: coreLog });
-  const actions = new ContainerActions(connection);
-  const logs = new ContainerLogs(actions);
   let classifier = createClassifier(imagePatterns());
+  const alertMonitor = new AlertMonitor({
+    source: cache,
+    classifier: () => classifier,
+    settings: alertSettings,
+    log: coreLog,
+    healthDetails: async (id) => healthDetailsFromInspect(await actions.inspect(id)),
+  });
+  // Stops, restarts and removals the extension performs are expected: they raise no alert.
+  const actions = new MonitoredContainerActions(connection, (id) => alertMonitor.expectStop(id));
+  const logs = new ContainerLogs(actions);
   const tree = new ContainersTreeProvider(cache, connection, classifier);
   const { view, disposables } = registerContainersView(tree, connection);
-  const statusBar = new HealthStatusBar(connection, cache, classifier);
+  const statusBar = new HealthStatusBar(connection, cache, classifier, alertMonitor);
   const registry = new RegistryService(context, log);
   registryForDeactivate = registry;
   const sync = new RegistrySync(async () => (await registry.get()).repos, coreLog);
@@ -84,6 +97,16 @@ export function activate(context: vscode.ExtensionContext): LlmStackApi {
   const modelsTree = new ModelsTreeProvider(catalog, idle, context.workspaceState);
   const models = registerModelsView(modelsTree);
   const sources = new ModelSources(catalog, cache, () => classifier, log);
+  const prober = new HealthProber({
+    endpoints: () => catalog.list().map((st) => st.endpoint),
+    settings: probeSettings,
+    alerts: alertMonitor,
+    log: coreLog,
+    containerState: (id) => cache.get(id)?.state,
+    apiKey: (e) => Promise.resolve(context.secrets.get(apiKeySecret(e.id))),
+  });
+  prober.start();
+  const alerts = new AlertNotifications(alertMonitor, context.globalState, log);
 
   context.subscriptions.push(
     log,
@@ -93,6 +116,9 @@ export function activate(context: vscode.ExtensionContext): LlmStackApi {
     tree,
     statusBar,
     ...disposables,
+    alertMonitor,
+    prober,
+    alerts,
     catalog,
     idle,
     modelsTree,
@@ -111,6 +137,7 @@ export function activate(context: vscode.ExtensionContext): LlmStackApi {
     vscode.commands.registerCommand('llmStack.showActions', () => showActions()),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration(`${SECTION}.models.idleUnloadMinutes`) || e.affectsConfiguration(`${SECTION}.models.idleStopContainerMinutes`)) idle.reschedule();
+      if (e.affectsConfiguration(`${SECTION}.alerts`)) prober.reschedule();
       if (e.affectsConfiguration(`${SECTION}.docker`)) {
         log.info('Docker host settings changed; reconnecting.');
         void connection.reconnect();
@@ -142,6 +169,9 @@ export function activate(context: vscode.ExtensionContext): LlmStackApi {
     modelsTree,
     modelsView: models.view as vscode.TreeView<unknown>,
     idle,
+    alerts,
+    alertMonitor,
+    prober,
     activationMs,
   };
 

@@ -3,27 +3,45 @@ import * as vscode from 'vscode';
 import type { ContainerCache } from './core/docker/containerCache';
 import type { EngineConnection } from './core/docker/connection';
 import type { Classifier } from './core/docker/containers';
-import { HealthSummary, summarizeHealth } from './core/docker/health';
-import { Disposable } from './core/lifecycle';
+import { HealthAlert, HealthSummary, summarizeHealth } from './core/docker/health';
+import { Disposable, type Event, type IDisposable } from './core/lifecycle';
+
+/** Active alerts for the item (AlertMonitor): they raise its level, and a click then shows them. */
+export interface StatusBarAlerts {
+  readonly onDidChange: Event<unknown>;
+  active(): readonly HealthAlert[];
+}
 
 const icons: Record<HealthSummary['level'], string> = { ok: '$(server-environment)', warning: '$(warning)', error: '$(error)', stopped: '$(loading~spin)' };
 
 export class HealthStatusBar extends Disposable {
   private readonly item = this.register(vscode.window.createStatusBarItem('llmStack.health', vscode.StatusBarAlignment.Left, 50));
   private last: HealthSummary | undefined;
+  private alertsSub: IDisposable | undefined;
 
   constructor(
     private readonly connection: EngineConnection,
     private readonly cache: ContainerCache,
     private classifier: Classifier,
+    private alerts?: StatusBarAlerts,
   ) {
     super();
     this.item.name = 'LLM Stack Health';
     this.item.command = 'llmStack.showActions';
     this.register(connection.onDidChangeState(() => this.update()));
     this.register(cache.onDidChange(() => this.update()));
+    this.register({ dispose: () => this.alertsSub?.dispose() });
+    if (alerts) this.alertsSub = alerts.onDidChange(() => this.update());
     this.update();
     this.item.show();
+  }
+
+  /** Follows these alerts from now on (or none). */
+  setAlerts(alerts: StatusBarAlerts | undefined): void {
+    this.alertsSub?.dispose();
+    this.alerts = alerts;
+    this.alertsSub = alerts?.onDidChange(() => this.update());
+    this.update();
   }
 
   setClassifier(c: Classifier): void {
@@ -36,8 +54,9 @@ export class HealthStatusBar extends Disposable {
   }
 
   private update(): void {
-    const s = summarizeHealth(this.connection.state, this.cache.list(), this.classifier);
+    const s = summarizeHealth(this.connection.state, this.cache.list(), this.classifier, Date.now(), this.alerts?.active() ?? []);
     this.last = s;
+    this.item.command = s.alerts?.length ? 'llmStack.alerts.show' : 'llmStack.showActions';
     this.item.text = `${icons[s.level]} ${s.text}`;
     this.item.tooltip = new vscode.MarkdownString(s.tooltip);
     this.item.backgroundColor =

@@ -62,6 +62,12 @@ export class NdjsonEventParser {
 export class ContainerCache extends Disposable {
   private readonly onDidChangeEmitter = this.register(new Emitter<CacheChange>());
   readonly onDidChange = this.onDidChangeEmitter.event;
+  private readonly onEngineEventEmitter = this.register(new Emitter<EngineEvent>());
+  /**
+   * Every container event of the engine's stream, as it arrives and before the list is updated
+   * (health_status, die with its exitCode, kill…), for rules that need the events themselves.
+   */
+  readonly onEngineEvent = this.onEngineEventEmitter.event;
 
   private records = new Map<string, ContainerRecord>();
   private loaded = false;
@@ -217,6 +223,7 @@ export class ContainerCache extends Disposable {
   }
 
   private onEvent(e: EngineEvent): void {
+    if (this.onEngineEventEmitter.listenerCount) this.onEngineEventEmitter.fire(e);
     const action = e.Action ?? e.status ?? '';
     const id = e.Actor?.ID ?? e.id;
     if ((e.Type && e.Type !== 'container') || !id || !relevantActions.test(action)) return;

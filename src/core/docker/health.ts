@@ -1,4 +1,6 @@
-// The engine's health in one line, for the status bar: level, text and tooltip.
+// The engine's health in one line, for the status bar: level, text and tooltip. Active alerts
+// (see alerts.ts) raise the level to their severity and are listed in the tooltip.
+import type { Alert } from './alerts';
 import type { ConnectionState } from './connection';
 import { Classifier, ContainerRecord, displayState, formatDuration } from './containers';
 
@@ -11,9 +13,21 @@ export interface HealthSummary {
   /** Markdown. */
   readonly tooltip: string;
   readonly counts: { readonly runtimesUp: number; readonly runtimes: number; readonly unhealthy: number; readonly restarting: number; readonly containers: number };
+  /** The active alerts the summary took into account (errors first); absent when there are none. */
+  readonly alerts?: readonly HealthAlert[];
 }
 
-export function summarizeHealth(state: ConnectionState, records: readonly ContainerRecord[], classifier: Classifier, now = Date.now()): HealthSummary {
+/** The part of an alert the summary reads. */
+export type HealthAlert = Pick<Alert, 'containerName' | 'kind' | 'severity' | 'message'> & { readonly muted?: boolean };
+
+/** Container names and healthcheck output may hold characters Markdown would read as formatting. */
+function escapeMarkdown(text: string): string {
+  return text.replace(/[\\`*_[\]<>|]/g, (c) => `\\${c}`);
+}
+
+const levelRank: Record<HealthLevel, number> = { stopped: 0, ok: 1, warning: 2, error: 3 };
+
+export function summarizeHealth(state: ConnectionState, records: readonly ContainerRecord[], classifier: Classifier, now = Date.now(), alerts: readonly HealthAlert[] = []): HealthSummary {
   const counts = { runtimesUp: 0, runtimes: 0, unhealthy: 0, restarting: 0, containers: records.length };
   if (state.kind === 'connecting') {
     return { level: 'stopped', text: 'Engine · connecting…', tooltip: 'Connecting to the container engine…', counts };
@@ -40,7 +54,10 @@ export function summarizeHealth(state: ConnectionState, records: readonly Contai
   const parts = [state.engine.name, `${counts.runtimesUp} runtime${counts.runtimesUp === 1 ? '' : 's'} up`];
   if (counts.unhealthy) parts.push(`${counts.unhealthy} unhealthy`);
   if (counts.restarting) parts.push(`${counts.restarting} restarting`);
-  const level: HealthLevel = counts.unhealthy ? 'error' : counts.restarting ? 'warning' : 'ok';
+  let level: HealthLevel = counts.unhealthy ? 'error' : counts.restarting ? 'warning' : 'ok';
+  const sorted = [...alerts].sort((a, b) => (a.severity === b.severity ? 0 : a.severity === 'error' ? -1 : 1));
+  for (const a of sorted) if (levelRank[a.severity] > levelRank[level]) level = a.severity;
+  if (sorted.length) parts.push(`${sorted.length} alert${sorted.length === 1 ? '' : 's'}`);
   const tooltip = [
     `**${state.engine.name} ${state.engine.version}** (API ${state.engine.apiVersion}, ${state.engine.os}/${state.engine.arch})`,
     '',
@@ -48,10 +65,11 @@ export function summarizeHealth(state: ConnectionState, records: readonly Contai
     `Containers: ${counts.containers}, LLM runtimes: ${counts.runtimes} (${counts.runtimesUp} up)`,
     ...(counts.unhealthy ? [`Unhealthy: ${counts.unhealthy}`] : []),
     ...(counts.restarting ? [`Restarting: ${counts.restarting}`] : []),
+    ...(sorted.length ? ['', `**Alerts (${sorted.length}):**`, ...sorted.map((a) => `- ${a.severity === 'error' ? 'Error' : 'Warning'}: ${escapeMarkdown(a.message)}${a.muted ? ' (muted)' : ''}`)] : []),
     '',
-    'Click for actions.',
+    sorted.length ? 'Click to see the alerts.' : 'Click for actions.',
   ].join('\n');
-  return { level, text: parts.join(' · '), tooltip, counts };
+  return sorted.length ? { level, text: parts.join(' · '), tooltip, counts, alerts: sorted } : { level, text: parts.join(' · '), tooltip, counts };
 }
 
 /**

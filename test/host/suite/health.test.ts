@@ -1,0 +1,50 @@
+// Health and alerts inside the real host: a container whose healthcheck fails raises a
+// notification and turns the status bar item to error; a stop by the extension raises nothing.
+import * as assert from 'node:assert/strict';
+import * as vscode from 'vscode';
+import { createTestContainer, OLLAMA_LIKE, removeTestContainers, uniqueName, waitUntil } from '../../support/engine';
+import { api, treeNodes, waitForTree } from './hostSupport';
+
+describe('health checks and alerts in the real host (host)', function () {
+  this.timeout(120_000);
+  after(async () => {
+    await removeTestContainers().catch(() => undefined);
+  });
+
+  it('a runtime whose healthcheck fails raises an alert, and the status bar turns to error', async () => {
+    const a = await api();
+    await waitUntil('the engine connection', () => a.connection.state.kind === 'connected' && a.cache.isLoaded, 60_000);
+    const name = uniqueName('sick');
+    await createTestContainer({ name, image: OLLAMA_LIKE, healthcheck: { test: 'false', intervalMs: 1000, retries: 1 } });
+    const shown = await waitUntil('the unhealthy notification', () => a.alerts.shown.find((s) => s.containerName === name && s.kind === 'unhealthy'), 60_000, 100);
+    assert.match(shown.message, new RegExp(`${name}.*unhealthy`));
+    await waitUntil('the status bar at error', () => a.statusBar.summary?.level === 'error', 20_000, 100);
+    assert.match(a.statusBar.summary!.text, /1 alert/);
+    assert.match(a.statusBar.summary!.tooltip, new RegExp(`${name}: unhealthy`));
+    // Removing the container clears the alert and the status bar recovers.
+    await removeTestContainers();
+    await waitUntil('the alert cleared', () => !a.alertMonitor.active().some((x) => x.containerName === name), 30_000, 100);
+    await waitUntil('the status bar back to ok', () => a.statusBar.summary?.level === 'ok', 30_000, 100);
+  });
+
+  it('a stop by the extension raises no alert', async () => {
+    const a = await api();
+    const name = uniqueName('calm');
+    await createTestContainer({ name, image: OLLAMA_LIKE });
+    await waitForTree(a, `${name} running`, (nodes) => nodes.some((n) => n.name === name && n.record.state === 'running'));
+    const before = a.alerts.shown.length;
+    await vscode.commands.executeCommand('llmStack.containers.stop', treeNodes(a).find((n) => n.name === name));
+    await waitForTree(a, `${name} exited`, (nodes) => nodes.some((n) => n.name === name && n.record.state === 'exited'));
+    // The exit alert waits 3 s for a restart policy: look after that window.
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, 4000);
+      const sub = a.alertMonitor.onAlert(() => {
+        clearTimeout(t);
+        sub.dispose();
+        resolve();
+      });
+    });
+    assert.equal(a.alerts.shown.length, before);
+    assert.ok(!a.alertMonitor.active().some((x) => x.containerName === name));
+  });
+});
