@@ -1,4 +1,5 @@
-// Builds the extension bundle (esbuild) or, with --tests, compiles src/test/bench with tsc into out/.
+// Builds the extension bundle and the metrics panel's webview bundle (esbuild) or, with --tests,
+// compiles src/test/bench with tsc into out/.
 import { build, context } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync } from 'node:fs';
@@ -7,6 +8,8 @@ const args = new Set(process.argv.slice(2));
 
 if (args.has('--tests')) {
   execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', '.'], { stdio: 'inherit' });
+  // The webview app is bundled by esbuild, which does not type-check: tsc checks it here.
+  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'webview-ui', '--noEmit'], { stdio: 'inherit' });
   process.exit(0);
 }
 
@@ -41,16 +44,51 @@ const options = {
   logLevel: 'warning',
 };
 
+// zod's `z` namespace re-exports every locale (~260 KiB minified) that no message of ours uses;
+// the webview bundle keeps English only (the default error map), which halves its size.
+const zodEnglishOnly = {
+  name: 'zod-english-only',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+      /zod[\\/]v4[\\/](classic|core)[\\/]/.test(args.importer) ? { path: 'locales', namespace: 'zod-english-only', pluginData: args.resolveDir } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'zod-english-only' }, (args) => ({
+      contents: 'export { default as en } from "../locales/en.js";',
+      resolveDir: args.pluginData,
+      loader: 'js',
+    }));
+  },
+};
+
+// The metrics panel (webview-ui/metrics): its own browser bundle. main.ts imports uPlot's CSS and
+// style.css, so esbuild writes dist/webview/metrics.css beside metrics.js.
+const webviewOptions = {
+  plugins: [zodEnglishOnly],
+  entryPoints: { metrics: 'webview-ui/metrics/main.ts' },
+  bundle: true,
+  outdir: 'dist/webview',
+  platform: 'browser',
+  target: 'es2022',
+  format: 'iife',
+  sourcemap: args.has('--production') ? false : 'linked',
+  minify: args.has('--production'),
+  metafile: true,
+  logLevel: 'warning',
+};
+
 // sql.js loads its WASM at run time from beside the bundle.
 mkdirSync('dist', { recursive: true });
 copyFileSync('node_modules/sql.js/dist/sql-wasm.wasm', 'dist/sql-wasm.wasm');
 
 if (args.has('--watch')) {
-  const ctx = await context(options);
-  await ctx.watch();
-  console.log('watching src/ …');
+  const contexts = await Promise.all([context(options), context(webviewOptions)]);
+  await Promise.all(contexts.map((c) => c.watch()));
+  console.log('watching src/ and webview-ui/ …');
 } else {
-  const result = await build(options);
+  const [result, webview] = await Promise.all([build(options), build(webviewOptions)]);
   const bytes = Object.values(result.metafile.outputs).find((o) => o.entryPoint)?.bytes ?? 0;
   console.log(`dist/extension.js ${(bytes / 1024).toFixed(0)} KiB`);
+  for (const [file, out] of Object.entries(webview.metafile.outputs)) {
+    if (!file.endsWith('.map')) console.log(`${file} ${(out.bytes / 1024).toFixed(0)} KiB`);
+  }
 }

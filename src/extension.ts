@@ -3,6 +3,8 @@
 import * as vscode from 'vscode';
 import { AlertMonitor, healthDetailsFromInspect, MonitoredContainerActions } from './core/docker/alerts';
 import { HealthProber } from './core/runtimes/probes';
+import { MetricsSampler } from './core/metrics/sampler';
+import { registerMetricsPanel, type MetricsPanel } from './metricsPanel';
 import { AlertNotifications, alertSettings, probeSettings } from './alerts';
 import { ContainerCache } from './core/docker/containerCache';
 import { EngineConnection } from './core/docker/connection';
@@ -40,6 +42,8 @@ export interface LlmStackApi {
   readonly alerts: AlertNotifications;
   readonly alertMonitor: AlertMonitor;
   readonly prober: HealthProber;
+  readonly sampler: MetricsSampler;
+  readonly metricsPanel: MetricsPanel;
   /** Duration of activate() in milliseconds. */
   readonly activationMs: number;
 }
@@ -77,7 +81,10 @@ export function activate(context: vscode.ExtensionContext): LlmStackApi {
     hooks: {
       apiKey: (e) => Promise.resolve(context.secrets.get(apiKeySecret(e.id))),
       onListing: (e, l) => sync.onListing(e, l),
-      onUsage: (e, m, k, d) => sync.onUsage(e, m, k, d),
+      onUsage: (e, m, k, d) => {
+        if (k === 'generate' && d.outputTokens && d.durationMs) sampler.recordGeneration(e.id, typeof m === 'string' ? m : m.name, d.outputTokens, d.durationMs);
+        return sync.onUsage(e, m, k, d);
+      },
       onAudit: (op, target, error) => registry.audit(op, target, error),
     },
   });
@@ -107,6 +114,22 @@ export function activate(context: vscode.ExtensionContext): LlmStackApi {
   });
   prober.start();
   const alerts = new AlertNotifications(alertMonitor, context.globalState, log);
+  const metricsCfg = () => vscode.workspace.getConfiguration(SECTION);
+  // Samples only while someone holds it (the panel while visible): a hidden panel costs nothing.
+  const sampler = new MetricsSampler({
+    engine: connection,
+    containers: cache,
+    catalog,
+    intervalMs: Math.max(250, metricsCfg().get<number>('metrics.intervalSeconds', 1) * 1000),
+    historyMinutes: Math.max(1, metricsCfg().get<number>('metrics.historyMinutes', 60)),
+    nvidia: metricsCfg().get<boolean>('metrics.gpu', true) ? { binary: metricsCfg().get<string>('metrics.nvidiaSmiPath', '') || 'nvidia-smi' } : false,
+    models: { apiKey: (ep) => Promise.resolve(context.secrets.get(apiKeySecret(ep.id))) },
+    log: coreLog,
+  });
+  // The containers the Containers view shows, running ones get a stats stream.
+  const showContainers = () => sampler.setContainers(cache.list().filter((r) => r.state === 'running' || r.state === 'paused').map((r) => r.id));
+  showContainers();
+  const metrics = registerMetricsPanel({ extensionUri: context.extensionUri, source: sampler, log: coreLog });
 
   context.subscriptions.push(
     log,
@@ -119,6 +142,17 @@ export function activate(context: vscode.ExtensionContext): LlmStackApi {
     alertMonitor,
     prober,
     alerts,
+    sampler,
+    cache.onDidChange(() => showContainers()),
+    ...metrics.disposables,
+    vscode.commands.registerCommand('llmStack.metrics.copyPrometheus', async () => {
+      await vscode.env.clipboard.writeText(sampler.toPrometheus());
+      void vscode.window.showInformationMessage('Copied the current metrics in the Prometheus text format.');
+    }),
+    vscode.commands.registerCommand('llmStack.metrics.copySnapshot', async () => {
+      await vscode.env.clipboard.writeText(sampler.snapshotJson());
+      void vscode.window.showInformationMessage('Copied the current metrics snapshot as JSON.');
+    }),
     catalog,
     idle,
     modelsTree,
@@ -172,6 +206,8 @@ export function activate(context: vscode.ExtensionContext): LlmStackApi {
     alerts,
     alertMonitor,
     prober,
+    sampler,
+    metricsPanel: metrics.panel,
     activationMs,
   };
 

@@ -73,6 +73,8 @@ export function parseMessage<S extends z.ZodType>(schema: S, raw: unknown): Pars
   const r = schema.safeParse(raw);
   if (r.success) return { ok: true, message: r.data };
   const i = r.error.issues[0];
-  const type = raw && typeof raw === 'object' && 'type' in raw ? String((raw as { type: unknown }).type).slice(0, 50) : typeof raw;
+  // Only primitives are turned into text: an object whose toString throws must not break the "never throws" promise.
+  const t = raw && typeof raw === 'object' && 'type' in raw ? (raw as { type: unknown }).type : undefined;
+  const type = typeof t === 'string' || typeof t === 'number' || typeof t === 'boolean' ? String(t).slice(0, 50) : raw === null ? 'null' : typeof (t ?? raw);
   return { ok: false, reason: `message "${type}" rejected: ${i?.path.join('.') || 'value'}: ${i?.message}` };
 }
