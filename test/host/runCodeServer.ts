@@ -74,6 +74,23 @@ async function uiSteps(page: Page, names: { runtime: string; other: string }, sy
   console.log('[ui] clearing the host setting reconnected and the tree is back');
 }
 
+/** The metrics panel once the suite has opened it on a busy container (it signals when). */
+async function metricsShot(page: Page, syncDir: string): Promise<void> {
+  try {
+    await waitUntil('the suite to open the metrics panel', () => fs.existsSync(path.join(syncDir, 'metrics-ready')), 12 * 60_000, 200);
+    await page.locator('.tab[aria-label^="LLM Stack Metrics"]').first().waitFor({ timeout: 30_000 });
+    // The charts live in the webview's nested frame: wait for a drawn canvas there.
+    const frame = page.frameLocator('iframe.webview').frameLocator('iframe#active-frame');
+    // Chromium's frame ids differ between versions: a missing canvas is reported, the screenshot still taken.
+    await frame.locator('canvas').first().waitFor({ timeout: 30_000 }).catch(() => console.warn('[ui] warning: no chart canvas found in the webview frame'));
+    await page.mouse.move(5, 400);
+    await page.screenshot({ path: path.join(RESULTS, 'metrics-panel.png') });
+    console.log('[ui] metrics panel with a busy container: test-results/metrics-panel.png');
+  } finally {
+    fs.writeFileSync(path.join(syncDir, 'metrics-shot-done'), '');
+  }
+}
+
 /** The Models view once the suite has pulled and loaded models and added a GGUF folder (it signals when). */
 async function modelsShot(page: Page, syncDir: string): Promise<void> {
   try {
@@ -217,6 +234,13 @@ async function main(): Promise<number> {
       console.error('[ui] FAILED:', e);
     } finally {
       fs.writeFileSync(path.join(sync, 'ui-done'), '');
+    }
+    try {
+      await metricsShot(host.page, sync);
+    } catch (e) {
+      uiError ??= e;
+      await host.page.screenshot({ path: path.join(RESULTS, 'ui-metrics-failure.png') }).catch(() => undefined);
+      console.error('[ui] metrics panel screenshot FAILED:', e);
     }
     try {
       await modelsShot(host.page, sync);

@@ -324,7 +324,7 @@ function saveState(): void {
 
 function gpuNote(): string | undefined {
   if (!gpu) return undefined;
-  if (gpu.kind === 'absent') return `No NVIDIA GPU found: ${gpu.message}`;
+  if (gpu.kind === 'absent') return /^No NVIDIA GPU/i.test(gpu.message) ? gpu.message : `No NVIDIA GPU found: ${gpu.message}`;
   if (gpu.kind === 'error') return `GPU metrics are unavailable: ${gpu.message}`;
   if (gpu.gpus === 0) return 'No NVIDIA GPU found.';
   return undefined;

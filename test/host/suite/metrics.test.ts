@@ -1,0 +1,67 @@
+// The metrics panel inside the real host: it opens, receives the ready handshake from its real
+// webview, charts a container the test keeps busy, rejects messages of a wrong shape with a logged
+// reason, and samples only while it is visible.
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { createTestContainer, removeTestContainers, uniqueName, waitUntil } from '../../support/engine';
+import { api } from './hostSupport';
+
+async function screenshotMetricsPanel(): Promise<void> {
+  const dir = process.env.LLMSTACK_HOST_SYNC_DIR;
+  if (!dir) return;
+  fs.writeFileSync(path.join(dir, 'metrics-ready'), '');
+  await waitUntil('the UI driver to take the metrics screenshot', () => fs.existsSync(path.join(dir, 'metrics-shot-done')), 120_000, 200);
+}
+
+describe('metrics panel in the real host (host)', function () {
+  this.timeout(180_000);
+  after(async () => {
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    await removeTestContainers().catch(() => undefined);
+  });
+
+  it('opens, gets the ready handshake and charts a busy container', async () => {
+    const a = await api();
+    await waitUntil('the engine connection', () => a.connection.state.kind === 'connected' && a.cache.isLoaded, 60_000);
+    const name = uniqueName('busy');
+    const c = await createTestContainer({ name, script: 'while true; do :; done' });
+    await vscode.commands.executeCommand('llmStack.metrics.show');
+    const p = a.metricsPanel;
+    await waitUntil('the webview to say ready and get its init', () => p.postedCounts.init > 0, 60_000, 100);
+    assert.ok(p.visible && p.holdsSampler && a.sampler.isRunning, 'sampling while the panel is visible');
+    const key = `container.${c.id}.cpu`;
+    await waitUntil('the busy container in the chart data', () => {
+      const ring = a.sampler.store.ring(key);
+      return ring && ring.length > 2 && (ring.last?.v ?? 0) > 10;
+    }, 60_000, 200);
+    await waitUntil('appends posted to the webview', () => p.postedCounts.append >= 3, 30_000, 100);
+    assert.match(a.sampler.toPrometheus(), /llmstack_container_cpu_percent\{[^}]*container="busy-/);
+    await screenshotMetricsPanel();
+  });
+
+  it('rejects a message of the wrong shape with a logged reason, and keeps working', async () => {
+    const a = await api();
+    const p = a.metricsPanel;
+    const before = p.rejectedMessages;
+    p.received({ type: 'setWindow', windowMinutes: 7 });
+    p.received({ type: 'no-such-message' });
+    p.received('not even an object');
+    assert.equal(p.rejectedMessages, before + 3);
+    const appends = p.postedCounts.append;
+    await waitUntil('appends go on', () => p.postedCounts.append > appends, 30_000, 100);
+  });
+
+  it('stops sampling when the panel is hidden, and resumes when it is shown again', async () => {
+    const a = await api();
+    const doc = await vscode.workspace.openTextDocument({ content: 'hide the panel' });
+    await vscode.window.showTextDocument(doc, { viewColumn: vscode.ViewColumn.Active, preview: false });
+    await waitUntil('the sampler released', () => !a.sampler.isRunning, 30_000, 100);
+    const taken = a.sampler.samplesTaken;
+    await new Promise((r) => setTimeout(r, 2500));
+    assert.equal(a.sampler.samplesTaken, taken, 'no sample while hidden');
+    await vscode.commands.executeCommand('llmStack.metrics.show');
+    await waitUntil('sampling again', () => a.sampler.isRunning && a.sampler.samplesTaken > taken, 30_000, 100);
+  });
+});
