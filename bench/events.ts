@@ -14,16 +14,13 @@ import { BENCH_RUN_LABEL, benchRunId, createBenchContainer, createManyBenchConta
 import { startCountingProxy } from './lib/countingProxy';
 import { collectGarbage, round, summarize, wallNow } from './lib/stats';
 import { syntheticRecords } from './lib/synthetic';
+import { envNumber } from './lib/params';
 
 const execFileAsync = promisify(execFile);
 const repoRoot = path.resolve(__dirname, '..', '..');
 
 const log = (msg: string) => process.stderr.write(`[bench:events] ${msg}\n`);
 
-function envNumber(name: string, fallback: number): number {
-  const v = Number(process.env[name]);
-  return process.env[name] && Number.isFinite(v) && v > 0 ? v : fallback;
-}
 
 function socketResolution(socketPath: string): EndpointResolution {
   const endpoint: Endpoint = { url: `unix://${socketPath}`, source: 'default', origin: 'bench', tls: false, options: { socketPath }, socketPath };

@@ -32,10 +32,11 @@ import { Emitter, errorMessage } from '../src/core/lifecycle';
 import { ContainerStats } from '../src/core/metrics/containerStats';
 import { MetricsSampler, type SampleEvent, type SamplerTimers } from '../src/core/metrics/sampler';
 import type { SeriesInfo } from '../src/core/metrics/types';
-import { parseMessage, toPanelSchema, type SeriesInfoMessage, type ToPanel } from '../src/shared/metricsProtocol';
+import { parseMessage, seriesMessage, toPanelSchema, type SeriesInfoMessage, type ToPanel } from '../src/shared/metricsProtocol';
 import { createTestContainer, DEFAULT_SOCKET, engine, uniqueName } from '../test/support/engine';
 import { BENCH_RUN_LABEL, benchRunId, interruptCleanups } from './lib/benchContainers';
 import { collectGarbage, percentile, round } from './lib/stats';
+import { envNumber, budget, budgetSummary } from './lib/params';
 
 const log = (msg: string) => process.stderr.write(`[bench:metrics] ${msg}\n`);
 const MB = 2 ** 20;
@@ -47,26 +48,10 @@ const HIDDEN_BUDGET = 0;
 const FRAME_BUDGET_MS = 16;
 const GROWTH_BUDGET_MB = 5;
 
-function envNumber(name: string, fallback: number): number {
-  const v = Number(process.env[name]);
-  return process.env[name] && Number.isFinite(v) && v > 0 ? Math.floor(v) : fallback;
-}
 
 // ---------------------------------------------------------------------------------------------
 // The panel host's per-sample work (src/metricsPanel.ts onSample/post, without vscode)
 
-function seriesMessage(s: SeriesInfo): SeriesInfoMessage | undefined {
-  if (!s.key || s.key.length > 500 || !s.metric || s.metric.length > 100) return undefined;
-  return {
-    key: s.key,
-    group: s.group,
-    entity: s.entity.slice(0, 300),
-    entityId: s.entityId.slice(0, 500),
-    metric: s.metric,
-    unit: s.unit,
-    ...(s.max !== undefined && Number.isFinite(s.max) ? { max: s.max } : {}),
-  };
-}
 
 /** What the panel does with each sample: build the append, validate it, and serialize it (postMessage does). */
 function panelStandIn(): { onSample: (s: SampleEvent) => void; readonly posted: number; readonly bytes: number; readonly busyMs: number } {
@@ -552,22 +537,13 @@ export async function run(): Promise<Record<string, unknown>> {
   await phase('samplerCpu', () => measureSamplerCpu(containers, warmupS, measureS, hiddenS));
   await phase('render', measureRendering);
 
-  const target = (value: unknown, limit: number, unit: string, op: '<=' | '=' = '<=') => {
-    const v = typeof value === 'number' && Number.isFinite(value) ? value : null;
-    return { target: `${op} ${limit} ${unit}`.trim(), value: v, met: v === null ? null : op === '=' ? v === limit : v <= limit, ratio: v === null ? null : limit === 0 ? (v === 0 ? 0 : null) : round(v / limit, 3) };
-  };
   const targets = {
-    samplerCorePercent: target(result.samplerCorePercent, CORE_BUDGET_PERCENT, '% of one core'),
-    hiddenSamples: target(result.hiddenSamples, HIDDEN_BUDGET, 'samples', '='),
-    renderFrameMs: target(result.renderFrameMs, FRAME_BUDGET_MS, 'ms'),
-    memoryGrowthMB: target(result.memoryGrowthMB, GROWTH_BUDGET_MB, 'MB'),
+    samplerCorePercent: budget(result.samplerCorePercent, CORE_BUDGET_PERCENT, '% of one core'),
+    hiddenSamples: budget(result.hiddenSamples, HIDDEN_BUDGET, 'samples', '='),
+    renderFrameMs: budget(result.renderFrameMs, FRAME_BUDGET_MS, 'ms'),
+    memoryGrowthMB: budget(result.memoryGrowthMB, GROWTH_BUDGET_MB, 'MB'),
   };
-  const targetsMissed = Object.entries(targets)
-    .filter(([, t]) => t.met === false)
-    .map(([k]) => k);
-  const targetsNotMeasured = Object.entries(targets)
-    .filter(([, t]) => t.met === null)
-    .map(([k]) => k);
+  const { targetsMissed, targetsNotMeasured } = budgetSummary(targets);
 
   const cpu = result.samplerCpu as { held: { minPercent: number; maxPercent: number }; samplesInWindow: number; streamsOpen: number; cores: number } | undefined;
   if (cpu) {

@@ -37,6 +37,7 @@ import { RegistrySync } from '../src/core/runtimes/registrySync';
 import type { RuntimeEndpoint } from '../src/core/runtimes/runtime';
 import { interruptCleanups } from './lib/benchContainers';
 import { collectGarbage, round, summarize, Summary } from './lib/stats';
+import { envNumber, rng, budget, budgetSummary } from './lib/params';
 
 const log = (msg: string) => process.stderr.write(`[bench:models] ${msg}\n`);
 const repoRoot = path.resolve(__dirname, '..', '..');
@@ -45,19 +46,7 @@ const mb = (bytes: number) => round(bytes / MB, 1);
 const REFRESH_BUDGET_MS = 50;
 const PULL_MEMORY_BUDGET_MB = 100;
 
-function envNumber(name: string, fallback: number): number {
-  const v = Number(process.env[name]);
-  return process.env[name] && Number.isFinite(v) && v > 0 ? Math.floor(v) : fallback;
-}
 
-/** A small LCG, so every run serves the same model lists. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
 
 const pick = <T>(r: () => number, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)];
 const hex = (r: () => number, n: number) => Array.from({ length: n }, () => Math.floor(r() * 16).toString(16)).join('');
@@ -834,21 +823,12 @@ export async function run(): Promise<Record<string, unknown>> {
 
   const gc = typeof (globalThis as { gc?: unknown }).gc === 'function';
   if (!gc) warnings.push('memory measured without global.gc (run node with --expose-gc)');
-  const target = (value: unknown, limit: number, unit: string) => {
-    const v = typeof value === 'number' && Number.isFinite(value) ? value : null;
-    return { target: `<= ${limit} ${unit}`, value: v, met: v === null ? null : v <= limit, ratio: v === null ? null : round(v / limit, 3) };
-  };
   const targets = {
-    refresh1000Ms: target(result.refresh1000Ms, REFRESH_BUDGET_MS, 'ms'),
-    refresh1000FilterSortSizeMs: target(result.refresh1000FilterSortSizeMs, REFRESH_BUDGET_MS, 'ms'),
-    pullMemoryMB: target(result.pullMemoryMB, PULL_MEMORY_BUDGET_MB, 'MB'),
+    refresh1000Ms: budget(result.refresh1000Ms, REFRESH_BUDGET_MS, 'ms'),
+    refresh1000FilterSortSizeMs: budget(result.refresh1000FilterSortSizeMs, REFRESH_BUDGET_MS, 'ms'),
+    pullMemoryMB: budget(result.pullMemoryMB, PULL_MEMORY_BUDGET_MB, 'MB'),
   };
-  const targetsMissed = Object.entries(targets)
-    .filter(([, t]) => t.met === false)
-    .map(([k]) => k);
-  const targetsNotMeasured = Object.entries(targets)
-    .filter(([, t]) => t.met === null)
-    .map(([k]) => k);
+  const { targetsMissed, targetsNotMeasured } = budgetSummary(targets);
   const loadAvgEnd = os.loadavg().map((x) => round(x, 2));
   if (loadAvgEnd[0] > os.cpus().length) warnings.push(`the machine was busy (load average ${loadAvgEnd[0]} on ${os.cpus().length} cores): figures are noisy`);
 

@@ -19,25 +19,14 @@ import { Registry } from '../src/core/registry/registry';
 import { ModelQuery, RegistryRepositories } from '../src/core/registry/repositories';
 import { loadSqlJs } from '../src/core/registry/sqljs';
 import { collectGarbage, round, summarize, Summary } from './lib/stats';
+import { envNumber, rng } from './lib/params';
 
 const log = (msg: string) => process.stderr.write(`[bench:registry] ${msg}\n`);
 const DAY = 86_400_000;
 const MB = 2 ** 20;
 const mb = (bytes: number) => round(bytes / MB, 1);
 
-function envNumber(name: string, fallback: number): number {
-  const v = Number(process.env[name]);
-  return process.env[name] && Number.isFinite(v) && v > 0 ? Math.floor(v) : fallback;
-}
 
-/** A small LCG, so every run builds the same data set. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
 
 function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);

@@ -7,7 +7,7 @@ import * as vscode from 'vscode';
 import { metricsPageHtml } from '../webview-ui/metrics/page';
 import { Disposable, DisposableStore, errorMessage, type Event, type IDisposable, type Logger } from './core/lifecycle';
 import type { GpuStatus, SampleBatch, SeriesInfo } from './core/metrics/types';
-import { fromPanelSchema, parseMessage, toPanelSchema, type FromPanel, type SeriesInfoMessage, type ToPanel, type WindowMinutes } from './shared/metricsProtocol';
+import { fromPanelSchema, parseMessage, seriesMessage, toPanelSchema, type FromPanel, type SeriesInfoMessage, type ToPanel, type WindowMinutes } from './shared/metricsProtocol';
 
 export const METRICS_VIEW_TYPE = 'llmStack.metrics';
 export const SHOW_METRICS_COMMAND = 'llmStack.metrics.show';
@@ -51,18 +51,6 @@ type FrameStats = Extract<FromPanel, { type: 'frameStats' }>;
 const MAX_SERIES = 2000;
 const MAX_POINTS = 100_000;
 
-function seriesMessage(s: SeriesInfo): SeriesInfoMessage | undefined {
-  if (!s.key || s.key.length > 500 || !s.metric || s.metric.length > 100) return undefined;
-  return {
-    key: s.key,
-    group: s.group,
-    entity: s.entity.slice(0, 300),
-    entityId: s.entityId.slice(0, 500),
-    metric: s.metric,
-    unit: s.unit,
-    ...(s.max !== undefined && Number.isFinite(s.max) ? { max: s.max } : {}),
-  };
-}
 
 function finiteOrNull(v: number | null | undefined): number | null {
   return typeof v === 'number' && Number.isFinite(v) ? v : null;

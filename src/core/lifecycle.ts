@@ -103,6 +103,24 @@ export class Emitter<T> implements IDisposable {
   }
 }
 
+/** Resolves once predicate() holds, checked now and after each event; rejects after timeoutMs naming what was awaited. */
+export function waitForEvent(event: Event<unknown>, predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  if (predicate()) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      sub.dispose();
+      reject(new Error(`${what} not met within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const sub = event(() => {
+      if (predicate()) {
+        clearTimeout(timer);
+        sub.dispose();
+        resolve();
+      }
+    });
+  });
+}
+
 export interface Logger {
   debug(message: string): void;
   info(message: string): void;

@@ -16,6 +16,20 @@ export const seriesInfoSchema = z.object({
 });
 export type SeriesInfoMessage = z.infer<typeof seriesInfoSchema>;
 
+/** A series as the protocol carries it: over-long text cut to its limits, a series with an unusable key or metric left out. */
+export function seriesMessage(s: SeriesInfoMessage): SeriesInfoMessage | undefined {
+  if (!s.key || s.key.length > 500 || !s.metric || s.metric.length > 100) return undefined;
+  return {
+    key: s.key,
+    group: s.group,
+    entity: s.entity.slice(0, 300),
+    entityId: s.entityId.slice(0, 500),
+    metric: s.metric,
+    unit: s.unit,
+    ...(s.max !== undefined && Number.isFinite(s.max) ? { max: s.max } : {}),
+  };
+}
+
 export const gpuStatusSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('ok'), gpus: z.number().int().nonnegative() }),
   z.object({ kind: z.literal('absent'), message: z.string().max(1000) }),

@@ -3,7 +3,7 @@
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { z } from 'zod';
-import { Disposable, Emitter, errorMessage, Logger, silentLogger, toDisposable } from '../lifecycle';
+import { Disposable, Emitter, errorMessage, Logger, silentLogger, toDisposable, waitForEvent } from '../lifecycle';
 import { ConnectionState, EngineConnection, withTimeout } from './connection';
 import { containerInspectSchema, ContainerRecord, containerSummarySchema, inspectToRecord, toRecord } from './containers';
 
@@ -112,21 +112,9 @@ export class ContainerCache extends Disposable {
 
   /** Waits until a condition on the cache holds (used by commands and tests), bounded by a timeout. */
   waitFor(predicate: (cache: ContainerCache) => boolean, timeoutMs: number): Promise<void> {
-    if (predicate(this)) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        sub.dispose();
-        reject(new Error(`condition on the container list not met within ${timeoutMs} ms`));
-      }, timeoutMs);
-      const sub = this.onDidChange(() => {
-        if (predicate(this)) {
-          clearTimeout(timer);
-          sub.dispose();
-          resolve();
-        }
-      });
-    });
+    return waitForEvent(this.onDidChange, () => predicate(this), timeoutMs, 'condition on the container list');
   }
+
 
   /** Full reload of the list (the view's Refresh button); events keep it current otherwise. */
   async reload(): Promise<void> {

@@ -284,10 +284,14 @@ export function formatDuration(ms: number): string {
 }
 
 /** The URL a user would open for a published port; wildcard binds are reached on loopback. */
+/** The host to reach a published port on: a wildcard binding means this machine's loopback; IPv6 in brackets. */
+export function publishedHost(hostIp: string): string {
+  const ip = !hostIp || hostIp === '0.0.0.0' || hostIp === '::' ? '127.0.0.1' : hostIp;
+  return ip.includes(':') ? `[${ip}]` : ip;
+}
+
 export function portUrl(p: PublishedPort): string {
-  const ip = !p.hostIp || p.hostIp === '0.0.0.0' || p.hostIp === '::' ? '127.0.0.1' : p.hostIp;
-  const host = ip.includes(':') ? `[${ip}]` : ip;
-  return `http://${host}:${p.hostPort}/`;
+  return `http://${publishedHost(p.hostIp)}:${p.hostPort}/`;
 }
 
 export function formatPorts(ports: readonly PublishedPort[]): string {

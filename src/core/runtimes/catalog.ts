@@ -2,7 +2,7 @@
 // each, and the operations on their models (pull, delete, load, unload, generate). Listings are
 // refreshed on demand (a container event, an action, the view becoming visible), one request in
 // flight per runtime; every listing and operation is handed to hooks that keep the registry in sync.
-import { Disposable, Emitter, errorMessage, type Logger, silentLogger } from '../lifecycle';
+import { Disposable, Emitter, errorMessage, type Logger, silentLogger, waitForEvent } from '../lifecycle';
 import { createRuntime, type AdapterOptions } from './adapters';
 import { RuntimeError } from './ollama';
 import { PullProgressTracker, type PullSnapshot } from './pullProgress';
@@ -359,19 +359,7 @@ export class ModelCatalog extends Disposable {
 
   /** Resolves once a condition on the catalog holds (commands and tests), bounded by a timeout. */
   waitFor(predicate: (c: ModelCatalog) => boolean, timeoutMs: number): Promise<void> {
-    if (predicate(this)) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        sub.dispose();
-        reject(new Error(`condition on the model list not met within ${timeoutMs} ms`));
-      }, timeoutMs);
-      const sub = this.onDidChange(() => {
-        if (predicate(this)) {
-          clearTimeout(timer);
-          sub.dispose();
-          resolve();
-        }
-      });
-    });
+    return waitForEvent(this.onDidChange, () => predicate(this), timeoutMs, 'condition on the model list');
   }
+
 }

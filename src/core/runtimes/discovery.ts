@@ -1,7 +1,7 @@
 // Finds the runtime endpoints to talk to: running runtime containers with a published port, and
 // the servers the user listed in llmStack.runtimes.endpoints.
 import { z } from 'zod';
-import { LABEL_RUNTIME, type Classifier, type ContainerRecord, type PublishedPort, type RuntimeKind } from '../docker/containers';
+import { LABEL_RUNTIME, publishedHost, type Classifier, type ContainerRecord, type PublishedPort, type RuntimeKind } from '../docker/containers';
 import { runtimeKindSchema } from '../registry/repositories';
 import type { ModelRuntimeKind, RuntimeEndpoint } from './runtime';
 
@@ -53,10 +53,6 @@ function pickPort(ports: readonly PublishedPort[], kind: ModelRuntimeKind, label
 }
 
 /** The address to connect to for a published port: wildcard binds are reached on loopback. */
-export function hostFor(hostIp: string): string {
-  const ip = !hostIp || hostIp === '0.0.0.0' || hostIp === '::' ? '127.0.0.1' : hostIp;
-  return ip.includes(':') ? `[${ip}]` : ip;
-}
 
 export function discoverRuntimes(records: readonly ContainerRecord[], classifier: Classifier): DiscoveredRuntimes {
   const endpoints: RuntimeEndpoint[] = [];
@@ -73,7 +69,7 @@ export function discoverRuntimes(records: readonly ContainerRecord[], classifier
       unreachable.push({ container: c, reason: `${c.name} publishes no TCP port, so the extension cannot reach it: ${hint}.` });
       continue;
     }
-    const baseUrl = `http://${hostFor(port.hostIp)}:${port.hostPort}`;
+    const baseUrl = `http://${publishedHost(port.hostIp)}:${port.hostPort}`;
     endpoints.push({
       id: `${kind}@${baseUrl}`,
       kind,
