@@ -20,7 +20,7 @@
 //                     20 series × 10 minutes, 120 appends). Budget: <= 16 ms.
 //
 // Env: BENCH_METRICS_MEASURE_S (default 60), BENCH_METRICS_WARMUP_S (10), BENCH_METRICS_HIDDEN_S (10),
-// BENCH_METRICS_CONTAINERS (20), BENCH_METRICS_SIM_MINUTES (65).
+// BENCH_METRICS_CONTAINERS (20), BENCH_METRICS_SIM_MINUTES (65), BENCH_METRICS_PHASES (memory,samplerCpu,render).
 import * as os from 'node:os';
 import { PassThrough } from 'node:stream';
 import type Docker from 'dockerode';
@@ -186,7 +186,7 @@ async function measureSamplerCpu(containers: number, warmupS: number, measureS: 
     const baselineCacheChanges = cacheChanges - changesBefore;
 
     // 2. The 20 stats streams alone (what the engine pushes, parsed; no sampling timer).
-    streamsOnly = new ContainerStats(() => connection.docker);
+    streamsOnly = new ContainerStats(() => connection.docker, { source: 'stream' });
     streamsOnly.setContainers(ids);
     await sleep(4000);
     const framesBefore = ids.reduce((a, id) => a + ((streamsOnly as unknown as { streams: Map<string, { frames: number }> }).streams.get(id)?.frames ?? 0), 0);
@@ -207,6 +207,7 @@ async function measureSamplerCpu(containers: number, warmupS: number, measureS: 
     log(`cpu: sampler held, warm-up ${warmupS} s`);
     await sleep(warmupS * 1000);
     const streamed = sampler.streamedContainers.length;
+    const kernelRead = sampler.kernelReadContainers.length;
     const seriesAtStart = sampler.store.size;
     const samples0 = sampler.samplesTaken;
     const busy0 = panel.busyMs;
@@ -248,6 +249,7 @@ async function measureSamplerCpu(containers: number, warmupS: number, measureS: 
         hiddenAfterRelease: hiddenCpu,
         samplesInWindow,
         streamsOpen: streamed,
+        containerSource: kernelRead === streamed ? "the kernel's cgroup files (the engine is local)" : `${kernelRead} of ${streamed} containers from cgroup files, the rest from stats streams`,
         series: seriesAtStart,
         panelStandIn: { busyMs: round(panelBusyMs, 1), percentOfCore: round((panelBusyMs / (held.seconds * 1000)) * 100, 3), bytesPerSample: samplesInWindow ? Math.round(panelBytes / samplesInWindow) : null },
         cacheChangesWhileMeasuring: heldCacheChanges,
@@ -532,10 +534,14 @@ export async function run(): Promise<Record<string, unknown>> {
     }
   };
 
+  // BENCH_METRICS_PHASES (e.g. "samplerCpu") runs only the named phases, for profiling one of them.
+  const only = (process.env.BENCH_METRICS_PHASES ?? '').split(',').map((p) => p.trim()).filter(Boolean);
+  const wanted = (name: string) => only.length === 0 || only.includes(name);
+  if (only.length) warnings.push(`only the phases ${only.join(', ')} ran (BENCH_METRICS_PHASES)`);
   // The simulated-clock memory run first, while the heap is quiet.
-  await phase('memory', () => measureMemoryGrowth(containers, simMinutes));
-  await phase('samplerCpu', () => measureSamplerCpu(containers, warmupS, measureS, hiddenS));
-  await phase('render', measureRendering);
+  if (wanted('memory')) await phase('memory', () => measureMemoryGrowth(containers, simMinutes));
+  if (wanted('samplerCpu')) await phase('samplerCpu', () => measureSamplerCpu(containers, warmupS, measureS, hiddenS));
+  if (wanted('render')) await phase('render', measureRendering);
 
   const targets = {
     samplerCorePercent: budget(result.samplerCorePercent, CORE_BUDGET_PERCENT, '% of one core'),

@@ -25,6 +25,7 @@ import { registerRegistryCommands } from './registryCommands';
 import { RegistryService } from './registryService';
 import { apiKeySecret, idleSettings, imagePatterns, resolveFromSettings, SECTION } from './settings';
 import { HealthStatusBar } from './statusBar';
+import { StatusBarMetrics } from './statusBarMetrics';
 
 /** What the extension exports; the tests in the real host drive it through this and the UI. */
 export interface LlmStackApi {
@@ -43,6 +44,7 @@ export interface LlmStackApi {
   readonly alertMonitor: AlertMonitor;
   readonly prober: HealthProber;
   readonly sampler: MetricsSampler;
+  readonly statusBarMetrics: StatusBarMetrics;
   readonly metricsPanel: MetricsPanel;
   /** Duration of activate() in milliseconds. */
   readonly activationMs: number;
@@ -130,6 +132,7 @@ export function activate(context: vscode.ExtensionContext): LlmStackApi {
   const showContainers = () => sampler.setContainers(cache.list().filter((r) => r.state === 'running' || r.state === 'paused').map((r) => r.id));
   showContainers();
   const metrics = registerMetricsPanel({ extensionUri: context.extensionUri, source: sampler, log: coreLog });
+  const statusBarMetrics = new StatusBarMetrics(sampler, statusBar);
 
   context.subscriptions.push(
     log,
@@ -142,6 +145,7 @@ export function activate(context: vscode.ExtensionContext): LlmStackApi {
     alertMonitor,
     prober,
     alerts,
+    statusBarMetrics,
     sampler,
     cache.onDidChange(() => showContainers()),
     ...metrics.disposables,
@@ -207,6 +211,7 @@ export function activate(context: vscode.ExtensionContext): LlmStackApi {
     alertMonitor,
     prober,
     sampler,
+    statusBarMetrics,
     metricsPanel: metrics.panel,
     activationMs,
   };

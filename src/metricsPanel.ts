@@ -107,8 +107,20 @@ export class MetricsPanel extends Disposable {
       enableScripts: true,
       localResourceRoots: [root],
     });
+    return this.adopt(panel);
+  }
+
+  /**
+   * Takes over a panel VS Code restored after a reload (WebviewPanelSerializer): the same page,
+   * listeners and sampler lease as a new one. A second restored panel replaces the first.
+   */
+  adopt(panel: vscode.WebviewPanel): vscode.WebviewPanel {
+    if (this.current && this.current !== panel) this.current.dispose();
+    const root = vscode.Uri.joinPath(this.deps.extensionUri, 'dist', 'webview');
+    panel.webview.options = { enableScripts: true, localResourceRoots: [root] };
     panel.iconPath = vscode.Uri.joinPath(this.deps.extensionUri, 'media', 'llm-stack.svg');
     this.current = panel;
+    this.ready = false;
     const listeners = (this.panelListeners = new DisposableStore());
     listeners.add(panel.webview.onDidReceiveMessage((raw: unknown) => this.received(raw)));
     listeners.add(panel.onDidChangeViewState((e) => this.setVisible(e.webviewPanel.visible)));
@@ -286,6 +298,16 @@ export function registerMetricsPanel(deps: MetricsPanelDeps): { panel: MetricsPa
   const panel = new MetricsPanel(deps);
   return {
     panel,
-    disposables: [panel, vscode.commands.registerCommand('llmStack.metrics.show', () => void panel.show())],
+    disposables: [
+      panel,
+      vscode.commands.registerCommand('llmStack.metrics.show', () => void panel.show()),
+      // After a reload VS Code restores an open panel through this; the webview's own state
+      // (window, pause) comes back through getState.
+      vscode.window.registerWebviewPanelSerializer(METRICS_VIEW_TYPE, {
+        deserializeWebviewPanel: async (restored) => {
+          panel.adopt(restored);
+        },
+      }),
+    ],
   };
 }

@@ -17,6 +17,7 @@ const icons: Record<HealthSummary['level'], string> = { ok: '$(server-environmen
 export class HealthStatusBar extends Disposable {
   private readonly item = this.register(vscode.window.createStatusBarItem('llmStack.health', vscode.StatusBarAlignment.Left, 50));
   private last: HealthSummary | undefined;
+  private live: { text: string; tooltip?: string } | undefined;
   private alertsSub: IDisposable | undefined;
 
   constructor(
@@ -53,12 +54,25 @@ export class HealthStatusBar extends Disposable {
     return this.last;
   }
 
+  /** The item's text as shown (health, plus live figures when on). */
+  get text(): string {
+    return this.item.text;
+  }
+
+  /** Live figures shown after the health text ("CPU 12 % · GPU 40 %"); undefined removes them. */
+  setLive(text: string | undefined, tooltip?: string): void {
+    const next = text ? { text, tooltip } : undefined;
+    if (next?.text === this.live?.text && next?.tooltip === this.live?.tooltip) return;
+    this.live = next;
+    this.update();
+  }
+
   private update(): void {
     const s = summarizeHealth(this.connection.state, this.cache.list(), this.classifier, Date.now(), this.alerts?.active() ?? []);
     this.last = s;
     this.item.command = s.alerts?.length ? 'llmStack.alerts.show' : 'llmStack.showActions';
-    this.item.text = `${icons[s.level]} ${s.text}`;
-    this.item.tooltip = new vscode.MarkdownString(s.tooltip);
+    this.item.text = `${icons[s.level]} ${s.text}${this.live ? ` · ${this.live.text}` : ''}`;
+    this.item.tooltip = new vscode.MarkdownString(this.live?.tooltip ? `${s.tooltip}\n\n${this.live.tooltip}` : s.tooltip);
     this.item.backgroundColor =
       s.level === 'error' ? new vscode.ThemeColor('statusBarItem.errorBackground') : s.level === 'warning' ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
     this.item.accessibilityInformation = { label: `LLM Stack: ${s.text}` };

@@ -3,6 +3,7 @@ import type Docker from 'dockerode';
 import { StringDecoder } from 'node:string_decoder';
 import { Emitter, errorMessage, type Event, type IDisposable, type Logger, silentLogger } from '../lifecycle';
 import { withTimeout } from '../docker/connection';
+import { CgroupStatsSource, openCgroupFiles } from './cgroupStats';
 
 /** The fields of a stats frame used here (Engine API ContainerStatsResponse); all optional, engines differ. */
 export interface StatsFrame {
@@ -142,6 +143,13 @@ export class StatsRates {
 
 export type StreamEndReason = 'not-running' | 'closed' | 'error' | 'disposed';
 
+/**
+ * Where container figures come from: 'auto' reads the kernel's cgroup files when the engine runs
+ * on this machine and the container's files can be opened, and the stats stream otherwise;
+ * 'stream' always uses the stream.
+ */
+export type ContainerStatsSource = 'auto' | 'stream';
+
 export interface StreamEnd {
   readonly id: string;
   readonly reason: StreamEndReason;
@@ -254,9 +262,17 @@ export interface ContainerStatsOptions {
   /** Least time before a stream that ended is opened again for a container still wanted (default 5 s). */
   readonly reopenAfterMs?: number;
   readonly requestTimeoutMs?: number;
+  /** Default 'auto'. */
+  readonly source?: ContainerStatsSource;
 }
 
-/** The stats streams of the containers being shown. */
+/** A container read from its cgroup files; `last` is reused for reads closer together than 250 ms. */
+interface KernelEntry {
+  readonly source: CgroupStatsSource;
+  last?: ContainerStatsReading;
+}
+
+/** The figures of the containers being shown: from the kernel's cgroup files where possible, else stats streams. */
 export class ContainerStats implements IDisposable {
   private readonly onDidEndEmitter = new Emitter<StreamEnd>();
   /** A stream ended: the container stopped, was removed, or the engine went away. */
@@ -264,6 +280,14 @@ export class ContainerStats implements IDisposable {
   private readonly streams = new Map<string, ContainerStatsStream>();
   private readonly endedAt = new Map<string, number>();
   private readonly pidCache = new Map<string, { at: number; pids: Promise<number[]> }>();
+  private readonly kernel = new Map<string, KernelEntry>();
+  /** Containers whose kernel files are being located (an inspect in flight). */
+  private readonly locating = new Set<string>();
+  /** Containers whose kernel files could not be opened: they get a stream. */
+  private readonly streamOnly = new Set<string>();
+  /** Bumped by stop(), so a locate that finishes afterwards is thrown away. */
+  private epoch = 0;
+  private readonly source: ContainerStatsSource;
   private wanted = new Set<string>();
   private readonly log: Logger;
   private readonly now: () => number;
@@ -282,11 +306,17 @@ export class ContainerStats implements IDisposable {
     this.pidsTtlMs = options.pidsTtlMs ?? 30_000;
     this.reopenAfterMs = options.reopenAfterMs ?? 5000;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 5000;
+    this.source = options.source ?? (process.platform === 'linux' ? 'auto' : 'stream');
   }
 
-  /** Ids with an open stream. */
+  /** Ids with an open stream or open kernel files (or being located). */
   get active(): string[] {
-    return [...this.streams.keys()];
+    return [...this.streams.keys(), ...this.locating, ...this.kernel.keys()];
+  }
+
+  /** Ids read from the kernel's cgroup files rather than a stream. */
+  get kernelRead(): string[] {
+    return [...this.kernel.keys()];
   }
 
   get containers(): ReadonlySet<string> {
@@ -303,6 +333,13 @@ export class ContainerStats implements IDisposable {
         s.dispose();
       }
     }
+    for (const [id, k] of this.kernel) {
+      if (!this.wanted.has(id)) {
+        this.kernel.delete(id);
+        k.source.dispose();
+      }
+    }
+    for (const id of this.streamOnly) if (!this.wanted.has(id)) this.streamOnly.delete(id);
     for (const id of this.endedAt.keys()) if (!this.wanted.has(id)) this.endedAt.delete(id);
     for (const id of this.pidCache.keys()) if (!this.wanted.has(id)) this.pidCache.delete(id);
     this.reconcile(true);
@@ -315,7 +352,7 @@ export class ContainerStats implements IDisposable {
     if (!docker) return;
     const now = this.now();
     for (const id of this.wanted) {
-      if (this.streams.has(id)) continue;
+      if (this.streams.has(id) || this.kernel.has(id) || this.locating.has(id)) continue;
       const ended = this.endedAt.get(id);
       if (!force && ended !== undefined && now - ended < this.reopenAfterMs) continue;
       this.open(docker, id);
@@ -325,24 +362,35 @@ export class ContainerStats implements IDisposable {
   /** Closes every stream and forgets the set (sampling stopped). */
   stop(): void {
     this.wanted = new Set();
+    this.epoch++;
     const open = [...this.streams.values()];
     this.streams.clear();
     for (const s of open) s.dispose();
+    for (const k of this.kernel.values()) k.source.dispose();
+    this.kernel.clear();
+    this.locating.clear();
+    this.streamOnly.clear();
     this.endedAt.clear();
     this.pidCache.clear();
   }
 
+  /** The latest reading: a stream's last frame, or the container's cgroup files read now. */
   latest(id: string): ContainerStatsReading | undefined {
-    return this.streams.get(id)?.latest;
+    const k = this.kernel.get(id);
+    return k ? this.readKernel(id, k) : this.streams.get(id)?.latest;
   }
 
-  /** Readings of the open streams that arrived within maxAgeMs. */
+  /** Readings that arrived within maxAgeMs (streams), and the cgroup files read now. */
   readings(maxAgeMs: number): Map<string, ContainerStatsReading> {
     const cutoff = this.now() - maxAgeMs;
     const out = new Map<string, ContainerStatsReading>();
     for (const [id, s] of this.streams) {
       const r = s.latest;
       if (r && r.at >= cutoff) out.set(id, r);
+    }
+    for (const [id, k] of [...this.kernel]) {
+      const r = this.readKernel(id, k);
+      if (r) out.set(id, r);
     }
     return out;
   }
@@ -375,15 +423,72 @@ export class ContainerStats implements IDisposable {
   }
 
   private open(docker: Docker, id: string): void {
+    if (this.source === 'auto' && !this.streamOnly.has(id)) this.locate(docker, id);
+    else this.openStream(docker, id);
+  }
+
+  /**
+   * Finds the container's init pid and opens its cgroup files; a container that is not running
+   * ends as a stream would, and one whose files cannot be opened gets a stream instead.
+   */
+  private locate(docker: Docker, id: string): void {
+    const epoch = this.epoch;
+    this.locating.add(id);
+    this.endedAt.delete(id);
+    const stillWanted = () => epoch === this.epoch && !this.disposed && this.wanted.has(id) && this.locating.delete(id);
+    withTimeout(`Inspecting ${id.slice(0, 12)}`, this.requestTimeoutMs, (abortSignal) =>
+      (docker.getContainer(id).inspect as (o: object) => Promise<{ State?: { Running?: boolean; Pid?: number } }>)({ abortSignal }),
+    ).then(
+      (info) => {
+        if (!stillWanted()) return;
+        if (!info.State?.Running) {
+          this.ended(id, { id, reason: 'not-running' });
+          return;
+        }
+        const files = openCgroupFiles(id, info.State.Pid ?? 0);
+        if (typeof files === 'string') {
+          this.log.debug(`Stats of ${id.slice(0, 12)} come from the stats stream: ${files}.`);
+          this.streamOnly.add(id);
+          this.openStream(docker, id);
+          return;
+        }
+        this.kernel.set(id, { source: new CgroupStatsSource(id, files, this.now) });
+      },
+      (e: unknown) => {
+        if (!stillWanted()) return;
+        this.ended(id, { id, reason: 'error', message: errorMessage(e) });
+      },
+    );
+  }
+
+  private readKernel(id: string, k: KernelEntry): ContainerStatsReading | undefined {
+    if (k.last && this.now() - k.last.at < 250) return k.last;
+    try {
+      k.last = k.source.read();
+      return k.last;
+    } catch (e) {
+      // The container stopped or restarted: its files are gone. Located again on reconcile.
+      k.source.dispose();
+      this.kernel.delete(id);
+      this.ended(id, { id, reason: 'closed', message: errorMessage(e) });
+      return undefined;
+    }
+  }
+
+  private ended(id: string, e: StreamEnd): void {
+    this.endedAt.set(id, this.now());
+    if (e.reason === 'error') this.log.debug(`Stats of ${id.slice(0, 12)} ended: ${e.message}`);
+    this.onDidEndEmitter.fire(e);
+  }
+
+  private openStream(docker: Docker, id: string): void {
     const s = new ContainerStatsStream(id, docker.getContainer(id), this.now);
     this.streams.set(id, s);
     this.endedAt.delete(id);
     s.onDidEnd((e) => {
       if (this.streams.get(id) !== s) return;
       this.streams.delete(id);
-      this.endedAt.set(id, this.now());
-      if (e.reason === 'error') this.log.debug(`Stats stream of ${id.slice(0, 12)} ended: ${e.message}`);
-      this.onDidEndEmitter.fire(e);
+      this.ended(id, e);
     });
   }
 }

@@ -134,9 +134,14 @@ export class MetricsSampler implements IDisposable {
     return this.nvidia?.status ?? GPU_OFF;
   }
 
-  /** Containers with an open stats stream (none while nobody holds the sampler). */
+  /** Containers being read, by stream or cgroup files (none while nobody holds the sampler). */
   get streamedContainers(): string[] {
     return this.stats.active;
+  }
+
+  /** Containers read from the kernel's cgroup files (a local engine) rather than a stream. */
+  get kernelReadContainers(): string[] {
+    return this.stats.kernelRead;
   }
 
   /** Why sampling runs: the reasons of the current holders. */

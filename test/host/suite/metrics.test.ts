@@ -64,4 +64,32 @@ describe('metrics panel in the real host (host)', function () {
     await vscode.commands.executeCommand('llmStack.metrics.show');
     await waitUntil('sampling again', () => a.sampler.isRunning && a.sampler.samplesTaken > taken, 30_000, 100);
   });
+
+  it('takes over a restored panel (as after a reload): the page loads, says ready and gets its init', async () => {
+    const a = await api();
+    const p = a.metricsPanel;
+    const before = p.postedCounts.init;
+    // What VS Code hands the WebviewPanelSerializer after a reload: a bare panel of this view type.
+    const restored = vscode.window.createWebviewPanel('llmStack.metrics', 'LLM Stack Metrics', vscode.ViewColumn.Active, {});
+    p.adopt(restored);
+    assert.equal(p.panel, restored);
+    await waitUntil('the restored page to say ready and get an init', () => p.postedCounts.init > before, 60_000, 100);
+    assert.ok(p.holdsSampler && a.sampler.isRunning, 'sampling for the restored panel');
+  });
+
+  it('shows live CPU in the status bar while the setting is on, holding the sampler only then', async () => {
+    const a = await api();
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    await waitUntil('the panel released the sampler', () => !a.metricsPanel.holdsSampler && !a.sampler.isRunning, 30_000, 100);
+    const cfg = vscode.workspace.getConfiguration('llmStack');
+    try {
+      await cfg.update('statusBar.metrics', true, vscode.ConfigurationTarget.Global);
+      await waitUntil('the status bar to hold the sampler', () => a.statusBarMetrics.holding && a.sampler.reasons.includes('status bar'), 30_000, 100);
+      await waitUntil('a live CPU figure in the status bar', () => /CPU \d+ %/.test(a.statusBar.text), 30_000, 100);
+    } finally {
+      await cfg.update('statusBar.metrics', undefined, vscode.ConfigurationTarget.Global);
+    }
+    await waitUntil('the status bar to let go', () => !a.statusBarMetrics.holding && !a.sampler.isRunning, 30_000, 100);
+    assert.doesNotMatch(a.statusBar.text, /CPU \d+ %/);
+  });
 });
