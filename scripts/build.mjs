@@ -79,6 +79,8 @@ const webviewOptions = {
 // sql.js loads its WASM at run time from beside the bundle.
 mkdirSync('dist', { recursive: true });
 copyFileSync('node_modules/sql.js/dist/sql-wasm.wasm', 'dist/sql-wasm.wasm');
+// The stack file's JSON Schema (contributed as jsonValidation/yamlValidation), from the zod schema.
+await import('./gen-stack-schema.mjs');
 
 if (args.has('--watch')) {
   const contexts = await Promise.all([context(options), context(webviewOptions)]);

@@ -13,7 +13,7 @@ step() {
 node scripts/build.mjs || exit 1
 node scripts/build.mjs --tests || exit 1
 step "manifest: every contributed command is registered" node scripts/check-commands.mjs
-step "unit + integration (c8 coverage of src/core)" bash -c 'bash scripts/ensure-docker.sh && npx c8 --include "out/src/core/**" --reporter text-summary --reporter text --reports-dir test-results/coverage mocha --config .mocharc.json --grep "\((unit|integration)\)" "out/test/unit/**/*.test.js" "out/test/integration/**/*.test.js"'
+step "unit + integration (c8 coverage of src/core)" bash -c 'bash scripts/ensure-docker.sh && bash scripts/ensure-compose.sh >/dev/null && npx c8 --include "out/src/core/**" --reporter text-summary --reporter text --reports-dir test-results/coverage mocha --config .mocharc.json --grep "\((unit|integration)\)" "out/test/unit/**/*.test.js" "out/test/integration/**/*.test.js"'
 step "host: real VS Code (code-server) + Chromium" bash -c 'bash scripts/ensure-code-server.sh >/dev/null && node out/test/host/runCodeServer.js'
 echo "tiers: $passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -26,6 +26,11 @@ import { RegistryService } from './registryService';
 import { apiKeySecret, idleSettings, imagePatterns, resolveFromSettings, SECTION } from './settings';
 import { HealthStatusBar } from './statusBar';
 import { StatusBarMetrics } from './statusBarMetrics';
+import { HardwareProbe } from './core/stack/hardware';
+import { LABEL_KEEP_LOADED } from './core/stack/schema';
+import { sameModel } from './core/stack/stackModels';
+import { registerStackCommands, type StackController } from './stackCommands';
+import { registerStackEditor, type StackDocuments } from './stackEditor';
 
 /** What the extension exports; the tests in the real host drive it through this and the UI. */
 export interface LlmStackApi {
@@ -45,6 +50,9 @@ export interface LlmStackApi {
   readonly prober: HealthProber;
   readonly sampler: MetricsSampler;
   readonly statusBarMetrics: StatusBarMetrics;
+  readonly stackDocuments: StackDocuments;
+  readonly stacks: StackController;
+  readonly hardware: HardwareProbe;
   readonly metricsPanel: MetricsPanel;
   /** Duration of activate() in milliseconds. */
   readonly activationMs: number;
@@ -93,6 +101,11 @@ export function activate(context: vscode.ExtensionContext): LlmStackApi {
   const idle = new IdleManager(catalog, {
     settings: idleSettings,
     log: coreLog,
+    // A stack file's keepLoaded models (listed in their container's label) stay loaded.
+    pinned: (r, m) => {
+      const label = r.endpoint.containerId ? cache.get(r.endpoint.containerId)?.labels[LABEL_KEEP_LOADED] : undefined;
+      return !!label && label.split(',').some((name) => sameModel(m.name, name));
+    },
     stopContainer: async (id, name) => {
       try {
         await actions.run('stop', id, name);
@@ -133,6 +146,10 @@ export function activate(context: vscode.ExtensionContext): LlmStackApi {
   showContainers();
   const metrics = registerMetricsPanel({ extensionUri: context.extensionUri, source: sampler, log: coreLog });
   const statusBarMetrics = new StatusBarMetrics(sampler, statusBar);
+  // Stack files: diagnostics, auto hovers and CodeLenses in the editor; plan/apply/down/export commands.
+  const hardware = new HardwareProbe({ nvidiaSmiPath: metricsCfg().get<string>('metrics.nvidiaSmiPath', '') || undefined });
+  const stackEditor = registerStackEditor(coreLog, hardware);
+  const stackCommands = registerStackCommands({ connection, hardware, log, models: catalog, audit: (op, target, error) => registry.audit(op, target, error) });
 
   context.subscriptions.push(
     log,
@@ -146,6 +163,8 @@ export function activate(context: vscode.ExtensionContext): LlmStackApi {
     prober,
     alerts,
     statusBarMetrics,
+    ...stackEditor.disposables,
+    ...stackCommands.disposables,
     sampler,
     cache.onDidChange(() => showContainers()),
     ...metrics.disposables,
@@ -212,6 +231,9 @@ export function activate(context: vscode.ExtensionContext): LlmStackApi {
     prober,
     sampler,
     statusBarMetrics,
+    stackDocuments: stackEditor.documents,
+    stacks: stackCommands.controller,
+    hardware,
     metricsPanel: metrics.panel,
     activationMs,
   };

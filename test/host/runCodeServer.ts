@@ -91,6 +91,20 @@ async function metricsShot(page: Page, syncDir: string): Promise<void> {
   }
 }
 
+/** An invalid llmstack.yaml with its diagnostics in the editor and the Problems panel (the suite signals when). */
+async function stackShot(page: Page, syncDir: string): Promise<void> {
+  try {
+    await waitUntil('the suite to open the invalid stack file', () => fs.existsSync(path.join(syncDir, 'stack-ready')), 15 * 60_000, 200);
+    await page.locator('.tab[aria-label^="llmstack.yaml"]').first().waitFor({ timeout: 30_000 });
+    await page.locator('.squiggly-error').first().waitFor({ timeout: 30_000 });
+    await page.mouse.move(700, 400);
+    await page.screenshot({ path: path.join(RESULTS, 'stack-diagnostics.png') });
+    console.log('[ui] stack file diagnostics: test-results/stack-diagnostics.png');
+  } finally {
+    fs.writeFileSync(path.join(syncDir, 'stack-shot-done'), '');
+  }
+}
+
 /** The Models view once the suite has pulled and loaded models and added a GGUF folder (it signals when). */
 async function modelsShot(page: Page, syncDir: string): Promise<void> {
   try {
@@ -248,6 +262,13 @@ async function main(): Promise<number> {
       uiError ??= e;
       await host.page.screenshot({ path: path.join(RESULTS, 'ui-models-failure.png') }).catch(() => undefined);
       console.error('[ui] Models view screenshot FAILED:', e);
+    }
+    try {
+      await stackShot(host.page, sync);
+    } catch (e) {
+      uiError ??= e;
+      await host.page.screenshot({ path: path.join(RESULTS, 'ui-stack-failure.png') }).catch(() => undefined);
+      console.error('[ui] stack diagnostics screenshot FAILED:', e);
     }
     code = await Promise.race([host.exit, new Promise<number>((r) => setTimeout(() => r(124), 15 * 60_000))]);
     if (code === 124) console.error('the host suite did not finish within 15 minutes');

@@ -15,6 +15,8 @@ export interface IdleSettings {
 export interface IdleOptions {
   readonly settings: () => IdleSettings;
   readonly stopContainer?: (containerId: string, runtimeName: string) => Promise<void>;
+  /** Models never unloaded for idleness (a stack file's `keepLoaded`). */
+  readonly pinned?: (runtime: RuntimeState, model: RuntimeModel) => boolean;
   readonly log?: Logger;
   readonly now?: () => number;
 }
@@ -44,6 +46,7 @@ export class IdleManager extends Disposable {
   unloadsAt(runtime: RuntimeState, model: RuntimeModel): number | undefined {
     const minutes = this.options.settings().unloadMinutes;
     if (!(minutes > 0) || !model.loaded || !this.catalog.get(runtime.endpoint.id) || runtime.endpoint.api !== 'ollama') return undefined;
+    if (this.options.pinned?.(runtime, model)) return undefined;
     const since = Math.max(this.catalog.lastUsed(runtime.endpoint.id, model.name) ?? 0, this.catalog.loadedAt(runtime.endpoint.id, model.name) ?? this.now());
     return Math.max(since + minutes * 60_000, this.retryAt.get(`${runtime.endpoint.id}\u0000${model.name}`) ?? 0);
   }

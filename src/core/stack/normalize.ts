@@ -1,0 +1,172 @@
+// The short forms of a stack file (ports, volumes, durations, dependencies) in one normal form,
+// shared by validation, the container specs, the plan and every export.
+import type { Duration, HealthcheckSpec, PortSpec, ServiceEntry, StackFile } from './schema';
+import { defaultRuntimePorts, services } from './schema';
+
+/** Where a port binds when the file gives no address: never every interface. */
+export const DEFAULT_HOST_IP = '127.0.0.1';
+
+export interface NormalPort {
+  readonly hostIp: string;
+  /** 0 = a free port chosen by the engine. */
+  readonly hostPort: number;
+  readonly containerPort: number;
+  readonly protocol: 'tcp' | 'udp';
+}
+
+/** "8080" → 127.0.0.1:8080→8080; "8080:80"; "0.0.0.0:8080:80"; "[::1]:8080:80/udp"; or the long form. */
+export function parsePort(spec: PortSpec): NormalPort {
+  if (typeof spec !== 'string') {
+    return {
+      hostIp: spec.hostIp ?? DEFAULT_HOST_IP,
+      hostPort: spec.host ?? spec.container,
+      containerPort: spec.container,
+      protocol: spec.protocol ?? 'tcp',
+    };
+  }
+  let rest = spec;
+  let protocol: 'tcp' | 'udp' = 'tcp';
+  const slash = rest.lastIndexOf('/');
+  if (slash >= 0) {
+    protocol = rest.slice(slash + 1) === 'udp' ? 'udp' : 'tcp';
+    rest = rest.slice(0, slash);
+  }
+  let hostIp = DEFAULT_HOST_IP;
+  if (rest.startsWith('[')) {
+    const close = rest.indexOf(']');
+    hostIp = rest.slice(1, close);
+    rest = rest.slice(close + 2);
+  } else {
+    const parts = rest.split(':');
+    if (parts.length === 3) {
+      hostIp = parts[0];
+      rest = `${parts[1]}:${parts[2]}`;
+    }
+  }
+  const [a, b] = rest.split(':');
+  const containerPort = Number(b ?? a);
+  const hostPort = Number(a);
+  return { hostIp, hostPort, containerPort, protocol };
+}
+
+export function formatPort(p: NormalPort): string {
+  const ip = p.hostIp.includes(':') ? `[${p.hostIp}]` : p.hostIp;
+  return `${ip}:${p.hostPort}:${p.containerPort}${p.protocol === 'udp' ? '/udp' : ''}`;
+}
+
+export type NormalVolume =
+  | { readonly kind: 'named'; readonly name: string; readonly target: string; readonly readOnly: boolean }
+  | { readonly kind: 'bind'; readonly source: string; readonly target: string; readonly readOnly: boolean };
+
+/**
+ * "models:/root/.ollama" is a volume of the stack (named `<stack>_models` on the engine);
+ * "/abs:/x", "./rel:/x", "../rel:/x" and "~/x:/x" are bind mounts (relative to the stack file's folder).
+ */
+export function parseVolume(spec: string): NormalVolume {
+  let rest = spec;
+  let readOnly = false;
+  if (rest.endsWith(':ro') || rest.endsWith(':rw')) {
+    readOnly = rest.endsWith(':ro');
+    rest = rest.slice(0, -3);
+  }
+  const colon = rest.indexOf(':');
+  const source = rest.slice(0, colon);
+  const target = rest.slice(colon + 1);
+  const isPath = source.startsWith('/') || source.startsWith('.') || source.startsWith('~');
+  return isPath ? { kind: 'bind', source, target, readOnly } : { kind: 'named', name: source, target, readOnly };
+}
+
+/** The engine name of a stack's named volume. */
+export function volumeName(stack: string, name: string): string {
+  return `${stack}_${name}`;
+}
+
+/** The engine name of a service's container (and of its Swarm service). */
+export function containerName(stack: string, service: string): string {
+  return `${stack}-${service}`;
+}
+
+/** The stack's own bridge network; services reach each other by service name on it. */
+export function networkName(stack: string): string {
+  return `${stack}_default`;
+}
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** A duration in milliseconds: a number is seconds; "1m30s" and "500ms" are parsed. */
+export function durationMs(d: Duration): number {
+  if (typeof d === 'number') return d * 1000;
+  let total = 0;
+  for (const m of d.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) total += Number(m[1]) * UNIT_MS[m[2]];
+  return total;
+}
+
+/** Docker's healthcheck test: a string runs in the shell; arrays are passed as written. */
+export function healthcheckTest(h: HealthcheckSpec): string[] {
+  if (typeof h.test === 'string') return ['CMD-SHELL', h.test];
+  const first = h.test[0];
+  if (first === 'CMD' || first === 'CMD-SHELL' || first === 'NONE') return [...h.test];
+  return ['CMD', ...h.test];
+}
+
+/** The command as an argument list ("a b 'c d'" is split on blanks, honouring simple quotes). */
+export function commandArgs(command: string | readonly string[] | undefined): string[] {
+  if (command === undefined) return [];
+  if (typeof command !== 'string') return [...command];
+  const out: string[] = [];
+  for (const m of command.matchAll(/"([^"]*)"|'([^']*)'|(\S+)/g)) out.push(m[1] ?? m[2] ?? m[3]);
+  return out;
+}
+
+/** Environment values as strings (YAML numbers and booleans included). */
+export function envStrings(env: Readonly<Record<string, string | number | boolean>> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env ?? {})) out[k] = String(v);
+  return out;
+}
+
+/** The services a service waits for: its dependsOn plus, for a UI, its runtime. */
+export function dependenciesOf(entry: ServiceEntry): string[] {
+  const deps = new Set(entry.spec.dependsOn ?? []);
+  if (entry.section === 'uis' && entry.spec.runtime) deps.add(entry.spec.runtime);
+  return [...deps];
+}
+
+/** The runtime's API port inside the container: the file's `port`, else the kind's default. */
+export function runtimeApiPort(entry: ServiceEntry): number | undefined {
+  if (entry.section !== 'runtimes') return undefined;
+  return entry.spec.port ?? defaultRuntimePorts[entry.spec.kind];
+}
+
+/**
+ * Services in start order, in levels: every service of a level depends only on earlier levels,
+ * so a level can start in parallel. Throws on a missing dependency or a cycle (validation reports
+ * both with positions before this runs).
+ */
+export function startLevels(file: StackFile): string[][] {
+  return dependencyLevels(new Map(services(file).map((e) => [e.name, dependenciesOf(e)])));
+}
+
+/** Levels of a dependency map (name → what it waits for); throws on a missing name or a cycle. */
+export function dependencyLevels(deps: ReadonlyMap<string, readonly string[]>): string[][] {
+  for (const [name, ds] of deps) {
+    for (const d of ds) if (!deps.has(d)) throw new Error(`Service "${name}" depends on "${d}", which is not in the stack. Add it or remove it from dependsOn.`);
+  }
+  const levels: string[][] = [];
+  const placed = new Set<string>();
+  while (placed.size < deps.size) {
+    const level = [...deps.keys()].filter((n) => !placed.has(n) && deps.get(n)!.every((d) => placed.has(d)));
+    if (level.length === 0) {
+      const left = [...deps.keys()].filter((n) => !placed.has(n));
+      throw new Error(`The services ${left.map((n) => `"${n}"`).join(', ')} depend on each other in a cycle.`);
+    }
+    for (const n of level) placed.add(n);
+    levels.push(level);
+  }
+  return levels;
+}
+
+/** Finds a service by name in either section. */
+export function findService(file: StackFile, name: string): ServiceEntry | undefined {
+  return services(file).find((e) => e.name === name);
+}

@@ -1,0 +1,177 @@
+// Stack files inside the real host: an invalid llmstack.yaml gets diagnostics at the right line and
+// column (screenshot), a valid one gets Plan/Apply/Down CodeLenses and `auto` hovers, and the stack
+// commands' work plans, applies (parallel, UI after its runtime is healthy), re-plans to nothing,
+// recreates only a changed service, and takes the stack down on the real engine.
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { engine, uniqueName, waitUntil } from '../../support/engine';
+import { api } from './hostSupport';
+
+const INVALID = `name: broken
+runtimes:
+  llm:
+    kind: llamacpp
+    image: ghcr.io/ggml-org/llama.cpp:llmstack-test
+    prots: ["8080"]
+    ports: ["127.0.0.1:18555:8080"]
+uis:
+  web:
+    image: llmstack-test/busybox:1
+    runtime: llm
+    ports: ["127.0.0.1:18555:80"]
+`;
+
+function validStack(name: string, webEnv: string): string {
+  return `name: ${name}
+runtimes:
+  llm:
+    kind: llamacpp
+    image: ghcr.io/ggml-org/llama.cpp:llmstack-test
+    command: ["/bin/sh", "-c", "touch /tmp/ready; trap 'exit 0' TERM; while true; do sleep 1; done"]
+    params:
+      threads: auto
+    healthcheck:
+      test: test -f /tmp/ready
+      interval: 1s
+      retries: 3
+    labels:
+      io.llmstack.test: "true"
+uis:
+  web:
+    image: llmstack-test/busybox:1
+    runtime: llm
+    command: ["/bin/sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]
+    env:
+      GREETING: ${webEnv}
+    labels:
+      io.llmstack.test: "true"
+`;
+}
+
+async function screenshotStackDiagnostics(): Promise<void> {
+  const dir = process.env.LLMSTACK_HOST_SYNC_DIR;
+  if (!dir) return;
+  fs.writeFileSync(path.join(dir, 'stack-ready'), '');
+  await waitUntil('the UI driver to take the stack screenshot', () => fs.existsSync(path.join(dir, 'stack-shot-done')), 120_000, 200);
+}
+
+async function containersOf(stack: string) {
+  return engine().listContainers({ all: true, filters: { label: [`io.llmstack.stack=${stack}`] } });
+}
+
+describe('stack files in the real host (host)', function () {
+  this.timeout(240_000);
+  const stack = uniqueName('hoststack').toLowerCase().replace(/[^a-z0-9-]/g, '-');
+  let file: vscode.Uri;
+
+  before(() => {
+    const folder = vscode.workspace.workspaceFolders?.[0];
+    assert.ok(folder, 'the host opens a workspace folder');
+    file = vscode.Uri.joinPath(folder.uri, 'llmstack.yaml');
+  });
+  after(async () => {
+    const a = await api();
+    await a.stacks.down(file, true).catch(() => undefined);
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    fs.rmSync(file.fsPath, { force: true });
+  });
+
+  it('shows diagnostics at the right line and column for an invalid file', async () => {
+    await api();
+    fs.writeFileSync(file.fsPath, INVALID);
+    const doc = await vscode.workspace.openTextDocument(file);
+    await vscode.window.showTextDocument(doc);
+    const diags = await waitUntil('diagnostics for the stack file', () => {
+      const d = vscode.languages.getDiagnostics(file).filter((x) => x.source === 'LLM Stack');
+      return d.length > 0 && d;
+    }, 30_000, 100);
+    const unknown = diags.find((d) => d.code === 'schema');
+    assert.ok(unknown, diags.map((d) => `${d.code}: ${d.message}`).join('\n'));
+    // "prots" on line 6 (0-based 5), at column 4: the unknown key itself, with a suggestion.
+    assert.equal(unknown.range.start.line, 5);
+    assert.equal(unknown.range.start.character, 4);
+    assert.match(unknown.message, /prots/);
+    assert.match(unknown.message, /ports/);
+    assert.equal(unknown.severity, vscode.DiagnosticSeverity.Error);
+    const lenses = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', file);
+    assert.ok(lenses.some((l) => /Fix the errors/.test(l.command?.title ?? '')), 'no Apply on an invalid file');
+    await vscode.commands.executeCommand('workbench.actions.view.problems');
+    await screenshotStackDiagnostics();
+
+    // Fixing the unknown key leaves the duplicate host port, reported at both services.
+    const edit = new vscode.WorkspaceEdit();
+    edit.delete(file, new vscode.Range(5, 0, 6, 0));
+    await vscode.workspace.applyEdit(edit);
+    const dup = await waitUntil('the duplicate-port diagnostics', () => {
+      const d = vscode.languages.getDiagnostics(file).filter((x) => x.code === 'duplicate-port');
+      return d.length === 2 && d;
+    }, 30_000, 100);
+    assert.deepEqual(dup.map((d) => d.range.start.line).sort(), [5, 10]);
+    await doc.save();
+  });
+
+  it('offers Plan, Apply, Down and Export on a valid file, and explains auto on hover', async () => {
+    fs.writeFileSync(file.fsPath, validStack(stack, 'one'));
+    const doc = await vscode.workspace.openTextDocument(file);
+    await waitUntil('the file to reload', () => doc.getText().includes(stack), 30_000, 100);
+    await waitUntil('no diagnostics', () => vscode.languages.getDiagnostics(file).filter((x) => x.severity === vscode.DiagnosticSeverity.Error).length === 0, 30_000, 100);
+    const lenses = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', file);
+    const commands = lenses.map((l) => l.command?.command);
+    for (const c of ['llmStack.stack.plan', 'llmStack.stack.apply', 'llmStack.stack.down', 'llmStack.stack.export']) assert.ok(commands.includes(c), `${c} in ${commands.join(', ')}`);
+    const line = doc.getText().split('\n').findIndex((l) => l.includes('threads: auto'));
+    const col = doc.lineAt(line).text.indexOf('auto') + 1;
+    const hovers = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', file, new vscode.Position(line, col));
+    const text = hovers.flatMap((h) => h.contents.map((c) => (typeof c === 'string' ? c : c.value))).join('\n');
+    assert.match(text, /auto/);
+    assert.match(text, /threads?/i, text);
+  });
+
+  it('plans, applies, re-plans to nothing, recreates only a changed service, and takes the stack down', async () => {
+    const a = await api();
+    await waitUntil('the engine connection', () => a.connection.state.kind === 'connected', 60_000);
+    const first = await a.stacks.plan(file);
+    assert.deepEqual(first.plan.changes.filter((s) => s.kind === 'create').map((s) => s.service).sort(), ['llm', 'web']);
+    const planDoc = await vscode.workspace.openTextDocument(first.planUri);
+    assert.match(planDoc.getText(), /create/);
+
+    let asked = 0;
+    const applied = await a.stacks.apply(file, async () => {
+      asked++;
+      return true;
+    });
+    assert.equal(asked, 1, 'apply asks before changing anything');
+    assert.ok(applied.report && !applied.report.failed, JSON.stringify(applied.report?.failed));
+    const running = await containersOf(stack);
+    assert.deepEqual(running.map((c) => c.Labels['io.llmstack.service']).sort(), ['llm', 'web']);
+    assert.ok(running.every((c) => c.State === 'running'));
+    const llm = running.find((c) => c.Labels['io.llmstack.service'] === 'llm')!;
+    const web = running.find((c) => c.Labels['io.llmstack.service'] === 'web')!;
+    assert.equal(llm.Labels['io.llmstack.runtime'], 'llamacpp', 'discoverable as a runtime');
+    const health = (await engine().getContainer(llm.Id).inspect()).State.Health;
+    assert.equal(health?.Status, 'healthy', 'the UI started after its runtime was healthy');
+    // The container cache (events) sees the new containers.
+    await waitUntil('the cache to show the stack', () => a.cache.get(web.Id)?.state === 'running', 30_000, 100);
+
+    const again = await a.stacks.plan(file);
+    assert.deepEqual(again.plan.changes, [], 'plan after apply is empty');
+    const noop = await a.stacks.apply(file, async () => {
+      throw new Error('nothing to confirm');
+    });
+    assert.equal(noop.skipped, 'no-changes');
+
+    fs.writeFileSync(file.fsPath, validStack(stack, 'two'));
+    const changed = await a.stacks.plan(file);
+    assert.deepEqual(changed.plan.changes.map((s) => `${s.kind} ${s.service}`), ['recreate web']);
+    assert.match(changed.plan.changes[0].reason, /env/);
+    await a.stacks.apply(file, async () => true);
+    const after = await containersOf(stack);
+    assert.equal(after.find((c) => c.Labels['io.llmstack.service'] === 'llm')?.Id, llm.Id, 'the unchanged runtime kept its container');
+    assert.notEqual(after.find((c) => c.Labels['io.llmstack.service'] === 'web')?.Id, web.Id, 'the changed UI was recreated');
+
+    const down = await a.stacks.down(file, true);
+    assert.equal(down.removed.length, 2);
+    assert.deepEqual(await containersOf(stack), []);
+  });
+});

@@ -1,0 +1,166 @@
+// Unit tests for planStack and formatPlan (src/core/stack/plan.ts). planStack is pure, so the engine
+// states here are written out by hand; readStackState is covered by the integration tests.
+import * as assert from 'node:assert/strict';
+import { parse } from 'yaml';
+import { desiredContainers, type DesiredService } from '../../../../src/core/stack/containerSpec';
+import { formatPlan, planStack, type ExistingContainer, type StackState } from '../../../../src/core/stack/plan';
+import { stackFileSchema } from '../../../../src/core/stack/schema';
+
+const FILE = `
+name: demo
+runtimes:
+  ollama:
+    kind: ollama
+    image: ollama/ollama:latest
+    ports: ["11434"]
+    volumes: ["models:/root/.ollama"]
+    healthcheck: { test: "ollama list", interval: 2s }
+uis:
+  webui:
+    kind: openwebui
+    image: ghcr.io/open-webui/open-webui:main
+    ports: ["3000:8080"]
+    runtime: ollama
+`;
+
+const IMAGE_IDS: Record<string, string> = { 'ollama/ollama:latest': 'sha256:aaa', 'ghcr.io/open-webui/open-webui:main': 'sha256:bbb' };
+
+function desired(text = FILE): DesiredService[] {
+  return desiredContainers(stackFileSchema.parse(parse(text)), { stackDir: '/p' });
+}
+
+/** The container an apply of d would have left behind. */
+function existing(d: DesiredService, over: Partial<ExistingContainer> = {}): ExistingContainer {
+  return {
+    id: `id-${d.service}`,
+    name: d.containerName,
+    service: d.service,
+    status: 'running',
+    image: d.image,
+    imageId: IMAGE_IDS[d.image] ?? 'sha256:zzz',
+    configHash: d.configHash,
+    configDigest: d.configDigest,
+    labels: d.create.Labels ?? {},
+    ...over,
+  };
+}
+
+function state(containers: ExistingContainer[], over: Partial<StackState> = {}): StackState {
+  return {
+    stack: 'demo',
+    containers,
+    networkExists: true,
+    volumes: ['demo_models'],
+    images: Object.fromEntries(Object.entries(IMAGE_IDS).map(([k, id]) => [k, { present: true, id }])),
+    ...over,
+  };
+}
+
+const kinds = (p: ReturnType<typeof planStack>) => p.steps.map((s) => `${s.kind} ${s.service ?? s.target}`);
+
+describe('stack plan (unit)', () => {
+  it('from nothing: pulls missing images, creates network and volume, then the services with their ports', () => {
+    const d = desired();
+    const p = planStack(d, state([], { networkExists: false, volumes: [], images: { 'ollama/ollama:latest': { present: false }, 'ghcr.io/open-webui/open-webui:main': { present: true, id: 'sha256:bbb' } } }));
+    assert.deepEqual(kinds(p), ['pull ollama/ollama:latest', 'create-network demo_default', 'create-volume demo_models', 'create ollama', 'create webui']);
+    assert.equal(p.changes.length, 5);
+    assert.deepEqual(p.steps[4].dependsOn, ['ollama']);
+    const text = formatPlan(p);
+    assert.match(text, /^Stack "demo": 1 to pull, 2 to create, 2 network\/volume to create\./);
+    assert.match(text, /\+ create\s+ollama\s+\(image ollama\/ollama:latest, 127\.0\.0\.1:11434→11434\)/);
+    assert.match(text, /\+ create\s+webui\s+\(image ghcr\.io\/open-webui\/open-webui:main, 127\.0\.0\.1:3000→8080\) \[after ollama\]/);
+    assert.match(text, /↓ pull\s+ollama\/ollama:latest\s+\(not present locally\)/);
+  });
+
+  it('after an apply: nothing to do, "No changes."', () => {
+    const d = desired();
+    const p = planStack(d, state(d.map((x) => existing(x, { health: x.waitHealthy ? 'healthy' : undefined }))));
+    assert.deepEqual(p.changes, []);
+    assert.deepEqual(kinds(p), ['unchanged ollama', 'unchanged webui']);
+    assert.equal(p.steps[0].containerId, 'id-ollama');
+    const text = formatPlan(p);
+    assert.match(text, /^No changes\./);
+    assert.match(text, /= unchanged ollama\s+\(running, healthy\)/);
+  });
+
+  it('a changed env recreates that service only and names the variable', () => {
+    const before = desired();
+    const after = desired(FILE.replace('runtime: ollama', 'runtime: ollama\n    env: { WEBUI_AUTH: "false" }'));
+    const p = planStack(after, state(before.map((x) => existing(x))));
+    assert.deepEqual(
+      p.changes.map((s) => `${s.kind} ${s.service}`),
+      ['recreate webui'],
+    );
+    assert.equal(p.changes[0].reason, 'env changed (WEBUI_AUTH)');
+    assert.equal(p.changes[0].containerId, 'id-webui');
+    assert.match(formatPlan(p), /~ recreate webui: env changed \(WEBUI_AUTH\) \[after ollama\]/);
+  });
+
+  it('says which fields differ: image, ports, and a container made without digests', () => {
+    const before = desired();
+    const after = desired(FILE.replace('ollama/ollama:latest', 'ollama/ollama:0.9').replace('"3000:8080"', '"3001:8080"'));
+    const p = planStack(after, state(before.map((x) => existing(x)), { images: {} }));
+    assert.deepEqual(
+      p.changes.map((s) => `${s.kind} ${s.service}: ${s.reason}`),
+      ['recreate ollama: image changed', 'recreate webui: ports changed'],
+    );
+    const noDigest = planStack(after, state(before.map((x) => existing(x, { configDigest: undefined }))));
+    assert.match(noDigest.changes[0].reason, /made by an older version or by hand/);
+  });
+
+  it('recreates when the local image was rebuilt under the same tag', () => {
+    const d = desired();
+    const p = planStack(d, state(d.map((x) => existing(x, x.service === 'ollama' ? { imageId: 'sha256:old' } : {}))));
+    assert.deepEqual(
+      p.changes.map((s) => `${s.kind} ${s.service}`),
+      ['recreate ollama'],
+    );
+    assert.match(p.changes[0].reason, /image updated/);
+  });
+
+  it('starts stopped services, stops those the file wants stopped, removes what left the file', () => {
+    const d = desired(FILE.replace('runtime: ollama', 'runtime: ollama\n    state: stopped'));
+    const s = state([
+      existing(d[0], { status: 'exited' }),
+      existing(d[1]),
+      { id: 'id-old', name: 'demo-old', service: 'old', status: 'running', image: 'x', imageId: 'sha256:x', labels: {} },
+      { ...existing(d[0]), id: 'id-dup', name: 'demo-ollama-copy' },
+    ]);
+    const p = planStack(d, s);
+    assert.deepEqual(
+      p.changes.map((x) => `${x.kind} ${x.service ?? x.target}`),
+      ['remove old', 'remove ollama', 'start ollama', 'stop webui'],
+    );
+    assert.equal(p.changes[0].reason, 'no longer in the stack file');
+    assert.equal(p.changes[0].containerId, 'id-old');
+    assert.match(p.changes[1].reason, /a second container of service "ollama"/);
+    const text = formatPlan(p);
+    assert.match(text, /- remove old\s+\(no longer in the stack file\)/);
+    assert.match(text, /▶ start\s+ollama\s+\(exited\)/);
+    assert.match(text, /■ stop\s+webui/);
+  });
+
+  it('recreates a dead container and leaves a stopped one stopped', () => {
+    const d = desired(FILE.replace('runtime: ollama', 'runtime: ollama\n    state: stopped'));
+    const p = planStack(d, state([existing(d[0], { status: 'dead' }), existing(d[1], { status: 'exited' })]));
+    assert.deepEqual(
+      p.steps.map((x) => `${x.kind} ${x.service}: ${x.reason}`),
+      ['recreate ollama: the container is dead', 'unchanged webui: stopped'],
+    );
+  });
+
+  it('plans a 50-service chain with every container unchanged as no changes (speed: npm run bench -- stack)', () => {
+    const lines = ['name: big', 'runtimes:'];
+    for (let i = 0; i < 50; i++) lines.push(`  s${i}: { kind: ollama, image: "img:${i % 5}", ports: ["${20000 + i}:11434"], env: { A: "${i}" }${i ? `, dependsOn: [s${i - 1}]` : ''} }`);
+    const file = stackFileSchema.parse(parse(lines.join('\n')));
+    const d0 = desiredContainers(file, { stackDir: '/p' });
+    const full = state(
+      d0.map((x) => existing(x)),
+      { stack: 'big', images: Object.fromEntries(d0.map((x) => [x.image, { present: true, id: 'sha256:zzz' }])), volumes: [] },
+    );
+    const p = planStack(desiredContainers(file, { stackDir: '/p' }), full);
+    assert.equal(p.changes.length, 0);
+    assert.equal(p.steps.filter((x) => x.kind === 'unchanged').length, 50);
+    assert.deepEqual(p.steps.find((x) => x.service === 's49')?.dependsOn, ['s48']);
+  });
+});
