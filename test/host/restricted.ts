@@ -24,5 +24,14 @@ export async function run(): Promise<void> {
   assert.deepEqual(vscode.workspace.getConfiguration('llmStack').get('runtimes.endpoints'), [], 'workspace runtime endpoints are ignored');
   assert.deepEqual(vscode.workspace.getConfiguration('llmStack').get('models.ggufFolders'), [], 'workspace GGUF folders are ignored');
   assert.ok(!api.catalog.list().some((r) => r.endpoint.name === 'untrusted-endpoint' || r.endpoint.baseUrl.includes('untrusted')), 'the catalog holds no workspace endpoint');
+  // A workspace stack file can be planned (it only reads) but not applied or taken down.
+  const stackFile = vscode.Uri.file(path.join(folder, 'llmstack.yaml'));
+  const planned = await api.stacks.plan(stackFile);
+  assert.deepEqual(planned.plan.changes.map((c) => c.kind), ['create-network', 'create'], 'the plan reads the engine');
+  await assert.rejects(api.stacks.apply(stackFile, async () => true), /Restricted Mode/);
+  await assert.rejects(api.stacks.down(stackFile, false), /Restricted Mode/);
+  const docker = api.connection.docker!;
+  const made = await docker.listContainers({ all: true, filters: { label: ['io.llmstack.stack=untrusted-stack'] } });
+  assert.deepEqual(made, [], 'nothing was created');
   console.log(`RESTRICTED_MODE_OK connected to ${s.kind === 'connected' ? s.endpoint.url : ''} ignoring the workspace's docker.host`);
 }

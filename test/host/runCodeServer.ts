@@ -194,6 +194,8 @@ async function restrictedSession(): Promise<void> {
         'llmStack.runtimes.endpoints': [{ url: 'http://127.0.0.1:9/untrusted', kind: 'openai', name: 'untrusted-endpoint' }],
         'llmStack.models.ggufFolders': ['/tmp/llmstack-untrusted-gguf'],
       }),
+      // A stack file in an untrusted workspace must not start anything.
+      'llmstack.yaml': 'name: untrusted-stack\nruntimes:\n  llm:\n    kind: other\n    image: llmstack-test/busybox:1\n    labels:\n      io.llmstack.test: "true"\n',
     },
     onLog: (l) => {
       if (l.includes('RESTRICTED_MODE_OK')) ok = true;

@@ -144,6 +144,29 @@ describe('manifest (unit)', () => {
     for (const key of restricted) assert.ok(properties.includes(key), `${key} is restricted but not contributed`);
   });
 
+  it('contributes the generated stack file schema for JSON and YAML, kept in the package, with matching file names', () => {
+    const c = manifest.contributes as { jsonValidation?: { fileMatch: string[]; url: string }[]; yamlValidation?: { fileMatch: string[]; url: string }[] };
+    const urls = [...(c.jsonValidation ?? []), ...(c.yamlValidation ?? [])].map((v) => v.url);
+    assert.equal(urls.length, 2);
+    for (const url of urls) {
+      const file = path.join(root, url);
+      assert.ok(fs.existsSync(file), `${url} is written by the build (scripts/gen-stack-schema.mjs)`);
+      const schema = JSON.parse(fs.readFileSync(file, 'utf8')) as { properties?: Record<string, unknown> };
+      assert.ok(schema.properties?.runtimes && schema.properties.uis && schema.properties.name);
+    }
+    const ignore = fs.readFileSync(path.join(root, '.vscodeignore'), 'utf8');
+    assert.match(ignore, /^!dist\/schemas\/\*\.json$/m, 'the schema ships in the .vsix');
+    const names = [...(c.jsonValidation ?? []), ...(c.yamlValidation ?? [])].flatMap((v) => v.fileMatch);
+    for (const n of ['llmstack.json', 'llmstack.yaml', 'llmstack.yml', '*.llmstack.yaml']) assert.ok(names.includes(n), n);
+  });
+
+  it('turns stack commands that start or remove containers off in untrusted workspaces', () => {
+    const byId = new Map(manifest.contributes.commands.map((x) => [x.command, x as CommandContribution & { enablement?: string }]));
+    for (const id of ['llmStack.stack.apply', 'llmStack.stack.down', 'llmStack.stack.swarmDeploy', 'llmStack.stack.swarmRemove', 'llmStack.stack.swarmInit']) {
+      assert.equal(byId.get(id)?.enablement, 'isWorkspaceTrusted', id);
+    }
+  });
+
   describe('context menu when clauses match the tree’s context values', () => {
     const tcp: PublishedPort = { hostIp: '0.0.0.0', hostPort: 8080, containerPort: 80, protocol: 'tcp' };
     const states: ContainerState[] = ['running', 'exited', 'created', 'dead', 'restarting', 'paused', 'removing', 'unknown'];

@@ -33,7 +33,7 @@ export interface GpuProcess {
 }
 
 /** A number field, or undefined for "[N/A]", "[Not Supported]", "[Unknown Error]" and the like. */
-function num(field: string | undefined): number | undefined {
+export function csvNumber(field: string | undefined): number | undefined {
   if (field === undefined) return undefined;
   const s = field.trim();
   if (!s || s.startsWith('[') || /^n\/?a$/i.test(s)) return undefined;
@@ -48,24 +48,24 @@ function num(field: string | undefined): number | undefined {
 export function parseGpuLine(line: string, at = 0): GpuReading | undefined {
   const f = line.split(',');
   if (f.length < 8) return undefined;
-  const index = num(f[0]);
+  const index = csvNumber(f[0]);
   const uuid = f[1].trim();
   if (index === undefined || !Number.isInteger(index) || !/^(GPU|MIG)-/.test(uuid)) return undefined;
   const tail = f.slice(-5);
   const name = f.slice(2, f.length - 5).join(',').trim();
   const mem = (s: string) => {
-    const v = num(s);
+    const v = csvNumber(s);
     return v === undefined ? undefined : v * MIB;
   };
   return {
     index,
     uuid,
     name,
-    utilization: num(tail[0]),
+    utilization: csvNumber(tail[0]),
     memoryUsed: mem(tail[1]),
     memoryTotal: mem(tail[2]),
-    temperature: num(tail[3]),
-    power: num(tail[4]),
+    temperature: csvNumber(tail[3]),
+    power: csvNumber(tail[4]),
     at,
   };
 }
@@ -75,9 +75,9 @@ export function parseComputeAppLine(line: string, at = 0): GpuProcess | undefine
   const f = line.split(',');
   if (f.length !== 3) return undefined;
   const gpuUuid = f[0].trim();
-  const pid = num(f[1]);
+  const pid = csvNumber(f[1]);
   if (!/^(GPU|MIG)-/.test(gpuUuid) || pid === undefined || !Number.isInteger(pid) || pid <= 0) return undefined;
-  const used = num(f[2]);
+  const used = csvNumber(f[2]);
   return { gpuUuid, pid, usedMemory: used === undefined ? undefined : used * MIB, at };
 }
 

@@ -2,7 +2,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
-import { classifyFailure } from '../metrics/nvidia';
+import { classifyFailure, csvNumber } from '../metrics/nvidia';
 import type { GpuStatus } from '../metrics/types';
 import type { GpuInfo, HardwareInfo } from './types';
 
@@ -22,15 +22,6 @@ export interface DetectHardwareOptions {
   readonly signal?: AbortSignal;
 }
 
-/** A number field, or undefined for "[N/A]", "[Not Supported]", blanks and the like. */
-function num(field: string | undefined): number | undefined {
-  if (field === undefined) return undefined;
-  const s = field.trim();
-  if (!s || s.startsWith('[') || /^n\/?a$/i.test(s)) return undefined;
-  const v = Number(s);
-  return Number.isFinite(v) ? v : undefined;
-}
-
 /**
  * Lines of `--query-gpu=${GPU_INVENTORY_QUERY} --format=csv,noheader,nounits` (MiB) as GPUs (bytes).
  * Fields are split from both ends so a name holding a comma stays whole. A memory figure the
@@ -42,12 +33,12 @@ export function parseGpuInventory(csv: string): GpuInfo[] {
   for (const raw of csv.split(/\r?\n/)) {
     const f = raw.split(',');
     if (f.length < 5) continue;
-    const index = num(f[0]);
+    const index = csvNumber(f[0]);
     const uuid = f[1].trim();
     if (index === undefined || !Number.isInteger(index) || index < 0 || !/^(GPU|MIG)-\S+$/.test(uuid)) continue;
     const name = f.slice(2, f.length - 2).join(',').trim();
-    const total = num(f[f.length - 2]);
-    const free = num(f[f.length - 1]);
+    const total = csvNumber(f[f.length - 2]);
+    const free = csvNumber(f[f.length - 1]);
     const memoryTotal = total !== undefined && total >= 0 ? total * MIB : 0;
     const memoryFree = free !== undefined && free >= 0 ? Math.min(free * MIB, memoryTotal || Infinity) : memoryTotal;
     out.push({ index, uuid, name, memoryTotal, memoryFree });

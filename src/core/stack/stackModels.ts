@@ -57,13 +57,17 @@ export async function ensureStackModels(host: StackModelHost, desired: readonly 
         } catch {
           const r = runtime();
           const why = r ? (r.error ?? `its listing is ${r.status}`) : 'no runtime was found for its container (is its API port published?)';
-          for (const m of d.models) fail(m.name, `${d.service} did not answer within ${Math.round(timeoutMs / 1000)} s: ${why}`);
+          for (const m of d.models) fail(m.name, `${d.service} did not answer within ${timeoutMs < 1000 ? `${timeoutMs} ms` : `${Math.round(timeoutMs / 1000)} s`}: ${why}`);
           return;
         }
         // One model after the other per runtime: runtimes pull and load one at a time anyway.
         for (const m of d.models) {
           o.signal?.throwIfAborted();
-          const r = runtime()!;
+          const r = runtime();
+          if (!r) {
+            fail(m.name, `${d.service} is no longer known to the model catalog (its container stopped or was recreated)`);
+            continue;
+          }
           const present = r.models.some((x) => sameModel(x.name, m.name));
           try {
             if (!present) {

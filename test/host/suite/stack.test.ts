@@ -57,6 +57,17 @@ async function screenshotStackDiagnostics(): Promise<void> {
   await waitUntil('the UI driver to take the stack screenshot', () => fs.existsSync(path.join(dir, 'stack-shot-done')), 120_000, 200);
 }
 
+/** Replaces the open document's text and saves it: the editor's model and the file agree. */
+async function setText(file: vscode.Uri, text: string): Promise<vscode.TextDocument> {
+  const doc = await vscode.workspace.openTextDocument(file);
+  const edit = new vscode.WorkspaceEdit();
+  edit.replace(file, new vscode.Range(0, 0, doc.lineCount, 0), text);
+  assert.ok(await vscode.workspace.applyEdit(edit), 'the edit applied');
+  assert.ok(await doc.save(), 'the file saved');
+  assert.equal(doc.getText(), text);
+  return doc;
+}
+
 async function containersOf(stack: string) {
   return engine().listContainers({ all: true, filters: { label: [`io.llmstack.stack=${stack}`] } });
 }
@@ -97,6 +108,7 @@ describe('stack files in the real host (host)', function () {
     assert.equal(unknown.severity, vscode.DiagnosticSeverity.Error);
     const lenses = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', file);
     assert.ok(lenses.some((l) => /Fix the errors/.test(l.command?.title ?? '')), 'no Apply on an invalid file');
+    await vscode.commands.executeCommand('notifications.clearAll');
     await vscode.commands.executeCommand('workbench.actions.view.problems');
     await screenshotStackDiagnostics();
 
@@ -108,14 +120,12 @@ describe('stack files in the real host (host)', function () {
       const d = vscode.languages.getDiagnostics(file).filter((x) => x.code === 'duplicate-port');
       return d.length === 2 && d;
     }, 30_000, 100);
-    assert.deepEqual(dup.map((d) => d.range.start.line).sort(), [5, 10]);
+    assert.deepEqual(dup.map((d) => d.range.start.line).sort((x, y) => x - y), [5, 10]);
     await doc.save();
   });
 
   it('offers Plan, Apply, Down and Export on a valid file, and explains auto on hover', async () => {
-    fs.writeFileSync(file.fsPath, validStack(stack, 'one'));
-    const doc = await vscode.workspace.openTextDocument(file);
-    await waitUntil('the file to reload', () => doc.getText().includes(stack), 30_000, 100);
+    const doc = await setText(file, validStack(stack, 'one'));
     await waitUntil('no diagnostics', () => vscode.languages.getDiagnostics(file).filter((x) => x.severity === vscode.DiagnosticSeverity.Error).length === 0, 30_000, 100);
     const lenses = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', file);
     const commands = lenses.map((l) => l.command?.command);
@@ -161,7 +171,7 @@ describe('stack files in the real host (host)', function () {
     });
     assert.equal(noop.skipped, 'no-changes');
 
-    fs.writeFileSync(file.fsPath, validStack(stack, 'two'));
+    await setText(file, validStack(stack, 'two'));
     const changed = await a.stacks.plan(file);
     assert.deepEqual(changed.plan.changes.map((s) => `${s.kind} ${s.service}`), ['recreate web']);
     assert.match(changed.plan.changes[0].reason, /env/);
