@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { EngineConnection } from './core/docker/connection';
+import { createClassifier, normalizeImage } from './core/docker/containers';
 import { errorMessage, type Logger } from './core/lifecycle';
 import { applyStack, ApplyError, downStack, type ApplyReport, type DownResult } from './core/stack/apply';
 import { StackFileError } from './core/stack/document';
@@ -415,8 +416,9 @@ export function registerStackCommands(deps: StackCommandDeps): { controller: Sta
       const docker = deps.connection.docker;
       if (!docker) throw new Error('The Docker Engine is not connected.');
       const containers = await docker.listContainers({ all: false });
-      const stacks = [...new Set(containers.map((c) => c.Labels?.['io.llmstack.stack']).filter((s): s is string => !!s))];
-      const runtimes = containers.filter((c) => c.Labels?.['io.llmstack.runtime'] || /ollama|llama|vllm|text-generation|localai|open-webui/.test(c.Image));
+      const stacks = [...new Set(containers.map((c) => c.Labels?.[LABEL_STACK]).filter((s): s is string => !!s))];
+      const classifier = createClassifier(imagePatterns());
+      const runtimes = containers.filter((c) => classifier.classify({ image: normalizeImage(c.Image), labels: c.Labels ?? {} }) !== undefined);
       const items: (vscode.QuickPickItem & { stack?: string; ids?: string[] })[] = [
         ...stacks.map((s) => ({ label: `$(layers) ${s}`, description: 'stack applied from a stack file', stack: s })),
         ...(runtimes.length ? [{ label: '$(server-environment) Every running LLM container', description: runtimes.map((c) => c.Names[0]?.replace(/^\//, '')).join(', '), ids: runtimes.map((c) => c.Id) }] : []),
