@@ -17,6 +17,7 @@ import {
   parsePort,
   parseVolume,
   runtimeApiPort,
+  sizeBytes,
   volumeName,
   type NormalPort,
 } from './normalize';
@@ -136,6 +137,7 @@ function desiredService(stack: string, entry: ServiceEntry, byName: ReadonlyMap<
     const request = deviceRequest(gpu);
     if (request) hostConfig.DeviceRequests = [request];
   }
+  if (spec.shmSize !== undefined) hostConfig.ShmSize = sizeBytes(spec.shmSize);
 
   const create: Docker.ContainerCreateOptions = {
     name: containerName(stack, entry.name),
@@ -289,7 +291,10 @@ const short = (v: unknown) => shortDigest(JSON.stringify(v) ?? 'null');
 
 type Sorted = Docker.ContainerCreateOptions;
 
-/** The parts a user thinks in, each with a short digest; anything else lands in "other". */
+/**
+ * The parts a user thinks in, each with a short digest, named after the stack file's key where
+ * there is one; anything else lands in "other".
+ */
 const FIELD_GROUPS: Readonly<Record<string, (c: Sorted) => unknown>> = {
   image: (c) => c.Image,
   command: (c) => c.Cmd,
@@ -299,11 +304,17 @@ const FIELD_GROUPS: Readonly<Record<string, (c: Sorted) => unknown>> = {
   healthcheck: (c) => c.Healthcheck,
   restart: (c) => c.HostConfig?.RestartPolicy,
   gpu: (c) => c.HostConfig?.DeviceRequests,
+  shmSize: (c) => c.HostConfig?.ShmSize,
   network: (c) => [c.HostConfig?.NetworkMode, c.NetworkingConfig],
   name: (c) => c.name,
 };
 const COVERED_TOP = new Set(['Image', 'Cmd', 'Labels', 'ExposedPorts', 'Healthcheck', 'NetworkingConfig', 'name', 'Env', 'HostConfig']);
-const COVERED_HOST = new Set(['PortBindings', 'Binds', 'RestartPolicy', 'DeviceRequests', 'NetworkMode']);
+const COVERED_HOST = new Set(['PortBindings', 'Binds', 'RestartPolicy', 'DeviceRequests', 'ShmSize', 'NetworkMode']);
+/**
+ * What a group digests to when its fields are unset. A stored digest without a group comes from a
+ * version that did not have the group (shmSize came later) and so never set its fields: it reads as this.
+ */
+const UNSET = short(undefined);
 
 /** The config hash and the per-field digests, from one canonical copy of the create options. */
 export function hashConfig(create: Docker.ContainerCreateOptions): { configHash: string; configDigest: ConfigDigest } {
@@ -334,8 +345,8 @@ export function diffDigests(before: ConfigDigest | undefined, after: ConfigDiges
   if (!before) return ['configuration changed (made by an older version or by hand)'];
   const out: string[] = [];
   for (const field of Object.keys(after)) {
-    const a = before[field];
     const b = after[field];
+    const a = before[field] ?? (typeof b === 'string' ? UNSET : undefined);
     if (typeof b === 'string') {
       if (a !== b) out.push(`${field} changed`);
       continue;

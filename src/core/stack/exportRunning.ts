@@ -204,7 +204,9 @@ export async function exportRunningStack(docker: Docker, o: ExportRunningOptions
     if (p.length) common.ports = p;
 
     const vols: string[] = [];
-    for (const m of c.Mounts ?? []) {
+    // The engine lists mounts in no fixed order: by target, so the same containers give the same file.
+    const mounts = [...(c.Mounts ?? [])].sort((a, b) => (a.Destination < b.Destination ? -1 : a.Destination > b.Destination ? 1 : 0));
+    for (const m of mounts) {
       if (m.Destination.includes(':')) {
         warnings.push(`${svc}: the mount at ${m.Destination} has a ":" in its path, which a stack file cannot write; left out.`);
         continue;

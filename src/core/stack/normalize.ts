@@ -1,4 +1,4 @@
-// The short forms of a stack file (ports, volumes, durations, dependencies) in one normal form,
+// The short forms of a stack file (ports, volumes, durations, sizes, dependencies) in one normal form,
 // shared by validation, the container specs, the plan and every export.
 import type { Duration, HealthcheckSpec, PortSpec, ServiceEntry, StackFile } from './schema';
 import { defaultRuntimePorts, services } from './schema';
@@ -99,6 +99,20 @@ export function durationMs(d: Duration): number {
   let total = 0;
   for (const m of d.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) total += Number(m[1]) * UNIT_MS[m[2]];
   return total;
+}
+
+const SIZE_UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+
+/**
+ * A `shmSize` in bytes. A number is bytes; a string is a number with an optional k, m or g (any
+ * case, optionally followed by "b"), 1024-based like Docker's --shm-size: "1g" = 1073741824,
+ * "512m" = 536870912, "1.5k" = 1536. Fractions of a byte are dropped, as Docker drops them.
+ */
+export function sizeBytes(s: number | string): number {
+  if (typeof s === 'number') return s;
+  const m = /^(\d+(?:\.\d+)?)\s*([kmg]?)b?$/i.exec(s.trim());
+  if (!m) throw new Error(`"${s}" is not a size: write a number of bytes or a size such as "1g" or "512m".`);
+  return Math.floor(Number(m[1]) * SIZE_UNITS[m[2].toLowerCase()]);
 }
 
 /** Docker's healthcheck test: a string runs in the shell; arrays are passed as written. */

@@ -93,6 +93,14 @@ const serviceFields = {
   dependsOn: z.array(nameSchema).optional().describe('Services started (and healthy, when they have a healthcheck) before this one'),
   state: z.enum(['running', 'stopped']).optional().describe('Desired state (default running)'),
   labels: z.record(z.string(), z.string()).optional(),
+  shmSize: z
+    .union([
+      z.number().int().positive().describe('bytes'),
+      // A size of zero would mean Docker's default here but no limit in a Swarm tmpfs: refused.
+      z.string().regex(/^(?!0*(\.0*)?\s*[kKmMgG]?[bB]?$)\d+(\.\d+)?\s*[kKmMgG]?[bB]?$/, 'a size above zero such as "1g", "512m" or a number of bytes'),
+    ])
+    .optional()
+    .describe('Size of /dev/shm (Docker default 64 MB); vLLM and TGI want 1g or more'),
 };
 
 export const modelEntrySchema = z.union([

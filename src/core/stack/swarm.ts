@@ -6,7 +6,7 @@ import type Docker from 'dockerode';
 import { z } from 'zod';
 import { TimeoutError, withTimeout } from '../docker/connection';
 import { errorMessage } from '../lifecycle';
-import { commandArgs, dependenciesOf, durationMs, envStrings, healthcheckTest, networkName, parsePort, parseVolume, volumeName } from './normalize';
+import { commandArgs, dependenciesOf, durationMs, envStrings, healthcheckTest, networkName, parsePort, parseVolume, sizeBytes, volumeName } from './normalize';
 import type { ServiceEntry, StackFile } from './schema';
 import { LABEL_SERVICE, LABEL_STACK, services } from './schema';
 import type { ResolvedParams } from './types';
@@ -189,6 +189,11 @@ function serviceSpec(file: StackFile, entry: ServiceEntry, network: string, o: S
       source = path.resolve(o.stackDir, source);
     }
     mounts.push({ Type: 'bind', Source: source, Target: v.target, ReadOnly: v.readOnly });
+  }
+  // Swarm has no ShmSize: a tmpfs of that size over /dev/shm stands in for it, world-writable with
+  // the sticky bit (1777) like Docker's own /dev/shm.
+  if (spec.shmSize !== undefined) {
+    mounts.push({ Type: 'tmpfs', Source: '', Target: '/dev/shm', TmpfsOptions: { SizeBytes: sizeBytes(spec.shmSize), Mode: 0o1777 } });
   }
 
   const containerSpec: Docker.ContainerSpec = { Image: spec.image, Labels: labels, Env: Object.entries(env).map(([k, v]) => `${k}=${v}`) };

@@ -148,6 +148,7 @@ runtimes:
     kind: vllm
     image: vllm/vllm-openai:latest
     gpu: all                     # vLLM needs a GPU: every NVIDIA GPU of this machine
+    shmSize: 8g                  # vLLM's tensor-parallel workers share memory through /dev/shm
     # The model to serve (a Hugging Face repository); it is downloaded on first start.
     command: ["--model", "Qwen/Qwen2.5-0.5B-Instruct"]
     ports:
@@ -184,6 +185,7 @@ runtimes:
     kind: tgi
     image: ghcr.io/huggingface/text-generation-inference:latest
     gpu: auto                    # TGI runs best on NVIDIA GPUs; without one it is slow
+    shmSize: 1g                  # TGI needs it for NCCL (Docker's default /dev/shm is 64 MB)
     # The model to serve (a Hugging Face repository); it is downloaded into /data on first start.
     command: ["--model-id", "HuggingFaceTB/SmolLM2-360M-Instruct"]
     ports:

@@ -181,6 +181,9 @@ export function toCompose(file: StackFile, o: ExportOptions = {}): ComposeExport
         return `${v.name}:${v.target}${ro}`;
       });
     }
+    // Both Compose versions read "1g" and a number of bytes: the file's own spelling is kept, less
+    // blanks ("1 g" → "1g"; Compose v2 takes at most one).
+    if (spec.shmSize !== undefined) svc.shm_size = typeof spec.shmSize === 'string' ? spec.shmSize.replace(/\s+/g, '') : spec.shmSize;
     if (spec.healthcheck) {
       const h = spec.healthcheck;
       const hc: Record<string, unknown> = { test: healthcheckTest(h) };

@@ -5,7 +5,7 @@ import type { Deployment } from 'kubernetes-types/apps/v1';
 import type { Container, ContainerPort, EnvVar, PersistentVolumeClaim, Probe, Service, ServicePort, Volume, VolumeMount } from 'kubernetes-types/core/v1';
 import type { Duration, HealthcheckSpec, StackFile } from '../schema';
 import { LABEL_SERVICE, LABEL_STACK, services } from '../schema';
-import { commandArgs, dependenciesOf, durationMs, envStrings, healthcheckTest, parsePort, parseVolume, runtimeApiPort } from '../normalize';
+import { commandArgs, dependenciesOf, durationMs, envStrings, healthcheckTest, parsePort, parseVolume, runtimeApiPort, sizeBytes } from '../normalize';
 import { commonWarnings, type ExportOptions, exportParams, exportYaml, gpuRequest, uiWiringEnv } from './compose';
 
 export type KubeObject = Deployment | Service | PersistentVolumeClaim;
@@ -26,6 +26,24 @@ export interface KubernetesExport {
 export const DEFAULT_STORAGE = '10Gi';
 /** Annotation on each claim saying its size is a default. */
 export const STORAGE_NOTE_ANNOTATION = 'io.llmstack.storage-note';
+
+/** The memory-backed emptyDir mounted at /dev/shm when a service sets shmSize. */
+export const SHM_VOLUME = 'dshm';
+
+/**
+ * Bytes as a Kubernetes quantity: the largest binary suffix that divides them exactly ("1Gi",
+ * "512Mi", "1536Mi" for 1.5g), else plain bytes ("1000").
+ */
+export function sizeQuantity(bytes: number): string {
+  const units = [
+    ['Ti', 1024 ** 4],
+    ['Gi', 1024 ** 3],
+    ['Mi', 1024 ** 2],
+    ['Ki', 1024],
+  ] as const;
+  for (const [suffix, size] of units) if (bytes > 0 && bytes % size === 0) return `${bytes / size}${suffix}`;
+  return String(bytes);
+}
 
 /** Docker's healthcheck defaults, kept so a probe behaves as the container's healthcheck does. */
 const DOCKER_INTERVAL_S = 30;
@@ -101,6 +119,8 @@ export function toKubernetes(file: StackFile, o: KubernetesExportOptions = {}): 
   const serviceNames = new Names();
   const hostOf = new Map(all.map((e) => [e.name, serviceNames.take(e.name)]));
   const claimNames = new Names();
+  // A volume of the stack named "dshm" gets a claim "dshm-2": the pod volume name is taken by /dev/shm.
+  claimNames.take(SHM_VOLUME);
   const claims = new Map<string, { name: string; users: string[] }>();
   const workloads: KubeObject[] = [];
 
@@ -183,6 +203,14 @@ export function toKubernetes(file: StackFile, o: KubernetesExportOptions = {}): 
         mounts.push({ name: volName, mountPath: v.target, ...(v.readOnly ? { readOnly: true } : {}) });
       }
     }
+    // Two pods of one service would share these (see the strategy below); /dev/shm is per pod.
+    const shared = volumes.length > 0;
+    // Docker's --shm-size as Kubernetes does it: a memory-backed emptyDir over /dev/shm (what it
+    // holds counts as the pod's memory).
+    if (spec.shmSize !== undefined) {
+      volumes.push({ name: SHM_VOLUME, emptyDir: { medium: 'Memory', sizeLimit: sizeQuantity(sizeBytes(spec.shmSize)) } });
+      mounts.push({ name: SHM_VOLUME, mountPath: '/dev/shm' });
+    }
     if (mounts.length) container.volumeMounts = mounts;
 
     const annotations: Record<string, string> = {};
@@ -207,7 +235,7 @@ export function toKubernetes(file: StackFile, o: KubernetesExportOptions = {}): 
       spec: {
         replicas: spec.state === 'stopped' ? 0 : 1,
         // Two pods of one service would share its volumes (and ReadWriteOnce claims refuse that).
-        ...(volumes.length ? { strategy: { type: 'Recreate' } } : {}),
+        ...(shared ? { strategy: { type: 'Recreate' } } : {}),
         selector: { matchLabels: selector },
         template: {
           metadata: { labels, ...(Object.keys(annotations).length ? { annotations } : {}) },

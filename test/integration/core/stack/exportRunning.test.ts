@@ -96,7 +96,7 @@ describe('export running containers as a stack file (integration)', function () 
           kind: 'ollama',
           image: OLLAMA_LIKE,
           ports: [{ container: 9000, host: 0, hostIp: '127.0.0.1' }, `${hostPort}:11434`],
-          volumes: ['models:/root/.ollama', `${dir}:/data:ro`],
+          volumes: [`${dir}:/data:ro`, 'models:/root/.ollama'],
           env: { OLLAMA_KEEP_ALIVE: '5m', EMPTY: '' },
           command: ['sh', '-c', 'trap "exit 0" TERM; while true; do sleep 1; done'],
           healthcheck: { test: 'test -d /root/.ollama', interval: '1s500ms', timeout: '2s', retries: 3, startPeriod: '1m30s' },
@@ -134,7 +134,7 @@ describe('export running containers as a stack file (integration)', function () 
     assert.deepEqual(spec, { kind: 'other', image: BUSYBOX, restart: 'on-failure', state: 'stopped' });
     assert.ok(r.warnings.some((w) => w.startsWith(`${svc}: ${BUSYBOX} is not a known runtime or UI`)));
     // The runtime's volume is not named after this stack: kept, with a warning.
-    assert.deepEqual(r.file.runtimes?.llm.volumes, [`${volume}:/root/.ollama`, `${dir}:/data:ro`]);
+    assert.deepEqual(r.file.runtimes?.llm.volumes, [`${dir}:/data:ro`, `${volume}:/root/.ollama`]);
     assert.ok(r.warnings.some((w) => w.includes(`volume "${volume}" is not one of the stack's`)));
     stackFileSchema.parse(parse(r.text));
   });

@@ -22,12 +22,12 @@ const demo: StackFile = {
       env: { OLLAMA_KEEP_ALIVE: 'no', OLLAMA_DEBUG: true, NUM: 1 },
       models: ['llama3.2:1b'],
     },
-    vl: { kind: 'vllm', image: 'vllm/vllm-openai:v0.6', command: '--model "my model"', gpu: { devices: ['0', 'GPU-abc'] }, params: { contextSize: 4096 } },
-    cpu: { kind: 'llamacpp', image: 'ghcr.io/ggml-org/llama.cpp:server', gpu: 'none', command: ['-m', '/m.gguf'], params: { threads: 4, gpuLayers: 0 } },
+    vl: { kind: 'vllm', image: 'vllm/vllm-openai:v0.6', command: '--model "my model"', gpu: { devices: ['0', 'GPU-abc'] }, params: { contextSize: 4096 }, shmSize: '8g' },
+    cpu: { kind: 'llamacpp', image: 'ghcr.io/ggml-org/llama.cpp:server', gpu: 'none', command: ['-m', '/m.gguf'], params: { threads: 4, gpuLayers: 0 }, shmSize: 1073741824 },
   },
   uis: {
     web: { kind: 'openwebui', image: 'ghcr.io/open-webui/open-webui:main', ports: ['3000:8080'], runtime: 'llm', dependsOn: ['vl'], restart: 'no', labels: { team: 'ml' } },
-    web2: { kind: 'openwebui', image: 'ghcr.io/open-webui/open-webui:main', runtime: 'vl', state: 'stopped' },
+    web2: { kind: 'openwebui', image: 'ghcr.io/open-webui/open-webui:main', runtime: 'vl', state: 'stopped', shmSize: '512 MB' },
     web3: { kind: 'openwebui', image: 'ghcr.io/open-webui/open-webui:main', runtime: 'llm', env: { OLLAMA_BASE_URL: 'http://elsewhere:1' } },
   },
 };
@@ -61,6 +61,14 @@ describe('stack export: Compose (unit)', () => {
   it('declares named volumes with the engine names the extension uses and keeps binds relative', () => {
     assert.deepEqual(doc.services.llm.volumes, ['models:/root/.ollama', './data:/data:ro']);
     assert.deepEqual(doc.volumes, { models: { name: 'demo_models', labels: { [LABEL_STACK]: 'demo' } } });
+  });
+
+  it('writes shm_size as the file spells it (less blanks), or as bytes', () => {
+    assert.equal(doc.services.vl.shm_size, '8g');
+    assert.equal(doc.services.cpu.shm_size, 1073741824);
+    assert.equal(doc.services.web2.shm_size, '512MB');
+    assert.equal(doc.services.llm.shm_size, undefined);
+    assert.match(r.text, /^ {4}shm_size: 8g$/m);
   });
 
   it('writes the healthcheck with Compose durations (numbers are seconds)', () => {

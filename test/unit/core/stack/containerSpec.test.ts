@@ -16,6 +16,7 @@ import {
   parseConfigDigest,
   type DesiredService,
 } from '../../../../src/core/stack/containerSpec';
+import { sizeBytes } from '../../../../src/core/stack/normalize';
 import { LABEL_CONFIG_HASH, LABEL_SERVICE, LABEL_STACK, stackFileSchema, type StackFile } from '../../../../src/core/stack/schema';
 import type { ResolvedParams } from '../../../../src/core/stack/types';
 
@@ -202,6 +203,52 @@ uis:
     const otherDir = desiredContainers(fromYaml(BASIC), { stackDir: '/elsewhere' });
     assert.deepEqual(diffDigests(a[0].configDigest, otherDir[0].configDigest), ['volumes changed']);
     assert.deepEqual(diffDigests(undefined, a[0].configDigest), ['configuration changed (made by an older version or by hand)']);
+  });
+
+  it('reads sizes 1024-based, as docker --shm-size does', () => {
+    assert.equal(sizeBytes('1g'), 1073741824);
+    assert.equal(sizeBytes('512m'), 536870912);
+    assert.equal(sizeBytes('64k'), 65536);
+    assert.equal(sizeBytes('1.5k'), 1536);
+    assert.equal(sizeBytes('2 GB'), 2147483648);
+    assert.equal(sizeBytes('100b'), 100);
+    assert.equal(sizeBytes('100'), 100);
+    assert.equal(sizeBytes('0.1k'), 102, 'fractions of a byte are dropped');
+    assert.equal(sizeBytes(1048576), 1048576);
+    assert.throws(() => sizeBytes('lots'), /"lots" is not a size: write a number of bytes or a size such as "1g"/);
+  });
+
+  it('sets /dev/shm from shmSize, on runtimes and UIs; a change names shmSize, a respelling changes nothing', () => {
+    const withShm = (size: string | undefined) =>
+      desiredContainers(
+        fromYaml(`
+name: s
+runtimes:
+  vllm: { kind: vllm, image: vllm/vllm-openai${size === undefined ? '' : `, shmSize: ${size}`} }
+uis:
+  web: { image: w, shmSize: 256m }
+`),
+        { stackDir: STACK_DIR },
+      );
+    const shmOf = (size: string | undefined) => byName(withShm(size), 'vllm').create.HostConfig?.ShmSize;
+    assert.equal(shmOf('1g'), 1073741824);
+    assert.equal(shmOf('512m'), 536870912);
+    assert.equal(shmOf('1048576'), 1048576, 'a YAML number is bytes');
+    assert.equal(shmOf(undefined), undefined, "absent: the engine's default");
+    assert.equal(byName(withShm(undefined), 'web').create.HostConfig?.ShmSize, 268435456);
+    assert.equal(byName(desiredContainers(fromYaml(BASIC), { stackDir: STACK_DIR }), 'ollama').create.HostConfig?.ShmSize, undefined);
+
+    const [g1, m512, none] = [withShm('1g'), withShm('512m'), withShm(undefined)].map((l) => byName(l, 'vllm'));
+    assert.notEqual(g1.configHash, m512.configHash);
+    assert.deepEqual(diffDigests(m512.configDigest, g1.configDigest), ['shmSize changed']);
+    assert.deepEqual(diffDigests(none.configDigest, g1.configDigest), ['shmSize changed']);
+    assert.deepEqual(diffDigests(g1.configDigest, none.configDigest), ['shmSize changed']);
+    assert.equal(byName(withShm('1024m'), 'vllm').configHash, g1.configHash, '"1024m" is "1g": same bytes, no recreate');
+
+    // A digest stored before shmSize existed has no shmSize entry: it stands for no shmSize.
+    const { shmSize: _dropped, ...older } = none.configDigest;
+    assert.deepEqual(diffDigests(older, none.configDigest), []);
+    assert.deepEqual(diffDigests(older, g1.configDigest), ['shmSize changed']);
   });
 
   it('reads back only well-formed digest labels', () => {

@@ -92,6 +92,21 @@ describe('stack document (unit)', () => {
       assert.equal(at(d.range), '6:8-6:14');
     });
 
+    it('says what a shmSize must look like, at the value', () => {
+      const doc = parseStackDocument(VALID.replace('    params:', '    shmSize: lots\n    params:'));
+      const d = only(doc.diagnostics, 'schema');
+      assert.equal(d.message, 'runtimes.ollama.shmSize: expected a size above zero such as "1g", "512m" or a number of bytes, got "lots".');
+      assert.equal(at(d.range), '7:13-7:17');
+      assert.deepEqual(d.path, ['runtimes', 'ollama', 'shmSize']);
+      for (const ok of ['1g', '512m', '"1.5G"', '2gb', '1048576']) {
+        assert.deepEqual(parseStackDocument(VALID.replace('    params:', `    shmSize: ${ok}\n    params:`)).diagnostics, [], ok);
+      }
+      const quotedZero = parseStackDocument(VALID.replace('    params:', '    shmSize: "0g"\n    params:'));
+      assert.equal(only(quotedZero.diagnostics, 'schema').message, 'runtimes.ollama.shmSize: expected a size above zero such as "1g", "512m" or a number of bytes, got "0g".');
+      const zero = parseStackDocument(VALID.replace('    params:', '    shmSize: 0\n    params:'));
+      assert.equal(only(zero.diagnostics, 'schema').message, 'runtimes.ollama.shmSize: expected a positive whole number, or a size above zero such as "1g", "512m" or a number of bytes, got 0.');
+    });
+
     it('reports inside the branch the author meant (a port mapping with a bad field)', () => {
       const doc = parseStackDocument(VALID.replace('- "11434"', '- { container: "x", hots: 1 }'));
       const msgs = errors(doc.diagnostics).map((d) => `${at(d.range)} ${d.message}`);
@@ -363,6 +378,7 @@ describe('stack document (unit)', () => {
         params,
         models: fc.array(fc.oneof(fc.string({ minLength: 1, maxLength: 12 }), fc.record({ name: fc.string({ minLength: 1, maxLength: 12 }), keepLoaded: fc.boolean() })), { maxLength: 2 }),
         restart: fc.constantFrom('no' as const, 'always' as const, 'unless-stopped' as const, 'on-failure' as const),
+        shmSize: fc.oneof(fc.integer({ min: 1, max: 2 ** 40 }), fc.stringMatching(/^[1-9]\d{0,3}(\.\d{1,2})? ?[kKmMgG]?[bB]?$/)),
       },
       { requiredKeys: ['kind', 'image'] },
     );

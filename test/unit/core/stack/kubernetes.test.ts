@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import type { Deployment } from 'kubernetes-types/apps/v1';
 import type { PersistentVolumeClaim, Service } from 'kubernetes-types/core/v1';
 import { parse } from 'yaml';
-import { dnsLabel, healthProbe, type KubeObject, labelValue, STORAGE_NOTE_ANNOTATION, toKubernetes } from '../../../../src/core/stack/export/kubernetes';
+import { dnsLabel, healthProbe, type KubeObject, labelValue, sizeQuantity, STORAGE_NOTE_ANNOTATION, toKubernetes } from '../../../../src/core/stack/export/kubernetes';
 import { LABEL_SERVICE, LABEL_STACK, type StackFile } from '../../../../src/core/stack/schema';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -28,11 +28,11 @@ const stack: StackFile = {
       healthcheck: { test: 'wget -q -O- http://localhost:11434/api/version', interval: '5s', timeout: '500ms', retries: 5, startPeriod: '1m30s' },
       env: { OLLAMA_KEEP_ALIVE: 'no' },
     },
-    'vl_2.b': { kind: 'vllm', image: 'vllm/vllm-openai:v0.6', gpu: { count: 2 }, command: ['--model', 'x'], volumes: ['models:/models:ro'], state: 'stopped' },
+    'vl_2.b': { kind: 'vllm', image: 'vllm/vllm-openai:v0.6', gpu: { count: 2 }, command: ['--model', 'x'], volumes: ['models:/models:ro'], state: 'stopped', shmSize: '8g' },
     '9cpu': { kind: 'llamacpp', image: 'ghcr.io/ggml-org/llama.cpp:server', gpu: { devices: ['0', '1'] }, healthcheck: { test: ['CMD', 'curl', '-f', 'http://localhost:8080/health'] } },
   },
   uis: {
-    web: { kind: 'openwebui', image: 'ghcr.io/open-webui/open-webui:main', ports: ['3000:8080'], runtime: 'vl_2.b', restart: 'on-failure', labels: { 'com.example/team': 'ml', 'bad key!': 'x' } },
+    web: { kind: 'openwebui', image: 'ghcr.io/open-webui/open-webui:main', ports: ['3000:8080'], runtime: 'vl_2.b', restart: 'on-failure', labels: { 'com.example/team': 'ml', 'bad key!': 'x' }, shmSize: '1.5g' },
     plain: { image: 'nginx:1' },
   },
 };
@@ -135,12 +135,44 @@ describe('stack export: Kubernetes (unit)', () => {
       { name: 'host-1', hostPath: { path: '/work/stacks/data' } },
       { name: 'host-2', hostPath: { path: '/abs/cache' } },
     ]);
-    assert.deepEqual(ctr('vl-2-b').volumeMounts, [{ name: 'models', mountPath: '/models', readOnly: true }]);
+    assert.deepEqual(ctr('vl-2-b').volumeMounts, [
+      { name: 'models', mountPath: '/models', readOnly: true },
+      { name: 'dshm', mountPath: '/dev/shm' },
+    ]);
     assert.ok(r.warnings.some((w) => /Volume "models" is used by llm and vl_2\.b/.test(w)));
     assert.ok(r.warnings.some((w) => /llm: bind mount "\.\/data" became a hostPath volume/.test(w)));
     const noDir = toKubernetes(stack);
     assert.ok(noDir.warnings.some((w) => /"\.\/data" is relative/.test(w)));
     assert.equal(byKind<PersistentVolumeClaim>(toKubernetes(stack, { storage: '50Gi' }).objects, 'PersistentVolumeClaim')[0].spec!.resources!.requests!.storage, '50Gi');
+  });
+
+  it('gives shmSize as a memory-backed emptyDir "dshm" over /dev/shm, sized as a quantity', () => {
+    assert.deepEqual(dep('vl-2-b').spec!.template.spec!.volumes, [
+      { name: 'models', persistentVolumeClaim: { claimName: 'models' } },
+      { name: 'dshm', emptyDir: { medium: 'Memory', sizeLimit: '8Gi' } },
+    ]);
+    assert.deepEqual(dep('web').spec!.template.spec!.volumes, [{ name: 'dshm', emptyDir: { medium: 'Memory', sizeLimit: '1536Mi' } }]);
+    assert.deepEqual(ctr('web').volumeMounts, [{ name: 'dshm', mountPath: '/dev/shm' }]);
+    assert.equal(dep('web').spec!.strategy, undefined, '/dev/shm is per pod: no Recreate for it');
+    assert.equal(ctr('llm').volumeMounts!.some((m) => m.mountPath === '/dev/shm'), false);
+    assert.equal(dep('plain').spec!.template.spec!.volumes, undefined);
+
+    assert.equal(sizeQuantity(1073741824), '1Gi');
+    assert.equal(sizeQuantity(536870912), '512Mi');
+    assert.equal(sizeQuantity(1048576), '1Mi');
+    assert.equal(sizeQuantity(1536), '1536');
+    assert.equal(sizeQuantity(2048), '2Ki');
+    assert.equal(sizeQuantity(1000), '1000');
+    assert.equal(sizeQuantity(2 * 1024 ** 4), '2Ti');
+
+    // A volume of the stack named "dshm" does not take the pod volume's name.
+    const clash = toKubernetes({ name: 's', runtimes: { v: { kind: 'vllm', image: 'v', volumes: ['dshm:/cache'], shmSize: 1048576 } } });
+    const podVolumes = byKind<Deployment>(clash.objects, 'Deployment')[0].spec!.template.spec!.volumes!;
+    assert.deepEqual(
+      podVolumes.map((v) => v.name),
+      ['dshm-2', 'dshm'],
+    );
+    assert.deepEqual(podVolumes[1].emptyDir, { medium: 'Memory', sizeLimit: '1Mi' });
   });
 
   it('writes a ClusterIP Service for each service with ports, named as the container ports', () => {
@@ -217,7 +249,7 @@ describe('stack export: Kubernetes (unit)', () => {
     it('sets every field the models require, and the ones the API needs in practice', () => {
       const seen: string[] = [];
       for (const obj of r.objects) checkRequired(clean(obj), typeOf(obj), obj.kind!, seen);
-      for (const t of ['V1DeploymentSpec', 'V1Container', 'V1ContainerPort', 'V1ServicePort', 'V1Probe', 'V1ExecAction', 'V1Volume', 'V1VolumeMount', 'V1HostPathVolumeSource', 'V1PersistentVolumeClaimVolumeSource', 'V1EnvVar']) {
+      for (const t of ['V1DeploymentSpec', 'V1Container', 'V1ContainerPort', 'V1ServicePort', 'V1Probe', 'V1ExecAction', 'V1Volume', 'V1VolumeMount', 'V1HostPathVolumeSource', 'V1PersistentVolumeClaimVolumeSource', 'V1EmptyDirVolumeSource', 'V1EnvVar']) {
         assert.ok(seen.includes(t), `${t} was checked`);
       }
       assert.ok(required('V1DeploymentSpec').includes('selector') && required('V1DeploymentSpec').includes('template'));

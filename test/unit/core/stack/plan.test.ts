@@ -96,6 +96,30 @@ describe('stack plan (unit)', () => {
     assert.match(formatPlan(p), /~ recreate webui: env changed \(WEBUI_AUTH\) \[after ollama\]/);
   });
 
+  it('a changed shmSize recreates that service, saying so; an older digest without it blames only what changed', () => {
+    const before = desired();
+    const after = desired(FILE.replace('    ports: ["11434"]', '    ports: ["11434"]\n    shmSize: 1g'));
+    const p = planStack(after, state(before.map((x) => existing(x))));
+    assert.deepEqual(
+      p.changes.map((s) => `${s.kind} ${s.service}: ${s.reason}`),
+      ['recreate ollama: shmSize changed'],
+    );
+    assert.match(formatPlan(p), /~ recreate ollama: shmSize changed\n/);
+    const smaller = desired(FILE.replace('    ports: ["11434"]', '    ports: ["11434"]\n    shmSize: 512m'));
+    assert.equal(planStack(smaller, state(after.map((x) => existing(x)))).changes[0].reason, 'shmSize changed');
+
+    // Containers made before shmSize existed carry digests without it.
+    const older = before.map((x) => {
+      const { shmSize: _dropped, ...digest } = x.configDigest;
+      return existing(x, { configDigest: digest });
+    });
+    const envChanged = desired(FILE.replace('runtime: ollama', 'runtime: ollama\n    env: { WEBUI_AUTH: "false" }'));
+    assert.deepEqual(
+      planStack(envChanged, state(older)).changes.map((s) => `${s.kind} ${s.service}: ${s.reason}`),
+      ['recreate webui: env changed (WEBUI_AUTH)'],
+    );
+  });
+
   it('says which fields differ: image, ports, and a container made without digests', () => {
     const before = desired();
     const after = desired(FILE.replace('ollama/ollama:latest', 'ollama/ollama:0.9').replace('"3000:8080"', '"3001:8080"'));
