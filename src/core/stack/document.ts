@@ -307,7 +307,7 @@ function jsonSyntaxError(text: string): { message: string; offset: number } | un
     const raw = err instanceof Error ? err.message : String(err);
     const m = /at position (\d+)/.exec(raw);
     const offset = m ? Number(m[1]) : /end of JSON input/.test(raw) ? text.length : 0;
-    const reason = raw.replace(/\s*in JSON at position \d+.*$/s, '').replace(/^JSON\.parse: /, '');
+    const reason = raw.replace(/\s*(?:in|after) JSON at position \d+.*$/s, '').replace(/^JSON\.parse: /, '');
     return { message: `JSON syntax error: ${reason}. Check for a missing comma, quote or bracket here (comments and trailing commas are not JSON; use llmstack.yaml for those).`, offset };
   }
 }
@@ -332,7 +332,8 @@ function duplicateKeys(doc: Document, lines: Lines): StackDiagnostic[] {
           severity: 'error',
           code: 'yaml',
           message: `Duplicate key "${k}": it is already set on line ${firstLine}. Keep one of the two (a mapping holds each key once).`,
-          path: [...pathOf(path), k],
+          // The map itself is not in its own ancestry: without it a map inside a list loses its index.
+          path: [...pathOf([...path, map]), k],
           range: lines.range(keyRange[0], keyRange[1]),
         });
       }

@@ -129,6 +129,8 @@ function healthcheck(c: ContainerInfo, image: ImageConfig): HealthcheckSpec | un
   const h = c.Config.Healthcheck;
   if (!h?.Test?.length || JSON.stringify(h) === JSON.stringify(image.Healthcheck ?? null)) return undefined;
   const test = h.Test[0] === 'CMD-SHELL' ? h.Test.slice(1).join(' ') : h.Test;
+  // An empty shell command checks nothing (and a stack file cannot say it).
+  if (typeof test === 'string' && !test.trim()) return undefined;
   const out: HealthcheckSpec = { test };
   if (h.Interval) out.interval = formatNs(h.Interval);
   if (h.Timeout) out.timeout = formatNs(h.Timeout);
@@ -207,7 +209,7 @@ export async function exportRunningStack(docker: Docker, o: ExportRunningOptions
     // The engine lists mounts in no fixed order: by target, so the same containers give the same file.
     const mounts = [...(c.Mounts ?? [])].sort((a, b) => (a.Destination < b.Destination ? -1 : a.Destination > b.Destination ? 1 : 0));
     for (const m of mounts) {
-      if (m.Destination.includes(':')) {
+      if (m.Destination.includes(':') || (m.Type === 'bind' && m.Source.includes(':'))) {
         warnings.push(`${svc}: the mount at ${m.Destination} has a ":" in its path, which a stack file cannot write; left out.`);
         continue;
       }
@@ -246,7 +248,8 @@ export async function exportRunningStack(docker: Docker, o: ExportRunningOptions
     const kind = classifier.classify({ image: c.Config.Image, labels });
     if (kind && kind !== 'openwebui' && (stackRuntimeKinds as readonly string[]).includes(kind)) {
       const rt = { kind: kind as StackRuntimeKind, ...common } as RuntimeSpec;
-      const published = (c.HostConfig.PortBindings ? Object.keys(c.HostConfig.PortBindings) : []).map((k) => Number(k.split('/')[0]));
+      // The API is HTTP: only TCP ports can be it.
+      const published = (c.HostConfig.PortBindings ? Object.keys(c.HostConfig.PortBindings) : []).filter((k) => !k.includes('/') || k.endsWith('/tcp')).map((k) => Number(k.split('/')[0]));
       const def = defaultRuntimePorts[rt.kind];
       if ((def === undefined || !published.includes(def)) && published.length) rt.port = Math.min(...published);
       rt.gpu = gpu(c);

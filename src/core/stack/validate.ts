@@ -329,6 +329,15 @@ function volumeTargets(all: readonly ServiceEntry[]): StackFinding[] {
     const seen = new Map<string, number>();
     (entry.spec.volumes ?? []).forEach((spec, i) => {
       const target = parseVolume(spec).target.replace(/(.)\/+$/, '$1');
+      if (target === '/dev/shm' && entry.spec.shmSize !== undefined) {
+        out.push({
+          path: [entry.section, entry.name, 'volumes', i],
+          code: 'volume-target',
+          severity: 'error',
+          message: `Volume "${spec}" mounts onto /dev/shm, which shmSize already sizes: keep one of the two (shmSize is the portable one: Swarm and Kubernetes mount /dev/shm themselves).`,
+        });
+        return;
+      }
       const first = seen.get(target);
       if (first === undefined) {
         seen.set(target, i);

@@ -427,3 +427,135 @@ describe('stack document (unit)', () => {
     });
   });
 });
+
+describe('stack document: messages and lookups at the edges (unit)', () => {
+  const svc = (...extra: string[]) => lines('name: demo', 'runtimes:', '  a:', '    kind: ollama', '    image: x', ...extra.map((e) => `    ${e}`));
+  const one = (text: string, format?: 'yaml' | 'json') => {
+    const diags = errors(parseStackDocument(text, format).diagnostics);
+    assert.equal(diags.length, 1, JSON.stringify(diags.map((d) => d.message)));
+    return diags[0];
+  };
+
+  it('keeps a file with an unknown YAML tag, warning at the tag', () => {
+    const doc = parseStackDocument(svc('command: !weird x'));
+    assert.equal(doc.file?.runtimes?.a.command, 'x');
+    const w = only(doc.diagnostics, 'yaml');
+    assert.equal(w.severity, 'warning');
+    assert.equal(w.message, 'YAML: Unresolved tag: !weird');
+    assert.equal(at(w.range), '5:13-5:19');
+  });
+
+  it('suggests a top-level key for a near-miss, besides the missing one', () => {
+    const diags = errors(parseStackDocument('nme: demo\n').diagnostics);
+    assert.deepEqual(
+      diags.map((d) => d.message),
+      [
+        'Missing required key "name" at the top level. Add it, with a name (use 1–63 lower-case letters, digits, "-", "_" or ".", starting with a letter or digit).',
+        'Unknown key "nme" at the top level. Did you mean "name"?',
+      ],
+    );
+  });
+
+  it('describes what it got: an empty value, a long text cut short, a number without a guess', () => {
+    assert.match(one('name:\n').message, /^name: expected a name \(.*\), got an empty value\.$/);
+    const long = one(svc(`restart: ${'a'.repeat(60)}`));
+    assert.equal(long.message, `runtimes.a.restart: expected one of "no", "always", "unless-stopped" or "on-failure", got "${'a'.repeat(37)}...".`);
+    assert.equal(at(long.range), '5:13-5:73', 'the whole value is marked');
+    assert.equal(one(svc('restart: 5')).message, 'runtimes.a.restart: expected one of "no", "always", "unless-stopped" or "on-failure", got 5.');
+  });
+
+  it('says what each kind of value expects: true/false, a range, a mapping, a number of seconds', () => {
+    assert.equal(one(svc('models: [{ name: m, pull: "yes" }]')).message, 'runtimes.a.models[0].pull: expected true/false, got "yes".');
+    assert.equal(one(svc('port: 70000')).message, 'runtimes.a.port: expected a whole number from 1 to 65535, got 70000.');
+    assert.equal(one(svc('port: 0')).message, 'runtimes.a.port: expected a whole number from 1 to 65535, got 0.');
+    assert.equal(one(svc('labels: 5')).message, 'runtimes.a.labels: expected a mapping, got 5.');
+    assert.equal(one(svc('params: [1]')).message, 'runtimes.a.params: expected a mapping (threads, gpuLayers, contextSize, parallel), got a list.');
+    assert.equal(one(svc('gpu: { count: 0 }')).message, 'runtimes.a.gpu.count: expected a positive whole number, got 0.');
+    assert.equal(
+      one(svc('healthcheck: { test: x, interval: -1 }')).message,
+      'runtimes.a.healthcheck.interval: expected a number (0 or more), or a duration such as "10s", "1m30s" or "500ms", got -1.',
+    );
+    assert.equal(one('version: 2\nname: demo\n').message, 'version: expected 1, got 2.');
+  });
+
+  it('asks for an entry or a value where an empty one is not allowed', () => {
+    assert.equal(one(svc('gpu: { devices: [] }')).message, 'runtimes.a.gpu.devices: must not be empty; add an entry or remove the key.');
+    const image = one(lines('name: demo', 'runtimes:', '  a:', '    kind: ollama', '    image: ""'));
+    assert.equal(image.message, 'runtimes.a.image: must not be empty; write a value or remove the key.');
+    assert.equal(at(image.range), '4:11-4:13');
+  });
+
+  it('rejects an empty service name without suggesting another empty one', () => {
+    const d = one(lines('name: demo', 'runtimes:', '  "":', '    kind: ollama', '    image: x'));
+    assert.equal(d.message, 'Invalid name "" in runtimes: use 1–63 lower-case letters, digits, "-", "_" or ".", starting with a letter or digit.');
+    assert.equal(at(d.range), '2:2-2:4');
+  });
+
+  it('marks a missing key of a one-line mapping in a list at that mapping', () => {
+    const d = one(svc('ports: [{ host: 1 }]'));
+    assert.equal(d.message, 'Missing required key "container" in runtimes.a.ports[0]. Add it, with a whole number from 1 to 65535.');
+    assert.equal(at(d.range), '5:12-5:23');
+  });
+
+  it('reports an error inside an anchored mapping for each service that uses it, at the anchored text', () => {
+    const doc = parseStackDocument(lines('name: demo', 'runtimes:', '  a: &base', '    kind: ollama', '    image: x', '    restart: nope', '  c: *base'));
+    const diags = errors(doc.diagnostics);
+    assert.deepEqual(
+      diags.map((d) => `${d.path.join('.')} ${at(d.range)}`),
+      ['runtimes.a.restart 5:13-5:17', 'runtimes.c.restart 5:13-5:17'],
+    );
+    assert.match(diags[1].message, /got "nope"\. Did you mean "no"\?$/);
+    // Lookups follow the alias too; a path into a scalar finds nothing.
+    assert.equal(at(doc.rangeOf(['runtimes', 'c', 'image'])), '4:11-4:12');
+    assert.equal(doc.rangeOf(['runtimes', 'a', 'image', 'x']), undefined);
+    assert.deepEqual(doc.nodeAt({ line: 6, character: 6 })?.path, ['runtimes', 'c']);
+  });
+
+  it('reports a key that is itself a list as unknown, and hovers nothing over it', () => {
+    const doc = parseStackDocument('name: demo\n? [a, b]\n: 1\n');
+    const d = only(doc.diagnostics, 'schema');
+    assert.equal(d.message, 'Unknown key "[ a, b ]" at the top level. Allowed keys: version, name, runtimes, uis.');
+    assert.equal(doc.nodeAt({ line: 1, character: 3 }), undefined);
+    assert.deepEqual(doc.nodeAt({ line: 0, character: 7 })?.path, ['name']);
+  });
+
+  it('marks a duplicate key inside a list item at the repeat', () => {
+    const d = one(svc('ports:', '  - { container: 1, container: 2 }'));
+    assert.equal(d.message, 'Duplicate key "container": it is already set on line 7. Keep one of the two (a mapping holds each key once).');
+    assert.equal(at(d.range), '6:24-6:33');
+    assert.deepEqual(d.path, ['runtimes', 'a', 'ports', 0, 'container'], 'the list index is kept');
+  });
+
+  it('words text after the JSON without Node\'s position suffix, and places it there', () => {
+    const text = '{"name": "a"} x';
+    const d = one(text, 'json');
+    assert.match(d.message, /^JSON syntax error: Unexpected non-whitespace character\. Check for a missing comma/);
+    assert.doesNotMatch(d.message, /position/);
+    assert.equal(d.range.start.character, text.indexOf('x'));
+  });
+
+  it('puts a JSON error at the end for truncated input', () => {
+    const text = '{"name": ';
+    const d = one(text, 'json');
+    assert.match(d.message, /^JSON syntax error: Unexpected end of JSON input\. Check for a missing comma/);
+    assert.equal(at(d.range), `0:${text.length}-0:${text.length}`);
+  });
+
+  it('clamps hover positions outside the text to its start and end', () => {
+    const doc = parseStackDocument('name: demo\nruntimes:\n  a:\n    kind: ollama\n    image: x');
+    assert.deepEqual(doc.nodeAt({ line: -1, character: 5 }), { path: ['name'], range: { start: { line: 0, character: 0 }, end: { line: 0, character: 4 } }, isKey: true });
+    assert.deepEqual(doc.nodeAt({ line: 99, character: 0 })?.path, ['runtimes', 'a', 'image']);
+    assert.deepEqual(doc.nodeAt({ line: 4, character: 200 })?.path, ['runtimes', 'a', 'image']);
+    assert.equal(doc.nodeAt({ line: 3, character: 0 }), undefined, 'indentation is no node');
+    const seq = parseStackDocument(svc('ports: ["1",  "2"]'));
+    assert.deepEqual(seq.nodeAt({ line: 5, character: 12 })?.path, ['runtimes', 'a', 'ports', 0]);
+    assert.equal(seq.nodeAt({ line: 5, character: 16 }), undefined, 'between two items');
+  });
+
+  it('says "1 error" for one', () => {
+    assert.throws(
+      () => loadStackFile('name: Demo\n'),
+      (e: unknown) => e instanceof StackFileError && /^The stack file has 1 error:\n {2}1:7 name: "Demo" is not valid/.test(e.message),
+    );
+  });
+});

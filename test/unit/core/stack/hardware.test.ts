@@ -256,3 +256,47 @@ describe('HardwareProbe (unit)', () => {
     assert.deepEqual(seen, { nvidiaSmiPath: '/x/nvidia-smi', timeoutMs: 123 });
   });
 });
+
+describe('hardware detection at the edges (unit)', function () {
+  this.timeout(20_000);
+  const standIns: StandIn[] = [];
+  afterEach(() => {
+    for (const s of standIns.splice(0)) s.dispose();
+  });
+
+  it('keeps the free memory a board reports when its total is [N/A]', () => {
+    const [g] = parseGpuInventory('0, GPU-0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0, NVIDIA GH200 480GB, [N/A], 2048');
+    assert.equal(g.memoryTotal, 0);
+    assert.equal(g.memoryFree, 2048 * MIB);
+  });
+
+  it('names a whole-second bound without a decimal', async () => {
+    const s = nvidiaSmiStandIn({ gpuLines: [] }); // loops for ever
+    standIns.push(s);
+    const hw = await detectHardware({ nvidiaSmiPath: s.binary, timeoutMs: 1000 });
+    assert.equal(hw.gpuNote, 'No GPU information: nvidia-smi did not answer within 1 s (the NVIDIA driver may be busy or hung).');
+  });
+
+  it('says nvidia-smi could not be started when the file is not executable', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'llmstack-nvsmi-noexec-'));
+    standIns.push({ binary: '', starts: () => [], dispose: () => fs.rmSync(dir, { recursive: true, force: true }) });
+    const binary = path.join(dir, 'nvidia-smi');
+    fs.writeFileSync(binary, '#!/bin/sh\necho 0, GPU-1, x, 1, 1\n', { mode: 0o644 });
+    const hw = await detectHardware({ nvidiaSmiPath: binary });
+    assert.deepEqual(hw.gpus, []);
+    assert.equal(hw.gpuNote, 'nvidia-smi could not be started (EACCES)');
+  });
+
+  it('a probe without its own detection runs nvidia-smi as given', async () => {
+    const s = nvidiaSmiStandIn({ gpuLines: [RTX4090], exitCode: 0 });
+    standIns.push(s);
+    const probe = new HardwareProbe({ nvidiaSmiPath: s.binary, timeoutMs: 5000 });
+    const hw = await probe.get();
+    assert.deepEqual(
+      hw.gpus.map((g) => g.name),
+      ['NVIDIA GeForce RTX 4090'],
+    );
+    assert.equal(await probe.get(), hw, 'cached');
+    assert.equal(s.starts().length, 1);
+  });
+});

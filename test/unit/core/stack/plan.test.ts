@@ -188,3 +188,61 @@ describe('stack plan (unit)', () => {
     assert.deepEqual(p.steps.find((x) => x.service === 's49')?.dependsOn, ['s48']);
   });
 });
+
+describe('stack plan: the cases between (unit)', () => {
+  it('removes a container with the stack label but no service label, saying so', () => {
+    const d = desired();
+    const stray: ExistingContainer = { id: 'id-stray', name: 'demo-stray', status: 'exited', image: 'x', imageId: 'sha256:x', labels: {} };
+    const p = planStack(d, state([...d.map((x) => existing(x)), stray]));
+    assert.deepEqual(
+      p.changes.map((s) => `${s.kind} ${s.service ?? s.target}: ${s.reason}`),
+      ['remove demo-stray: carries the stack label but no service label'],
+    );
+    assert.match(formatPlan(p), /- remove demo-stray {2}\(carries the stack label but no service label\)/);
+  });
+
+  it('says "configuration changed" when the hash differs but the recorded fields do not', () => {
+    const d = desired();
+    const p = planStack(d, state(d.map((x) => existing(x, x.service === 'webui' ? { configHash: 'older-hash' } : {}))));
+    assert.deepEqual(
+      p.changes.map((s) => `${s.kind} ${s.service}: ${s.reason}`),
+      ['recreate webui: configuration changed'],
+    );
+  });
+
+  it('recreates a service the file wants stopped and says it stays stopped; a paused one is started or stopped', () => {
+    const stopped = desired(FILE.replace('runtime: ollama', 'runtime: ollama\n    state: stopped'));
+    const p = planStack(stopped, state([existing(stopped[0]), existing(stopped[1], { configHash: 'x', status: 'exited' })]));
+    assert.equal(p.changes[0].reason, 'configuration changed (left stopped)');
+
+    const paused = planStack(stopped, state(stopped.map((x) => existing(x, { status: 'paused' }))));
+    assert.deepEqual(
+      paused.changes.map((s) => `${s.kind} ${s.service}: ${s.reason}`),
+      ['start ollama: paused', 'stop webui: the file wants it stopped'],
+    );
+  });
+
+  it('creates a stopped service with its IPv6 and udp ports in the summary', () => {
+    const d = desired(
+      FILE.replace('ports: ["3000:8080"]', 'ports: ["[::1]:3000:8080", "9000:9000/udp", { container: 7000, host: 0 }]').replace('runtime: ollama', 'runtime: ollama\n    state: stopped'),
+    );
+    const p = planStack(d, state([existing(d[0])]));
+    assert.deepEqual(
+      p.changes.map((s) => `${s.kind} ${s.service}: ${s.reason}`),
+      ['create webui: image ghcr.io/open-webui/open-webui:main, [::1]:3000→8080, 127.0.0.1:9000→9000/udp, 127.0.0.1:any→7000, left stopped'],
+    );
+  });
+
+  it('plans no network for no services, and the network it is told to use', () => {
+    const empty = planStack([], state([], { networkExists: false, volumes: [] }));
+    assert.deepEqual(empty.steps, []);
+    assert.match(formatPlan(empty), /^No changes\.$/);
+
+    const d = desired();
+    const own = planStack(d, state(d.map((x) => existing(x)), { networkExists: false }), { network: 'shared-net', volumes: [] });
+    assert.deepEqual(kinds(own), ['create-network shared-net', 'unchanged ollama', 'unchanged webui']);
+    const none = planStack(d, state(d.map((x) => existing(x)), { networkExists: false }), { network: null, stack: 'other' });
+    assert.equal(none.stack, 'other');
+    assert.deepEqual(none.changes, []);
+  });
+});

@@ -35,3 +35,24 @@ describe('stack Swarm service specs (unit)', () => {
     assert.equal(mounts('llm'), undefined);
   });
 });
+
+describe('stack Swarm service specs: GPUs by count (unit)', () => {
+  it('gives a GPU count as the first device indexes, keeping a value the file set', () => {
+    const warnings: string[] = [];
+    const [two, own] = swarmServiceSpecs(
+      {
+        name: 'g',
+        runtimes: {
+          two: { kind: 'ollama', image: 'o', gpu: { count: 2 } },
+          own: { kind: 'ollama', image: 'o', gpu: { count: 2 }, env: { NVIDIA_VISIBLE_DEVICES: '3' } },
+        },
+      },
+      {},
+      warnings,
+    );
+    const env = (s: Docker.CreateServiceOptions) => (s.TaskTemplate as Docker.ContainerTaskSpec).ContainerSpec!.Env;
+    assert.deepEqual(env(two), ['NVIDIA_VISIBLE_DEVICES=0,1']);
+    assert.deepEqual(env(own), ['NVIDIA_VISIBLE_DEVICES=3']);
+    assert.ok(warnings.some((w) => w.startsWith('two: Swarm does not reserve GPUs here; NVIDIA_VISIBLE_DEVICES=0,1 is set')));
+  });
+});

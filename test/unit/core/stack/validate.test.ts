@@ -254,6 +254,12 @@ describe('stack validation (unit)', () => {
       assert.match(found[1].message, /^params\.gpuLayers has no effect on kind "vllm": .*Remove it\.$/);
     });
 
+    it('reports a volume on /dev/shm next to shmSize, and allows it without shmSize', () => {
+      const found = validateStack(stack({ a: { kind: 'other', image: 'x', shmSize: '1g', volumes: ['shm:/dev/shm/'] }, b: { kind: 'other', image: 'x', volumes: ['shm:/dev/shm'] } }));
+      assert.deepEqual(found.map((f) => [f.path.join('.'), f.code]), [['runtimes.a.volumes.0', 'volume-target']]);
+      assert.match(found[0].message, /mounts onto \/dev\/shm, which shmSize already sizes/);
+    });
+
     it('reports two volumes of one service on the same target, not across services', () => {
       const found = validateStack(
         stack({
