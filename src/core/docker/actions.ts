@@ -4,6 +4,7 @@ import { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { errorMessage, IDisposable, toDisposable } from '../lifecycle';
 import type { EngineConnection } from './connection';
+import { engineMessage, type EngineError } from './engineError';
 
 export type ContainerAction = 'start' | 'stop' | 'restart' | 'remove';
 
@@ -17,18 +18,11 @@ export class ActionError extends Error {
   }
 }
 
-interface EngineError {
-  statusCode?: number;
-  json?: { message?: string } | null;
-  reason?: string;
-  message?: string;
-  code?: string;
-}
 
 /** Maps an engine error to a message saying what failed and what to do. */
 export function toActionError(what: string, name: string, e: unknown): ActionError {
   const err = e as EngineError;
-  const detail = err?.json?.message ?? err?.reason ?? err?.message ?? String(e);
+  const detail = engineMessage(e);
   if (err?.statusCode === 404) {
     return new ActionError(`${what} "${name}" failed: the container no longer exists (it was removed meanwhile). The list is up to date again.`, 'gone');
   }

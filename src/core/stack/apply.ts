@@ -3,6 +3,7 @@
 import type { Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import { withTimeout } from '../docker/connection';
+import { engineMessage, type EngineError } from '../docker/engineError';
 import { errorMessage, silentLogger, type Logger } from '../lifecycle';
 import type { DesiredService } from './containerSpec';
 import { dependencyLevels } from './normalize';
@@ -61,18 +62,6 @@ export class ApplyError extends Error {
   }
 }
 
-interface EngineError {
-  statusCode?: number;
-  json?: { message?: string } | null;
-  reason?: string;
-  message?: string;
-}
-
-/** The engine's own words for an error (its JSON message), else the error's. */
-function engineMessage(e: unknown): string {
-  const err = e as EngineError;
-  return (err?.json?.message ?? err?.reason ?? errorMessage(e)).trim();
-}
 
 const describe = (s: PlanStep) => `${s.kind} ${s.service ?? s.target}`;
 

@@ -2,6 +2,7 @@
 // compares it with the desired containers (create, recreate and why, start, stop, remove).
 import type Docker from 'dockerode';
 import { withTimeout } from '../docker/connection';
+import type { EngineError } from '../docker/engineError';
 import { diffDigests, LABEL_CONFIG, parseConfigDigest, type ConfigDigest, type DesiredService } from './containerSpec';
 import { networkName } from './normalize';
 import { LABEL_CONFIG_HASH, LABEL_SERVICE, LABEL_STACK } from './schema';
@@ -76,10 +77,6 @@ export interface PlanOptions {
 // Reading the state
 
 const DEFAULT_TIMEOUT_MS = 10_000;
-
-interface EngineError {
-  statusCode?: number;
-}
 
 /**
  * The stack's containers (stopped ones too), its network and volumes, and which of `images` are

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import type Docker from 'dockerode';
 import { z } from 'zod';
 import { TimeoutError, withTimeout } from '../docker/connection';
+import { engineMessage } from '../docker/engineError';
 import { errorMessage } from '../lifecycle';
 import { commandArgs, dependenciesOf, durationMs, envStrings, healthcheckTest, networkName, parsePort, parseVolume, sizeBytes, volumeName } from './normalize';
 import type { ServiceEntry, StackFile } from './schema';
@@ -103,10 +104,6 @@ const taskSchema = z.looseObject({
 
 const networkSchema = z.looseObject({ Id: z.string(), Name: z.string(), Scope: z.string().nullish(), Driver: z.string().nullish(), Labels: z.record(z.string(), z.string()).nullish() });
 
-function engineDetail(e: unknown): string {
-  const err = e as { json?: { message?: string } | null; reason?: string };
-  return err?.json?.message ?? err?.reason ?? errorMessage(e);
-}
 
 function statusCode(e: unknown): number | undefined {
   return (e as { statusCode?: number })?.statusCode;
@@ -306,7 +303,7 @@ export async function deploySwarm(docker: Docker, file: StackFile, o: SwarmDeplo
       );
     } catch (e) {
       // Created meanwhile by a concurrent deploy: fine.
-      if (statusCode(e) !== 409) throw new SwarmError(`Creating the overlay network "${network}" failed: ${engineDetail(e)}`);
+      if (statusCode(e) !== 409) throw new SwarmError(`Creating the overlay network "${network}" failed: ${engineMessage(e)}`);
     }
   }
 
@@ -326,7 +323,7 @@ export async function deploySwarm(docker: Docker, file: StackFile, o: SwarmDeplo
       }
     } catch (e) {
       if (e instanceof TimeoutError || signal?.aborted) throw e;
-      throw new SwarmError(`${current ? 'Updating' : 'Creating'} the swarm service "${name}" failed: ${engineDetail(e)}`);
+      throw new SwarmError(`${current ? 'Updating' : 'Creating'} the swarm service "${name}" failed: ${engineMessage(e)}`);
     }
   }
   return { services: specs.map((s) => s.Name!), created, updated, network, warnings };
@@ -375,7 +372,7 @@ export async function removeSwarm(docker: Docker, stack: string): Promise<{ remo
       await call(`Removing service ${s.Spec.Name}`, undefined, (abortSignal) => docker.getService(s.ID).remove({ abortSignal }));
       removed.push(s.Spec.Name);
     } catch (e) {
-      if (statusCode(e) !== 404) throw new SwarmError(`Removing the swarm service "${s.Spec.Name}" failed: ${engineDetail(e)}`);
+      if (statusCode(e) !== 404) throw new SwarmError(`Removing the swarm service "${s.Spec.Name}" failed: ${engineMessage(e)}`);
     }
   }
   const nets = (await findNetworks(docker, networkName(stack))).filter((n) => n.Scope === 'swarm' && n.Labels?.[LABEL_STACK] === stack);
@@ -390,7 +387,7 @@ export async function removeSwarm(docker: Docker, stack: string): Promise<{ remo
       } catch (e) {
         if (statusCode(e) === 404) break;
         // "has active endpoints" until the removed services' tasks have shut down.
-        if (Date.now() > deadline) throw new SwarmError(`The services are removed, but the network "${n.Name}" is still in use: ${engineDetail(e)}. Remove it later with \`docker network rm ${n.Name}\`.`);
+        if (Date.now() > deadline) throw new SwarmError(`The services are removed, but the network "${n.Name}" is still in use: ${engineMessage(e)}. Remove it later with \`docker network rm ${n.Name}\`.`);
         await new Promise((r) => setTimeout(r, 250));
       }
     }

@@ -1,0 +1,22 @@
+// What dockerode rejects with: the HTTP status and the engine's JSON message. One reading of it for
+// every caller (actions, stack plan/apply, Swarm).
+import { errorMessage } from '../lifecycle';
+
+export interface EngineError {
+  statusCode?: number;
+  json?: { message?: string } | null;
+  reason?: string;
+  message?: string;
+  code?: string;
+}
+
+/** The HTTP status of an engine error (404 gone, 304 already so, 409 conflict…), if it has one. */
+export function engineStatus(e: unknown): number | undefined {
+  return (e as EngineError | undefined)?.statusCode;
+}
+
+/** The engine's own words for an error (its JSON message), else the error's. */
+export function engineMessage(e: unknown): string {
+  const err = e as EngineError | undefined;
+  return (err?.json?.message ?? err?.reason ?? errorMessage(e)).trim();
+}
