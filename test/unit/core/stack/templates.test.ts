@@ -198,3 +198,14 @@ describe('stack JSON Schema (unit)', () => {
     assert.equal(written, `${JSON.stringify(schema, null, 2)}\n`);
   });
 });
+
+describe("the README's stack file example (unit)", () => {
+  it('parses with no diagnostics, so the README shows a file that works', () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const block = /### A stack file\s+```yaml\n([\s\S]*?)```/.exec(readme);
+    assert.ok(block, 'README.md has a "### A stack file" section with a yaml block');
+    const doc = parseStackDocument(block[1]);
+    assert.deepEqual(doc.diagnostics.map((d) => `${d.range.start.line + 1}: ${d.message}`), []);
+    assert.deepEqual(services(doc.file!).map((s) => s.name), ['ollama', 'webui']);
+  });
+});
