@@ -71,6 +71,9 @@ function destructive(plan: StackPlan): PlanStep[] {
   return plan.changes.filter((s) => s.kind === 'recreate' || s.kind === 'remove' || s.kind === 'stop');
 }
 
+/** Runs the work of an apply with a way to report progress and, optionally, to cancel it. */
+export type ProgressRunner = <T>(work: (progress: (message: string) => void, token?: vscode.CancellationToken) => Promise<T>) => Promise<T>;
+
 export interface ApplyOutcome {
   readonly plan: StackPlan;
   readonly report?: ApplyReport;
@@ -122,34 +125,45 @@ export class StackController {
     return { prepared, plan, planUri };
   }
 
-  async apply(uri: vscode.Uri | undefined, confirm: (plan: StackPlan, prepared: PreparedStack) => Promise<boolean>, progress?: (message: string) => void, token?: vscode.CancellationToken): Promise<ApplyOutcome> {
+  /**
+   * Plans, asks `confirm`, then applies and ensures the models. Only the changes run inside
+   * `withProgress` (a cancellable notification in the command), so the plan and the question come
+   * before any progress is shown.
+   */
+  async apply(
+    uri: vscode.Uri | undefined,
+    confirm: (plan: StackPlan, prepared: PreparedStack) => Promise<boolean>,
+    withProgress: ProgressRunner = (work) => work(() => undefined),
+  ): Promise<ApplyOutcome> {
     this.requireTrust('Applying a stack');
     const { prepared, plan } = await this.plan(uri);
     if (!plan.changes.length) return { plan, skipped: 'no-changes' };
     if (!(await confirm(plan, prepared))) return { plan, skipped: 'declined' };
-    const abort = new AbortController();
-    const sub = token?.onCancellationRequested(() => abort.abort());
-    try {
-      const report = await applyStack(this.docker(), prepared.desired, plan, {
-        stack: prepared.file.name,
-        signal: abort.signal,
-        log: this.deps.log,
-        onProgress: (e) => {
-          const what = `${e.step.kind} ${e.step.service ?? e.step.target}`;
-          if (e.status === 'started') progress?.(`${what}…`);
-          if (e.status === 'failed') this.deps.log.error(`${what} failed: ${e.message ?? ''}`);
-          if (e.status === 'done') this.deps.log.info(`${what}: done`);
-        },
-      });
-      void this.deps.audit?.('stack.apply', prepared.file.name);
-      const models = await this.ensureModels(prepared, progress, abort.signal);
-      return { plan, report, models };
-    } catch (e) {
-      void this.deps.audit?.('stack.apply', prepared.file.name, errorMessage(e));
-      throw e;
-    } finally {
-      sub?.dispose();
-    }
+    return withProgress(async (progress, token) => {
+      const abort = new AbortController();
+      const sub = token?.onCancellationRequested(() => abort.abort());
+      try {
+        const report = await applyStack(this.docker(), prepared.desired, plan, {
+          stack: prepared.file.name,
+          signal: abort.signal,
+          log: this.deps.log,
+          onProgress: (e) => {
+            const what = `${e.step.kind} ${e.step.service ?? e.step.target}`;
+            if (e.status === 'started') progress(`${what}…`);
+            if (e.status === 'failed') this.deps.log.error(`${what} failed: ${e.message ?? ''}`);
+            if (e.status === 'done') this.deps.log.info(`${what}: done`);
+          },
+        });
+        void this.deps.audit?.('stack.apply', prepared.file.name);
+        const models = await this.ensureModels(prepared, progress, abort.signal);
+        return { plan, report, models };
+      } catch (e) {
+        void this.deps.audit?.('stack.apply', prepared.file.name, errorMessage(e));
+        throw e;
+      } finally {
+        sub?.dispose();
+      }
+    });
   }
 
   /** Pulls and loads the models the file lists, through the catalog, once it has found each runtime. */
@@ -299,9 +313,10 @@ export function registerStackCommands(deps: StackCommandDeps): { controller: Sta
 
   const apply = async (uri?: vscode.Uri) => {
     try {
-      const outcome = await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title: 'LLM Stack', cancellable: true },
-        (progress, token) => controller.apply(uri, confirmApply, (message) => progress.report({ message }), token),
+      const outcome = await controller.apply(uri, confirmApply, async (work) =>
+        vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Applying the stack', cancellable: true }, (progress, token) =>
+          work((message) => progress.report({ message }), token),
+        ),
       );
       if (outcome.skipped === 'no-changes') void vscode.window.showInformationMessage('The stack is up to date: nothing to change.');
       else if (outcome.report) {

@@ -18,5 +18,6 @@ export function engineStatus(e: unknown): number | undefined {
 /** The engine's own words for an error (its JSON message), else the error's. */
 export function engineMessage(e: unknown): string {
   const err = e as EngineError | undefined;
-  return (err?.json?.message ?? err?.reason ?? errorMessage(e)).trim();
+  // dockerode rejects with plain objects too: their `message` counts as much as an Error's.
+  return (err?.json?.message ?? err?.reason ?? (typeof err?.message === 'string' ? err.message : errorMessage(e))).trim();
 }

@@ -175,7 +175,17 @@ describe('stack files in the real host (host)', function () {
     const changed = await a.stacks.plan(file);
     assert.deepEqual(changed.plan.changes.map((s) => `${s.kind} ${s.service}`), ['recreate web']);
     assert.match(changed.plan.changes[0].reason, /env/);
-    await a.stacks.apply(file, async () => true);
+    // This time through a real progress notification, as the command runs it.
+    const reported: string[] = [];
+    await a.stacks.apply(file, async () => true, async (work) =>
+      vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Applying the stack', cancellable: true }, (progress, token) =>
+        work((message) => {
+          reported.push(message);
+          progress.report({ message });
+        }, token),
+      ),
+    );
+    assert.ok(reported.includes('recreate web…'), reported.join(' | '));
     const after = await containersOf(stack);
     assert.equal(after.find((c) => c.Labels['io.llmstack.service'] === 'llm')?.Id, llm.Id, 'the unchanged runtime kept its container');
     assert.notEqual(after.find((c) => c.Labels['io.llmstack.service'] === 'web')?.Id, web.Id, 'the changed UI was recreated');
