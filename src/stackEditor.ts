@@ -138,9 +138,10 @@ function samePath(a: readonly (string | number)[], b: readonly (string | number)
 export class StackCodeLensProvider implements vscode.CodeLensProvider {
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChangeCodeLenses = this.changed.event;
+  private readonly parsed: vscode.Disposable;
 
   constructor(private readonly documents: StackDocuments) {
-    documents.onDidParse(() => this.changed.fire());
+    this.parsed = documents.onDidParse(() => this.changed.fire());
   }
 
   provideCodeLenses(doc: vscode.TextDocument): vscode.CodeLens[] {
@@ -161,6 +162,7 @@ export class StackCodeLensProvider implements vscode.CodeLensProvider {
   }
 
   dispose(): void {
+    this.parsed.dispose();
     this.changed.dispose();
   }
 }

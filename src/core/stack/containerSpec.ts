@@ -18,11 +18,12 @@ import {
   parseVolume,
   runtimeApiPort,
   sizeBytes,
+  uiWiringEnv,
   volumeName,
   type NormalPort,
 } from './normalize';
 import { paramMapping } from './params';
-import { LABEL_CONFIG_HASH, LABEL_KEEP_LOADED, LABEL_SERVICE, LABEL_STACK, services, type ModelEntry, type RuntimeSpec, type ServiceEntry, type StackFile, type StackRuntimeKind } from './schema';
+import { LABEL_CONFIG_HASH, LABEL_KEEP_LOADED, LABEL_SERVICE, LABEL_STACK, services, type ModelEntry, type RuntimeSpec, type ServiceEntry, type StackFile } from './schema';
 import type { ResolvedGpu, ResolvedParams } from './types';
 
 /**
@@ -74,17 +75,13 @@ export interface DesiredOptions {
   readonly params?: ReadonlyMap<string, ResolvedParams>;
 }
 
-/** Runtimes whose API Open WebUI reaches as an OpenAI-compatible server (at /v1). */
-const OPENAI_COMPATIBLE: ReadonlySet<StackRuntimeKind> = new Set(['llamacpp', 'vllm', 'tgi', 'localai', 'other']);
-
 /** The desired container of every service, runtimes first, in file order. */
 export function desiredContainers(file: StackFile, o: DesiredOptions): DesiredService[] {
-  const all = services(file);
-  const byName = new Map(all.map((e) => [e.name, e]));
-  return all.map((entry) => desiredService(file.name, entry, byName, o));
+  return services(file).map((entry) => desiredService(file, entry, o));
 }
 
-function desiredService(stack: string, entry: ServiceEntry, byName: ReadonlyMap<string, ServiceEntry>, o: DesiredOptions): DesiredService {
+function desiredService(file: StackFile, entry: ServiceEntry, o: DesiredOptions): DesiredService {
+  const stack = file.name;
   const spec = entry.spec;
   const net = networkName(stack);
   const labels: Record<string, string> = { ...(spec.labels ?? {}), [LABEL_STACK]: stack, [LABEL_SERVICE]: entry.name };
@@ -104,7 +101,7 @@ function desiredService(stack: string, entry: ServiceEntry, byName: ReadonlyMap<
   } else {
     if (entry.spec.kind === 'openwebui') {
       labels[LABEL_RUNTIME] = 'openwebui';
-      Object.assign(env, uiWiring(entry.spec.runtime ? byName.get(entry.spec.runtime) : undefined));
+      Object.assign(env, uiWiringEnv(file, entry).env);
     }
   }
   env = { ...env, ...envStrings(spec.env) };
@@ -180,16 +177,6 @@ function desiredService(stack: string, entry: ServiceEntry, byName: ReadonlyMap<
     ports,
     models: entry.section === 'runtimes' ? (entry.spec.models ?? []).map(desiredModel) : [],
   };
-}
-
-/** Environment that points a known UI at its runtime, reached by service name on the stack network. */
-function uiWiring(runtime: ServiceEntry | undefined): Record<string, string> {
-  if (!runtime || runtime.section !== 'runtimes') return {};
-  const port = runtimeApiPort(runtime);
-  if (port === undefined) return {};
-  if (runtime.spec.kind === 'ollama') return { OLLAMA_BASE_URL: `http://${runtime.name}:${port}` };
-  if (OPENAI_COMPATIBLE.has(runtime.spec.kind)) return { OPENAI_API_BASE_URL: `http://${runtime.name}:${port}/v1` };
-  return {};
 }
 
 /** Without resolved params: the file's numbers, `auto` left to the runtime's own default. */

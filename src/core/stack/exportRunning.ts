@@ -4,7 +4,7 @@ import type Docker from 'dockerode';
 import { z } from 'zod';
 import { withTimeout } from '../docker/connection';
 import { createClassifier } from '../docker/containers';
-import { exportYaml } from './export/compose';
+import { exportYaml } from './export/common';
 import type { GpuSpec, HealthcheckSpec, PortSpec, RuntimeSpec, StackFile, StackRuntimeKind, UiSpec } from './schema';
 import { defaultRuntimePorts, LABEL_SERVICE, LABEL_STACK, STACK_FILE_VERSION, stackFileSchema, stackRuntimeKinds } from './schema';
 

@@ -184,3 +184,21 @@ export function dependencyLevels(deps: ReadonlyMap<string, readonly string[]>): 
 export function findService(file: StackFile, name: string): ServiceEntry | undefined {
   return services(file).find((e) => e.name === name);
 }
+
+/**
+ * The environment that wires a known UI to its runtime: Open WebUI reads OLLAMA_BASE_URL for an
+ * Ollama runtime and OPENAI_API_BASE_URL (with /v1) for OpenAI-compatible ones. `host` names the
+ * runtime as the target platform resolves it (service name, Kubernetes Service, Swarm alias).
+ * Variables the file sets itself are left alone.
+ */
+export function uiWiringEnv(file: StackFile, entry: ServiceEntry, host: (service: string) => string = (s) => s): { env: Record<string, string>; warnings: string[] } {
+  if (entry.section !== 'uis' || entry.spec.kind !== 'openwebui' || !entry.spec.runtime) return { env: {}, warnings: [] };
+  const runtime = findService(file, entry.spec.runtime);
+  if (!runtime || runtime.section !== 'runtimes') return { env: {}, warnings: [`${entry.name}: its runtime "${entry.spec.runtime}" is not a runtime of the stack; not wired.`] };
+  const port = runtimeApiPort(runtime);
+  if (port === undefined) return { env: {}, warnings: [`${entry.name}: runtime "${runtime.name}" has no API port (set \`port\`); not wired.`] };
+  const base = `http://${host(runtime.name)}:${port}`;
+  const [key, value] = runtime.spec.kind === 'ollama' ? ['OLLAMA_BASE_URL', base] : ['OPENAI_API_BASE_URL', `${base}/v1`];
+  const own = entry.spec.env ?? {};
+  return { env: key in own ? {} : { [key]: value }, warnings: [] };
+}

@@ -7,11 +7,11 @@ import { z } from 'zod';
 import { TimeoutError, withTimeout } from '../docker/connection';
 import { engineMessage } from '../docker/engineError';
 import { errorMessage } from '../lifecycle';
-import { commandArgs, dependenciesOf, durationMs, envStrings, healthcheckTest, networkName, parsePort, parseVolume, sizeBytes, volumeName } from './normalize';
+import { commandArgs, dependenciesOf, uiWiringEnv, durationMs, envStrings, healthcheckTest, networkName, parsePort, parseVolume, sizeBytes, volumeName } from './normalize';
 import type { ServiceEntry, StackFile } from './schema';
 import { LABEL_SERVICE, LABEL_STACK, services } from './schema';
 import type { ResolvedParams } from './types';
-import { commonWarnings, exportParams, uiWiringEnv } from './export/compose';
+import { commonWarnings, exportParams } from './export/common';
 
 export type SwarmState = 'active' | 'inactive' | 'pending' | 'error' | 'locked';
 

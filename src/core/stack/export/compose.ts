@@ -1,135 +1,13 @@
 // Exports a stack file as a docker-compose.yaml that both Compose v2 (`docker compose`) and
-// docker-compose 1.29 accept, plus the helpers every export shares (params, UI wiring, YAML text).
-import { Document, parse as parseYaml, visit } from 'yaml';
-import type { Duration, GpuSpec, ServiceEntry, StackFile } from '../schema';
+// docker-compose 1.29 accept.
+import type { Duration, StackFile } from '../schema';
 import { LABEL_SERVICE, LABEL_STACK, services } from '../schema';
-import { commandArgs, containerName, dependenciesOf, envStrings, findService, healthcheckTest, parsePort, parseVolume, runtimeApiPort, volumeName } from '../normalize';
-import { paramMapping } from '../params';
-import type { ResolvedGpu, ResolvedParams } from '../types';
-
-export interface ExportOptions {
-  /** Resolved params per runtime service; without them `auto` values are left to the runtime's default. */
-  readonly params?: ReadonlyMap<string, ResolvedParams>;
-}
+import { commandArgs, containerName, dependenciesOf, envStrings, findService, healthcheckTest, parsePort, parseVolume, uiWiringEnv, volumeName } from '../normalize';
+import { commonWarnings, type ExportOptions, exportParams, exportYaml, gpuRequest } from './common';
 
 export interface ComposeExport {
   readonly text: string;
   readonly warnings: string[];
-}
-
-// ---------------------------------------------------------------------------------------------
-// Shared by the exports (Compose, Kubernetes, Swarm)
-// ---------------------------------------------------------------------------------------------
-
-/** What a runtime's params and gpu become in an export. UIs get empty args/env and no GPU. */
-export interface ExportedParams {
-  readonly args: string[];
-  readonly env: Record<string, string>;
-  readonly gpu: ResolvedGpu;
-  readonly warnings: string[];
-}
-
-/**
- * The params of a service for an export. With resolved params (from this machine's hardware) they
- * are used as they are. Without, `auto` values are treated as absent (the runtime's default), and
- * `gpu: auto` means all GPUs: an export usually runs on another machine, whose GPUs this one cannot
- * see, and "all" is what `auto` becomes on any machine that has NVIDIA GPUs. An absent `gpu` is none.
- */
-export function exportParams(entry: ServiceEntry, params?: ReadonlyMap<string, ResolvedParams>): ExportedParams {
-  if (entry.section !== 'runtimes') return { args: [], env: {}, gpu: { kind: 'none' }, warnings: [] };
-  const spec = entry.spec;
-  const warnings: string[] = [];
-  let resolved = params?.get(entry.name);
-  if (!resolved) {
-    const num = (v: number | 'auto' | undefined) => (v === 'auto' ? undefined : v);
-    const p = spec.params ?? {};
-    resolved = {
-      threads: num(p.threads),
-      gpuLayers: num(p.gpuLayers),
-      contextSize: num(p.contextSize),
-      parallel: p.parallel,
-      gpu: gpuWithoutHardware(spec.gpu),
-    };
-    const autos = (['threads', 'gpuLayers', 'contextSize'] as const).filter((k) => p[k] === 'auto');
-    if (autos.length) warnings.push(`${entry.name}: ${autos.join(', ')} "auto" left to the runtime's default (no hardware was resolved for this export).`);
-    if (spec.gpu === 'auto') warnings.push(`${entry.name}: gpu "auto" exported as all GPUs; remove the GPU request on machines without NVIDIA GPUs.`);
-  }
-  const m = paramMapping(spec.kind, resolved);
-  if (m.ignored.length) warnings.push(`${entry.name}: ${spec.kind} takes no ${m.ignored.join(', ')} at container level; ignored.`);
-  return { args: m.args, env: m.env, gpu: resolved.gpu, warnings };
-}
-
-function gpuWithoutHardware(gpu: GpuSpec | undefined): ResolvedGpu {
-  if (gpu === undefined || gpu === 'none') return { kind: 'none' };
-  if (gpu === 'all' || gpu === 'auto') return { kind: 'all' };
-  if (gpu.devices) return { kind: 'devices', devices: gpu.devices };
-  return { kind: 'count', count: gpu.count ?? 1 };
-}
-
-/**
- * The environment that wires a known UI to its runtime: Open WebUI reads OLLAMA_BASE_URL for an
- * Ollama runtime and OPENAI_API_BASE_URL (with /v1) for OpenAI-compatible ones. `host` names the
- * runtime as the target platform resolves it (service name, Kubernetes Service, Swarm alias).
- * Variables the file sets itself are left alone.
- */
-export function uiWiringEnv(file: StackFile, entry: ServiceEntry, host: (service: string) => string = (s) => s): { env: Record<string, string>; warnings: string[] } {
-  if (entry.section !== 'uis' || entry.spec.kind !== 'openwebui' || !entry.spec.runtime) return { env: {}, warnings: [] };
-  const runtime = findService(file, entry.spec.runtime);
-  if (!runtime || runtime.section !== 'runtimes') return { env: {}, warnings: [`${entry.name}: its runtime "${entry.spec.runtime}" is not a runtime of the stack; not wired.`] };
-  const port = runtimeApiPort(runtime);
-  if (port === undefined) return { env: {}, warnings: [`${entry.name}: runtime "${runtime.name}" has no API port (set \`port\`); not wired.`] };
-  const base = `http://${host(runtime.name)}:${port}`;
-  const [key, value] = runtime.spec.kind === 'ollama' ? ['OLLAMA_BASE_URL', base] : ['OPENAI_API_BASE_URL', `${base}/v1`];
-  const own = entry.spec.env ?? {};
-  return { env: key in own ? {} : { [key]: value }, warnings: [] };
-}
-
-/** The GPUs a resolved gpu asks for, or undefined for none. */
-export function gpuRequest(gpu: ResolvedGpu): { count: number | 'all' } | { devices: string[] } | undefined {
-  switch (gpu.kind) {
-    case 'none':
-      return undefined;
-    case 'all':
-      return { count: 'all' };
-    case 'count':
-      return { count: gpu.count };
-    case 'devices':
-      return { devices: [...gpu.devices] };
-  }
-}
-
-/** Warnings for what no export can carry: models to pull, a stopped state. */
-export function commonWarnings(entry: ServiceEntry, target: string): string[] {
-  const out: string[] = [];
-  if (entry.section === 'runtimes' && entry.spec.models?.length) {
-    out.push(`${entry.name}: ${target} does not pull models; pull ${entry.spec.models.map((m) => (typeof m === 'string' ? m : m.name)).join(', ')} once it runs.`);
-  }
-  return out;
-}
-
-/**
- * YAML text read the same by YAML 1.1 parsers (PyYAML in docker-compose 1.29, go-yaml in kubectl)
- * and YAML 1.2 ones: any string that either would read as something else ("no", "on", "22:22",
- * "0o17", "1e3") is double-quoted.
- */
-export function exportYaml(value: unknown, header: string): string {
-  const doc = new Document(value, { version: '1.1', aliasDuplicateObjects: false });
-  visit(doc, {
-    Scalar(_key, node) {
-      if (typeof node.value === 'string' && !plainIsString(node.value)) node.type = 'QUOTE_DOUBLE';
-    },
-  });
-  if (header) doc.commentBefore = header.split('\n').map((l) => (l ? ` ${l}` : '')).join('\n');
-  return doc.toString({ lineWidth: 0 });
-}
-
-function plainIsString(s: string): boolean {
-  if (s === '' || s !== s.trim()) return false;
-  try {
-    return parseYaml(s, { version: '1.1', logLevel: 'silent' }) === s && parseYaml(s, { version: '1.2', logLevel: 'silent' }) === s;
-  } catch {
-    return false;
-  }
 }
 
 // ---------------------------------------------------------------------------------------------

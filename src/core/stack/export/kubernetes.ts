@@ -6,7 +6,8 @@ import type { Container, ContainerPort, EnvVar, PersistentVolumeClaim, Probe, Se
 import type { Duration, HealthcheckSpec, StackFile } from '../schema';
 import { LABEL_SERVICE, LABEL_STACK, services } from '../schema';
 import { commandArgs, dependenciesOf, durationMs, envStrings, healthcheckTest, parsePort, parseVolume, runtimeApiPort, sizeBytes } from '../normalize';
-import { commonWarnings, type ExportOptions, exportParams, exportYaml, gpuRequest, uiWiringEnv } from './compose';
+import { commonWarnings, type ExportOptions, exportParams, exportYaml, gpuRequest } from './common';
+import { uiWiringEnv } from '../normalize';
 
 export type KubeObject = Deployment | Service | PersistentVolumeClaim;
 

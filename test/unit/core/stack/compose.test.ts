@@ -3,7 +3,8 @@
 import * as assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { parse } from 'yaml';
-import { composeDuration, exportYaml, toCompose } from '../../../../src/core/stack/export/compose';
+import { exportYaml } from '../../../../src/core/stack/export/common';
+import { composeDuration, toCompose } from '../../../../src/core/stack/export/compose';
 import { LABEL_SERVICE, LABEL_STACK, type StackFile } from '../../../../src/core/stack/schema';
 import type { ResolvedParams } from '../../../../src/core/stack/types';
 
