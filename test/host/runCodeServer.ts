@@ -91,6 +91,18 @@ async function metricsShot(page: Page, syncDir: string): Promise<void> {
   }
 }
 
+/** The status bar item with live CPU figures (llmStack.statusBar.metrics on; the suite signals when). */
+async function statusBarShot(page: Page, syncDir: string): Promise<void> {
+  try {
+    await waitUntil('the suite to turn on status bar metrics', () => fs.existsSync(path.join(syncDir, 'statusbar-ready')), 12 * 60_000, 200);
+    await page.locator('.statusbar-item', { hasText: /CPU \d+ %/ }).first().waitFor({ timeout: 30_000 });
+    await page.screenshot({ path: path.join(RESULTS, 'status-bar-metrics.png') });
+    console.log('[ui] status bar with live CPU: test-results/status-bar-metrics.png');
+  } finally {
+    fs.writeFileSync(path.join(syncDir, 'statusbar-shot-done'), '');
+  }
+}
+
 /** An invalid llmstack.yaml with its diagnostics in the editor and the Problems panel (the suite signals when). */
 async function stackShot(page: Page, syncDir: string): Promise<void> {
   try {
@@ -257,6 +269,13 @@ async function main(): Promise<number> {
       uiError ??= e;
       await host.page.screenshot({ path: path.join(RESULTS, 'ui-metrics-failure.png') }).catch(() => undefined);
       console.error('[ui] metrics panel screenshot FAILED:', e);
+    }
+    try {
+      await statusBarShot(host.page, sync);
+    } catch (e) {
+      uiError ??= e;
+      await host.page.screenshot({ path: path.join(RESULTS, 'ui-statusbar-failure.png') }).catch(() => undefined);
+      console.error('[ui] status bar screenshot FAILED:', e);
     }
     try {
       await modelsShot(host.page, sync);

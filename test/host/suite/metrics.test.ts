@@ -8,11 +8,12 @@ import * as vscode from 'vscode';
 import { createTestContainer, removeTestContainers, uniqueName, waitUntil } from '../../support/engine';
 import { api } from './hostSupport';
 
-async function screenshotMetricsPanel(): Promise<void> {
+/** Signals the UI driver (test/host/runCodeServer.ts) and waits until it took its screenshot. */
+async function screenshot(what: 'metrics' | 'statusbar'): Promise<void> {
   const dir = process.env.LLMSTACK_HOST_SYNC_DIR;
   if (!dir) return;
-  fs.writeFileSync(path.join(dir, 'metrics-ready'), '');
-  await waitUntil('the UI driver to take the metrics screenshot', () => fs.existsSync(path.join(dir, 'metrics-shot-done')), 120_000, 200);
+  fs.writeFileSync(path.join(dir, `${what}-ready`), '');
+  await waitUntil(`the UI driver to take the ${what} screenshot`, () => fs.existsSync(path.join(dir, `${what}-shot-done`)), 120_000, 200);
 }
 
 describe('metrics panel in the real host (host)', function () {
@@ -38,7 +39,7 @@ describe('metrics panel in the real host (host)', function () {
     }, 60_000, 200);
     await waitUntil('appends posted to the webview', () => p.postedCounts.append >= 3, 30_000, 100);
     assert.match(a.sampler.toPrometheus(), /llmstack_container_cpu_percent\{[^}]*container="busy-/);
-    await screenshotMetricsPanel();
+    await screenshot('metrics');
   });
 
   it('rejects a message of the wrong shape with a logged reason, and keeps working', async () => {
@@ -86,6 +87,7 @@ describe('metrics panel in the real host (host)', function () {
       await cfg.update('statusBar.metrics', true, vscode.ConfigurationTarget.Global);
       await waitUntil('the status bar to hold the sampler', () => a.statusBarMetrics.holding && a.sampler.reasons.includes('status bar'), 30_000, 100);
       await waitUntil('a live CPU figure in the status bar', () => /CPU \d+ %/.test(a.statusBar.text), 30_000, 100);
+      await screenshot('statusbar');
     } finally {
       await cfg.update('statusBar.metrics', undefined, vscode.ConfigurationTarget.Global);
     }
