@@ -71,7 +71,9 @@ describe('test runtime server over real llama.cpp (integration)', function () {
     assert.ok(final.eval_count >= 1 && final.eval_count <= 8, `eval_count ${final.eval_count}`);
     assert.ok(final.prompt_eval_count >= 1);
     assert.ok(final.total_duration > 0 && Number.isInteger(final.eval_duration));
-    assert.equal(lines.filter((l) => !l.done).length, final.eval_count);
+    // One line per text piece; Ollama holds back byte tokens until they form a whole UTF-8 character.
+    const pieces = lines.filter((l) => !l.done).length;
+    assert.ok(pieces >= 1 && pieces <= final.eval_count, `${pieces} pieces for eval_count ${final.eval_count}`);
     const ps = (await json(`${base}/api/ps`)).body.models;
     assert.equal(ps[0]?.name, 'tiny:latest');
     assert.ok(Date.parse(ps[0].expires_at) > Date.now());
