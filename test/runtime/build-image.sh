@@ -18,6 +18,13 @@ if [ ! -f "$CACHE/.ok" ]; then
   touch "$CACHE/.ok"
 fi
 
+# Rebuilt only when what goes in changes (this script, the app folder, node, node-llama-cpp): npm start
+# and every test run call this, and each import used to leave the previous 200 MB image dangling.
+KEY=$( { cat "$0"; echo "$NLC_VERSION"; command -v node; node --version;
+  (cd "$APP_DIR" && find . -type f -not -path './node_modules/*' | LC_ALL=C sort | xargs -d '\n' sha256sum); } | sha256sum | cut -c1-16)
+OLD=$(docker image inspect -f '{{.Id}} {{index .Config.Labels "io.llmstack.build-key"}}' "$TAG" 2>/dev/null || true)
+if [ "${OLD#* }" = "$KEY" ]; then log "$TAG is up to date"; exit 0; fi
+
 ROOT=$(mktemp -d)
 trap 'rm -rf "$ROOT"' EXIT
 mkdir -p "$ROOT/bin" "$ROOT/tmp" "$ROOT/models" "$ROOT/app" "$ROOT/etc"
@@ -31,5 +38,8 @@ libs=$( { ldd "$(command -v node)"; find "$CACHE/node_modules/@node-llama-cpp" \
 for lib in $libs; do mkdir -p "$ROOT$(dirname "$lib")"; cp -L "$lib" "$ROOT$lib"; done
 cp -r "$CACHE/node_modules" "$ROOT/app/node_modules"
 cp -r "$APP_DIR/." "$ROOT/app/"
-tar -C "$ROOT" -c . | docker import -c 'WORKDIR /app' -c 'ENV PATH=/bin' -c 'ENV HOME=/tmp' -c 'CMD ["/bin/node","/app/server.mjs"]' - "$TAG" >/dev/null
+tar -C "$ROOT" -c . | docker import -c 'WORKDIR /app' -c 'ENV PATH=/bin' -c 'ENV HOME=/tmp' -c "LABEL io.llmstack.build-key=$KEY" \
+  -c 'CMD ["/bin/node","/app/server.mjs"]' - "$TAG" >/dev/null
 log "built $TAG ($(du -sh "$ROOT" | cut -f1))"
+# The image this tag named before, unless a container still uses it or another tag names it (rmi refuses then).
+if [ -n "$OLD" ] && [ "${OLD%% *}" != "$(docker image inspect -f '{{.Id}}' "$TAG")" ]; then docker rmi "${OLD%% *}" >/dev/null 2>&1 || true; fi

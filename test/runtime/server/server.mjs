@@ -38,7 +38,21 @@ const BUILD_INFO = (() => {
 /** What llama.cpp's /metrics reports; updated when a generation ends, as llama.cpp does. */
 const stats = { promptTokens: 0, promptSeconds: 0, predictedTokens: 0, predictedSeconds: 0, decodeCalls: 0, nTokensMax: 0, processing: 0, deferred: 0 };
 
-let llama;
+// llama.cpp's --threads (env LLAMA_ARG_THREADS), default 1 here. node-llama-cpp's default is
+// max(cores, 4), and llama.cpp's threads spin-wait for each other at every op of every token: with
+// more threads than free cores (4 on 2 cores, or 2 on a machine whose cores are busy) each token
+// waits for descheduled threads and generation fell to 0.2-2 tokens/s. These models are tiny: one
+// thread evaluates a token in well under a millisecond.
+const THREADS = Number(process.env.LLAMA_ARG_THREADS) >= 1 ? Math.floor(Number(process.env.LLAMA_ARG_THREADS)) : 1;
+let llamaLoading;
+/** The llama.cpp bindings, loaded once (getLlama tests the binary in a child process: seconds). */
+function llamaCpp() {
+  llamaLoading ??= getLlama({ gpu: false, build: 'never', logLevel: 'error', maxThreads: THREADS }).catch((e) => {
+    llamaLoading = undefined;
+    throw e;
+  });
+  return llamaLoading;
+}
 /** name:tag → { model, context, expiresAt, timer } */
 const loaded = new Map();
 
@@ -178,12 +192,14 @@ async function load(name) {
   const file = fileOf(MODELS_DIR, name);
   if (!fs.existsSync(file)) return undefined;
   const t0 = performance.now();
-  llama ??= await getLlama({ gpu: false, build: 'never', logLevel: 'error' });
+  const llama = await llamaCpp();
   const model = await llama.loadModel({ modelPath: file });
-  const context = await model.createContext({ contextSize: Math.min(512, model.trainContextSize) });
+  const context = await model.createContext({ contextSize: Math.min(512, model.trainContextSize), threads: THREADS });
   entry = { model, context, size: fs.statSync(file).size, expiresAt: new Date(), timer: undefined };
   loaded.set(name, entry);
-  return { entry, loadMs: performance.now() - t0 };
+  const loadMs = performance.now() - t0;
+  console.log(`loaded ${name} in ${Math.round(loadMs)} ms (context ${context.contextSize}, threads ${context.currentThreads})`);
+  return { entry, loadMs };
 }
 
 async function generate(req, res, body) {
@@ -258,13 +274,20 @@ function complete(entry, prompt, maxTokens, onChunk) {
     try {
       await completion.generateCompletion(prompt, {
         maxTokens,
+        onToken: () => {
+          firstAt ??= performance.now();
+        },
         onTextChunk: (chunk) => {
-          evalCount++;
           firstAt ??= performance.now();
           text += chunk;
           onChunk?.(chunk);
         },
       });
+      // Tokens generated (Ollama's eval_count), not text chunks: a chunk holds several byte tokens
+      // when they form one UTF-8 character, so counting chunks undercounted by about half.
+      // node-llama-cpp may go a token or two past maxTokens to finish a character; Ollama stops at
+      // num_predict, so the count does too.
+      evalCount = Math.min(sequence.tokenMeter.getState().usedOutputTokens, maxTokens);
     } finally {
       sequence.dispose();
     }
@@ -476,5 +499,9 @@ const server = http.createServer(async (req, res) => {
   }
 });
 
-server.listen(PORT, HOST, () => console.log(`runtime listening on ${HOST}:${PORT}`));
+server.listen(PORT, HOST, () => {
+  console.log(`runtime listening on ${HOST}:${PORT}`);
+  // Load llama.cpp now, not on the first prompt; a failure shows on that prompt's load.
+  llamaCpp().catch(() => undefined);
+});
 for (const sig of ['SIGTERM', 'SIGINT']) process.on(sig, () => server.close(() => process.exit(0)));
