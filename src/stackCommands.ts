@@ -14,6 +14,7 @@ import { toCompose } from './core/stack/export/compose';
 import { toKubernetes } from './core/stack/export/kubernetes';
 import { exportRunningStack } from './core/stack/exportRunning';
 import type { HardwareProbe } from './core/stack/hardware';
+import { hostPathWarnings } from './core/stack/hostPaths';
 import { formatPlan, type PlanStep, type StackPlan } from './core/stack/plan';
 import { deploySwarm, removeSwarm, swarmStatus, type SwarmDeployResult } from './core/stack/swarm';
 import { LABEL_SERVICE, LABEL_STACK } from './core/stack/schema';
@@ -318,9 +319,10 @@ export function registerStackCommands(deps: StackCommandDeps): { controller: Sta
     const doc = await vscode.workspace.openTextDocument(uri);
     await vscode.window.showTextDocument(doc, { viewColumn: vscode.ViewColumn.Beside, preview: true, preserveFocus: true });
     const risky = destructive(p);
-    const detail = risky.length
-      ? `This recreates, stops or removes: ${risky.map((s) => s.service ?? s.target).join(', ')}. Named volumes keep their data.`
-      : 'The plan is shown beside the file.';
+    const detail = [
+      risky.length ? `This recreates, stops or removes: ${risky.map((s) => s.service ?? s.target).join(', ')}. Named volumes keep their data.` : 'The plan is shown beside the file.',
+      ...hostPathWarnings(p.hostMounts ?? []).map((w) => `Warning: ${w.message}`),
+    ].join('\n');
     const answer = await vscode.window.showWarningMessage(`Apply ${p.changes.length} change${p.changes.length === 1 ? '' : 's'} to stack "${prepared.file.name}"?`, { modal: true, detail }, 'Apply');
     return answer === 'Apply';
   };
