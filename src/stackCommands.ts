@@ -2,18 +2,19 @@
 // (confirmed, one cancellable progress notification), Down (confirmed; volumes only when asked),
 // exports to Compose / Kubernetes, Docker Swarm deploy and removal, and Export Running Stack.
 // The work itself is in src/core/stack; this file asks, shows and reports.
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { EngineConnection } from './core/docker/connection';
 import { createClassifier, normalizeImage } from './core/docker/containers';
 import { errorMessage, type Logger } from './core/lifecycle';
+import { safeTarget, writeFileSafely } from './core/safeWrite';
 import { applyStack, ApplyError, downStack, type ApplyReport, type DownResult } from './core/stack/apply';
 import { StackFileError } from './core/stack/document';
 import { toCompose } from './core/stack/export/compose';
 import { toKubernetes } from './core/stack/export/kubernetes';
 import { exportRunningStack } from './core/stack/exportRunning';
 import type { HardwareProbe } from './core/stack/hardware';
+import { hostPathWarnings } from './core/stack/hostPaths';
 import { formatPlan, type PlanStep, type StackPlan } from './core/stack/plan';
 import { deploySwarm, removeSwarm, swarmStatus, type SwarmDeployResult } from './core/stack/swarm';
 import { LABEL_SERVICE, LABEL_STACK } from './core/stack/schema';
@@ -197,11 +198,13 @@ export class StackController {
     const dir = path.dirname(doc.fileName);
     const out =
       target === 'compose'
-        ? { file: path.join(dir, 'docker-compose.yaml'), ...toCompose(prepared.file, { params: prepared.resolved.params }) }
-        : { file: path.join(dir, `${prepared.file.name}.k8s.yaml`), ...toKubernetes(prepared.file, { params: prepared.resolved.params, stackDir: dir }) };
-    if (fs.existsSync(out.file) && !(await overwrite(out.file))) return undefined;
-    await fs.promises.writeFile(out.file, out.text);
-    return { file: out.file, warnings: out.warnings };
+        ? { name: 'docker-compose.yaml', ...toCompose(prepared.file, { params: prepared.resolved.params }) }
+        : { name: `${prepared.file.name}.k8s.yaml`, ...toKubernetes(prepared.file, { params: prepared.resolved.params, stackDir: dir }) };
+    // Never through a link, never outside the folder; the question names the real file.
+    const t = await safeTarget(dir, out.name);
+    if (t.exists && !(await overwrite(t.path))) return undefined;
+    const file = await writeFileSafely(dir, out.name, out.text, { overwrite: t.exists });
+    return { file, warnings: out.warnings };
   }
 
   async swarmDeploy(uri: vscode.Uri | undefined, publishPorts: boolean): Promise<SwarmDeployResult> {
@@ -270,14 +273,26 @@ async function newFromTemplate(): Promise<vscode.Uri | undefined> {
   if (name === undefined) return undefined;
   const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
   let target = folder ? vscode.Uri.joinPath(folder, pick.template.fileName) : undefined;
-  if (target && fs.existsSync(target.fsPath)) {
-    const answer = await vscode.window.showWarningMessage(`${vscode.workspace.asRelativePath(target)} already exists.`, { modal: true }, 'Replace', 'Save Elsewhere…');
-    if (answer === undefined) return undefined;
-    if (answer === 'Save Elsewhere…') target = undefined;
+  let replace = false;
+  if (target?.scheme === 'file') {
+    // Refuses a link planted at the template's name before anything is asked.
+    const t = await safeTarget(path.dirname(target.fsPath), path.basename(target.fsPath));
+    if (t.exists) {
+      const answer = await vscode.window.showWarningMessage(`${t.path} already exists.`, { modal: true }, 'Replace', 'Save Elsewhere…');
+      if (answer === undefined) return undefined;
+      if (answer === 'Save Elsewhere…') target = undefined;
+      else replace = true;
+    }
   }
-  target ??= await vscode.window.showSaveDialog({ defaultUri: folder ? vscode.Uri.joinPath(folder, `${name}.llmstack.yaml`) : undefined, filters: { 'Stack file': ['yaml', 'yml'] } });
+  if (!target) {
+    target = await vscode.window.showSaveDialog({ defaultUri: folder ? vscode.Uri.joinPath(folder, `${name}.llmstack.yaml`) : undefined, filters: { 'Stack file': ['yaml', 'yml'] } });
+    // The save dialog asked about replacing already.
+    replace = true;
+  }
   if (!target) return undefined;
-  await vscode.workspace.fs.writeFile(target, new TextEncoder().encode(pick.template.text({ name })));
+  const text = pick.template.text({ name });
+  if (target.scheme === 'file') target = vscode.Uri.file(await writeFileSafely(path.dirname(target.fsPath), path.basename(target.fsPath), text, { overwrite: replace }));
+  else await vscode.workspace.fs.writeFile(target, new TextEncoder().encode(text));
   await vscode.window.showTextDocument(target);
   return target;
 }
@@ -304,9 +319,10 @@ export function registerStackCommands(deps: StackCommandDeps): { controller: Sta
     const doc = await vscode.workspace.openTextDocument(uri);
     await vscode.window.showTextDocument(doc, { viewColumn: vscode.ViewColumn.Beside, preview: true, preserveFocus: true });
     const risky = destructive(p);
-    const detail = risky.length
-      ? `This recreates, stops or removes: ${risky.map((s) => s.service ?? s.target).join(', ')}. Named volumes keep their data.`
-      : 'The plan is shown beside the file.';
+    const detail = [
+      risky.length ? `This recreates, stops or removes: ${risky.map((s) => s.service ?? s.target).join(', ')}. Named volumes keep their data.` : 'The plan is shown beside the file.',
+      ...hostPathWarnings(p.hostMounts ?? []).map((w) => `Warning: ${w.message}`),
+    ].join('\n');
     const answer = await vscode.window.showWarningMessage(`Apply ${p.changes.length} change${p.changes.length === 1 ? '' : 's'} to stack "${prepared.file.name}"?`, { modal: true, detail }, 'Apply');
     return answer === 'Apply';
   };
@@ -362,7 +378,7 @@ export function registerStackCommands(deps: StackCommandDeps): { controller: Sta
   const exportTo = async (uri: vscode.Uri | undefined, target: 'compose' | 'kubernetes') => {
     try {
       const r = await controller.exportTo(uri, target, async (file) =>
-        (await vscode.window.showWarningMessage(`${path.basename(file)} exists. Replace it?`, { modal: true }, 'Replace')) === 'Replace',
+        (await vscode.window.showWarningMessage(`${file} exists. Replace it?`, { modal: true }, 'Replace')) === 'Replace',
       );
       if (!r) return;
       for (const w of r.warnings) log.warn(w);
@@ -470,7 +486,12 @@ export function registerStackCommands(deps: StackCommandDeps): { controller: Sta
     disposables: [
       controller.plans,
       vscode.workspace.registerTextDocumentContentProvider(PLAN_SCHEME, controller.plans),
-      vscode.commands.registerCommand('llmStack.stack.new', () => newFromTemplate()),
+      vscode.commands.registerCommand('llmStack.stack.new', () =>
+        newFromTemplate().catch((e: unknown) => {
+          reportError(log, e);
+          return undefined;
+        }),
+      ),
       vscode.commands.registerCommand('llmStack.stack.plan', (uri?: vscode.Uri) => plan(uri)),
       vscode.commands.registerCommand('llmStack.stack.apply', (uri?: vscode.Uri) => apply(uri)),
       vscode.commands.registerCommand('llmStack.stack.down', (uri?: vscode.Uri) => down(uri)),

@@ -1,8 +1,6 @@
 // What each service of a stack file should be on the engine: the container create options, the
 // hash that says "recreate" when it changes, and per-field digests that say why. Pure.
 import { createHash } from 'node:crypto';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import type Docker from 'dockerode';
 import { LABEL_RUNTIME } from '../docker/containers';
 import { LABEL_PORT } from '../runtimes/discovery';
@@ -22,13 +20,16 @@ import {
   volumeName,
   type NormalPort,
 } from './normalize';
+import { resolveHostPath } from './hostPaths';
 import { paramMapping } from './params';
 import { LABEL_CONFIG_HASH, LABEL_KEEP_LOADED, LABEL_SERVICE, LABEL_STACK, services, type ModelEntry, type RuntimeSpec, type ServiceEntry, type StackFile } from './schema';
 import type { ResolvedGpu, ResolvedParams } from './types';
 
 /**
  * Per-field digests of the desired configuration, kept on the container so the next plan can say
- * which fields changed ("env changed (OLLAMA_BASE_URL)") without storing values (env may hold secrets).
+ * which fields changed ("env changed (OLLAMA_BASE_URL)"). Environment appears by name only: a digest
+ * of a value would let anyone who can list containers confirm a guessed token; the plan compares
+ * values with the container's own environment, which the engine holds anyway.
  */
 export const LABEL_CONFIG = 'io.llmstack.config';
 
@@ -39,7 +40,7 @@ export interface DesiredModel {
   readonly keepLoaded: boolean;
 }
 
-/** Short digests of each part of the create options; env is digested per variable. */
+/** Short digests of each part of the create options; `env` holds the variable names, each with "". */
 export interface ConfigDigest {
   readonly [field: string]: string | Readonly<Record<string, string>>;
 }
@@ -53,7 +54,7 @@ export interface DesiredService {
   readonly image: string;
   /** The body of POST /containers/create, `name` included. Copy before handing to dockerode (it mutates options). */
   readonly create: Docker.ContainerCreateOptions;
-  /** sha256 (hex) of the canonical create options without the two config labels. */
+  /** sha256 (hex) of the canonical create options without the two config labels and without env values. */
   readonly configHash: string;
   readonly configDigest: ConfigDigest;
   /** Services that must run (and be healthy, when they have a healthcheck) before this one starts. */
@@ -118,7 +119,7 @@ function desiredService(file: StackFile, entry: ServiceEntry, o: DesiredOptions)
   const binds: string[] = [];
   const volumes: string[] = [];
   for (const v of (spec.volumes ?? []).map(parseVolume)) {
-    const source = v.kind === 'named' ? volumeName(stack, v.name) : hostPath(v.source, o.stackDir);
+    const source = v.kind === 'named' ? volumeName(stack, v.name) : resolveHostPath(v.source, o.stackDir);
     if (v.kind === 'named' && !volumes.includes(source)) volumes.push(source);
     binds.push(`${source}:${v.target}${v.readOnly ? ':ro' : ''}`);
   }
@@ -215,13 +216,6 @@ function desiredModel(m: ModelEntry): DesiredModel {
   return typeof m === 'string' ? { name: m, pull: true, keepLoaded: false } : { name: m.name, pull: m.pull ?? true, keepLoaded: m.keepLoaded ?? false };
 }
 
-/** "~/x" → home; "./x", "../x" → against the stack file's folder; absolute as is. */
-function hostPath(source: string, stackDir: string): string {
-  if (source === '~') return os.homedir();
-  if (source.startsWith('~/')) return path.join(os.homedir(), source.slice(2));
-  return path.resolve(stackDir, source);
-}
-
 const nanos = (d: Parameters<typeof durationMs>[0]) => Math.round(durationMs(d) * 1e6);
 
 // ---------------------------------------------------------------------------------------------
@@ -242,9 +236,28 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(sortedCopy(value)) ?? 'null';
 }
 
-/** The hash of create options, leaving out the two labels that record the hash and the digests. */
+/**
+ * The hash of create options, leaving out the two labels that record the hash and the digests, and
+ * the environment's values (names stay): the hash is a label anyone who lists containers reads.
+ */
 export function configHashOf(create: Docker.ContainerCreateOptions): string {
-  return sha256(canonicalJson(withoutConfigLabels(create)));
+  return hashConfig(create).configHash;
+}
+
+/** "A=1" → ["A", "1"]; "A" → ["A", ""]. */
+function splitEnv(kv: string): [string, string] {
+  const eq = kv.indexOf('=');
+  return eq < 0 ? [kv, ''] : [kv.slice(0, eq), kv.slice(eq + 1)];
+}
+
+/** An Env list as a map, the last of a repeated name winning (as the engine does). */
+export function envRecord(list: readonly string[] | null | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const kv of list ?? []) {
+    const [k, v] = splitEnv(kv);
+    out[k] = v;
+  }
+  return out;
 }
 
 function withoutConfigLabels(create: Docker.ContainerCreateOptions): Docker.ContainerCreateOptions {
@@ -306,15 +319,11 @@ const UNSET = short(undefined);
 /** The config hash and the per-field digests, from one canonical copy of the create options. */
 export function hashConfig(create: Docker.ContainerCreateOptions): { configHash: string; configDigest: ConfigDigest } {
   const c = sortedCopy(withoutConfigLabels(create)) as Sorted;
-  const configHash = sha256(JSON.stringify(c));
+  const names = c.Env?.map((kv) => splitEnv(kv)[0]);
+  const configHash = sha256(canonicalJson({ ...c, Env: names }));
   const out: Record<string, string | Record<string, string>> = {};
   for (const field in FIELD_GROUPS) out[field] = short(FIELD_GROUPS[field](c));
-  const env: Record<string, string> = {};
-  for (const kv of c.Env ?? []) {
-    const eq = kv.indexOf('=');
-    env[eq < 0 ? kv : kv.slice(0, eq)] = shortDigest(eq < 0 ? '' : kv.slice(eq + 1));
-  }
-  out.env = env;
+  out.env = Object.fromEntries((names ?? []).map((n) => [n, '']));
   const rest: Record<string, unknown> = {};
   for (const k in c) if (!COVERED_TOP.has(k)) rest[k] = (c as Record<string, unknown>)[k];
   const hostRest: Record<string, unknown> = {};
@@ -327,8 +336,12 @@ export function digestConfig(create: Docker.ContainerCreateOptions): ConfigDiges
   return hashConfig(create).configDigest;
 }
 
-/** What differs between a stored digest and the desired one, as plan reasons ("env changed (A, B)"). */
-export function diffDigests(before: ConfigDigest | undefined, after: ConfigDigest): string[] {
+/**
+ * What differs between a stored digest and the desired one, as plan reasons ("env changed (A, B)").
+ * Env names set or unset show from the digests; `changedEnv` adds the names whose values differ
+ * (which the caller finds by comparing with the container's environment: see envValueChanges).
+ */
+export function diffDigests(before: ConfigDigest | undefined, after: ConfigDigest, changedEnv: readonly string[] = []): string[] {
   if (!before) return ['configuration changed (made by an older version or by hand)'];
   const out: string[] = [];
   for (const field of Object.keys(after)) {
@@ -339,10 +352,30 @@ export function diffDigests(before: ConfigDigest | undefined, after: ConfigDiges
       continue;
     }
     const prev = typeof a === 'object' && a !== null ? a : {};
-    const keys = [...new Set([...Object.keys(prev), ...Object.keys(b)])].filter((k) => prev[k] !== b[k]).sort();
-    if (keys.length) out.push(`${field} changed (${keys.join(', ')})`);
+    const keys = new Set([...Object.keys(prev), ...Object.keys(b)].filter((k) => !(k in prev) || !(k in b)));
+    if (field === 'env') for (const k of changedEnv) keys.add(k);
+    if (keys.size) out.push(`${field} changed (${[...keys].sort().join(', ')})`);
   }
   return out;
+}
+
+/**
+ * The desired variables whose value is not the container's: `actual` is the container's whole
+ * environment as the engine reports it (the image's variables included, ours overriding them).
+ */
+export function envValueChanges(desiredEnv: readonly string[] | undefined, actual: Readonly<Record<string, string>>): string[] {
+  return Object.entries(envRecord(desiredEnv))
+    .filter(([k, v]) => actual[k] !== v)
+    .map(([k]) => k);
+}
+
+/**
+ * A digest written by a version that kept a digest of each env value in the label (a non-empty
+ * entry under `env`): the container should be recreated so that label goes.
+ */
+export function digestHoldsEnvValues(d: ConfigDigest | undefined): boolean {
+  const env = d?.env;
+  return typeof env === 'object' && Object.values(env).some((v) => v !== '');
 }
 
 /** Reads the digest label back; undefined when absent or not ours. */

@@ -4,7 +4,8 @@ import type Docker from 'dockerode';
 import { z } from 'zod';
 import { withTimeout } from '../docker/connection';
 import { createClassifier } from '../docker/containers';
-import { exportYaml } from './export/common';
+import { exportYaml, type YamlNote } from './export/common';
+import { isSecretEnv } from './secrets';
 import type { GpuSpec, HealthcheckSpec, PortSpec, RuntimeSpec, StackFile, StackRuntimeKind, UiSpec } from './schema';
 import { defaultRuntimePorts, LABEL_SERVICE, LABEL_STACK, STACK_FILE_VERSION, stackFileSchema, stackRuntimeKinds } from './schema';
 
@@ -179,6 +180,8 @@ export async function exportRunningStack(docker: Docker, o: ExportRunningOptions
   const hostToService = new Map<string, string>();
   const usedNames = new Set<string>();
   const uiUrls: { service: string; key: string; url: URL }[] = [];
+  /** Secret variables whose values were left out, by service. */
+  const secrets: { service: string; section: 'runtimes' | 'uis'; key: string }[] = [];
 
   for (const c of containers.sort((a, b) => a.Name.localeCompare(b.Name))) {
     const containerName = c.Name.replace(/^\//, '');
@@ -230,8 +233,15 @@ export async function exportRunningStack(docker: Docker, o: ExportRunningOptions
 
     const imageEnv = envMap(image.Env);
     const env: Record<string, string> = {};
-    for (const [k, v] of envMap(c.Config.Env)) if (!MACHINE_ENV.has(k) && imageEnv.get(k) !== v) env[k] = v;
+    const left: string[] = [];
+    for (const [k, v] of envMap(c.Config.Env)) {
+      if (MACHINE_ENV.has(k) || imageEnv.get(k) === v) continue;
+      // A stack file has no way to read a value from elsewhere: a secret is written empty, with a note.
+      if (isSecretEnv(k, v)) left.push(k);
+      env[k] = isSecretEnv(k, v) ? '' : v;
+    }
     if (Object.keys(env).length) common.env = env;
+    if (left.length) warnings.push(`${svc}: the value${left.length === 1 ? '' : 's'} of ${left.join(', ')} ${left.length === 1 ? 'was' : 'were'} left out (secret); fill ${left.length === 1 ? 'it' : 'them'} in before applying the file.`);
 
     if (!sameList(c.Config.Entrypoint, image.Entrypoint)) warnings.push(`${svc}: its entrypoint (${(c.Config.Entrypoint ?? []).join(' ')}) differs from the image's; a stack file cannot set one, so it is left out.`);
     if (!sameList(c.Config.Cmd, image.Cmd) && c.Config.Cmd?.length) common.command = c.Config.Cmd;
@@ -246,7 +256,9 @@ export async function exportRunningStack(docker: Docker, o: ExportRunningOptions
     if (Object.keys(own).length) common.labels = own;
 
     const kind = classifier.classify({ image: c.Config.Image, labels });
-    if (kind && kind !== 'openwebui' && (stackRuntimeKinds as readonly string[]).includes(kind)) {
+    const section = kind && kind !== 'openwebui' && (stackRuntimeKinds as readonly string[]).includes(kind) ? 'runtimes' : 'uis';
+    for (const key of left) secrets.push({ service: svc, section, key });
+    if (section === 'runtimes') {
       const rt = { kind: kind as StackRuntimeKind, ...common } as RuntimeSpec;
       // The API is HTTP: only TCP ports can be it.
       const published = (c.HostConfig.PortBindings ? Object.keys(c.HostConfig.PortBindings) : []).filter((k) => !k.includes('/') || k.endsWith('/tcp')).map((k) => Number(k.split('/')[0]));
@@ -291,7 +303,9 @@ export async function exportRunningStack(docker: Docker, o: ExportRunningOptions
   const header = [
     `Exported by LLM Local Stack from the containers ${containers.map((c) => c.Name.replace(/^\//, '')).join(', ')}.`,
     'Only what differs from the images is written; review it before applying.',
+    ...(secrets.length ? [`Secret values were left out (${secrets.map((x) => `${x.service}: ${x.key}`).join(', ')}): fill them in before applying.`] : []),
   ].join('\n');
-  return { file: parsed.data, text: exportYaml(parsed.data, header), warnings };
+  const notes: YamlNote[] = secrets.map((x) => ({ path: [x.section, x.service, 'env', x.key], comment: `value left out: ${x.key} looks like a secret; fill it in before applying` }));
+  return { file: parsed.data, text: exportYaml(parsed.data, header, notes), warnings };
 }
 

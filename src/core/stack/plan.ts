@@ -3,7 +3,8 @@
 import type Docker from 'dockerode';
 import { withTimeout } from '../docker/connection';
 import type { EngineError } from '../docker/engineError';
-import { diffDigests, LABEL_CONFIG, parseConfigDigest, type ConfigDigest, type DesiredService } from './containerSpec';
+import { diffDigests, digestHoldsEnvValues, envRecord, envValueChanges, LABEL_CONFIG, parseConfigDigest, type ConfigDigest, type DesiredService } from './containerSpec';
+import { hostMounts, hostPathWarnings, type HostMount } from './hostPaths';
 import { networkName } from './normalize';
 import { LABEL_CONFIG_HASH, LABEL_SERVICE, LABEL_STACK } from './schema';
 
@@ -24,6 +25,8 @@ export interface ExistingContainer {
   readonly configHash?: string;
   readonly configDigest?: ConfigDigest;
   readonly labels: Readonly<Record<string, string>>;
+  /** Its environment as the engine reports it (the image's variables included): env changes are found against it. */
+  readonly env: Readonly<Record<string, string>>;
 }
 
 export interface ImagePresence {
@@ -62,6 +65,8 @@ export interface StackPlan {
   readonly steps: readonly PlanStep[];
   /** The steps that change something: everything but "unchanged". Empty right after an apply. */
   readonly changes: readonly PlanStep[];
+  /** Every host path (bind mount, device) each service gets, sensitive ones with a warning. */
+  readonly hostMounts?: readonly HostMount[];
 }
 
 export interface PlanOptions {
@@ -71,6 +76,8 @@ export interface PlanOptions {
   readonly network?: string | null;
   /** Volumes to ensure; default every named volume the services mount. */
   readonly volumes?: readonly string[];
+  /** Resolves links in host paths that exist, so the plan names what a container really gets (realHostPath). */
+  readonly realpath?: (p: string) => string;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -149,6 +156,7 @@ function toExisting(info: Docker.ContainerInspectInfo): ExistingContainer {
     configHash: labels[LABEL_CONFIG_HASH],
     configDigest: parseConfigDigest(labels[LABEL_CONFIG]),
     labels,
+    env: envRecord(info.Config?.Env),
   };
 }
 
@@ -190,7 +198,7 @@ export function planStack(desired: readonly DesiredService[], state: StackState,
   steps.push(...removals);
 
   for (const d of desired) steps.push(serviceStep(d, matched.get(d.service), state, pulled.has(d.image)));
-  return { stack, steps, changes: steps.filter((s) => s.kind !== 'unchanged') };
+  return { stack, steps, changes: steps.filter((s) => s.kind !== 'unchanged'), hostMounts: hostMounts(desired, { realpath: o.realpath }) };
 }
 
 function serviceStep(d: DesiredService, c: ExistingContainer | undefined, state: StackState, willPull: boolean): PlanStep {
@@ -199,8 +207,11 @@ function serviceStep(d: DesiredService, c: ExistingContainer | undefined, state:
   const step = (kind: StepKind, reason: string): PlanStep => ({ ...base, kind, reason, containerId: c.id });
 
   const reasons: string[] = [];
-  if (c.configHash !== d.configHash) {
-    const fields = diffDigests(c.configDigest, d.configDigest);
+  // The hash leaves env values out (it is a label): they are compared with the container's own.
+  const envChanged = envValueChanges(d.create.Env, c.env);
+  if (c.configHash !== d.configHash || envChanged.length) {
+    const fields = diffDigests(c.configDigest, d.configDigest, envChanged);
+    if (digestHoldsEnvValues(c.configDigest)) fields.push('its labels hold digests of env values (made by an older version): recreated without them');
     reasons.push(...(fields.length ? fields : ['configuration changed']));
   }
   const localId = state.images[d.image]?.id;
@@ -246,12 +257,22 @@ export function formatPlan(plan: StackPlan): string {
     if (other) parts.push(`${other} network/volume to create`);
     lines.push(`Stack "${plan.stack}": ${parts.join(', ')}.`);
   }
+  // Before the steps, as the first thing read: what hands a container this machine.
+  const mounts = plan.hostMounts ?? [];
+  for (const w of hostPathWarnings(mounts)) lines.push(`! warning: ${w.message}`);
   for (const s of plan.steps) {
     const name = s.service ?? s.target;
     const after = s.dependsOn.length && (s.kind === 'create' || s.kind === 'recreate' || s.kind === 'start') ? ` [after ${s.dependsOn.join(', ')}]` : '';
     if (s.kind === 'recreate') lines.push(`${MARK[s.kind]} ${name}: ${s.reason}${after}`);
     else if (s.kind === 'remove') lines.push(`${MARK[s.kind]} ${name}  (${s.reason})`);
     else lines.push(`${MARK[s.kind].padEnd(11)} ${name}  (${s.reason})${after}`);
+  }
+  if (mounts.length) {
+    lines.push('', 'Host paths the containers get:');
+    for (const m of mounts) {
+      const what = m.kind === 'device' ? 'device ' : '';
+      lines.push(`  ${m.service}: ${what}${m.source} → ${m.target}${m.readOnly ? ' (read-only)' : ''}${m.warning ? `  ! ${m.warning}` : ''}`);
+    }
   }
   return lines.join('\n');
 }

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { loadStackFile, stackFormatOf } from './document';
 import { desiredContainers, type DesiredService } from './containerSpec';
 import type { HardwareProbe } from './hardware';
+import { realHostPath } from './hostPaths';
 import { planStack, readStackState, type StackPlan, type StackState } from './plan';
 import { ggufPathForService, modelFactsFromGguf, resolveStack } from './resolve';
 import type { StackFile } from './schema';
@@ -43,5 +44,5 @@ export function prepareFile(file: StackFile, stackDir: string, hw: HardwareInfo)
 export async function planPrepared(docker: Docker, p: PreparedStack, signal?: AbortSignal): Promise<{ state: StackState; plan: StackPlan }> {
   const images = [...new Set(p.desired.map((d) => d.image))];
   const state = await readStackState(docker, p.file.name, images, signal);
-  return { state, plan: planStack(p.desired, state, { stack: p.file.name }) };
+  return { state, plan: planStack(p.desired, state, { stack: p.file.name, realpath: realHostPath }) };
 }

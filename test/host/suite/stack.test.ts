@@ -1,9 +1,11 @@
 // Stack files inside the real host: an invalid llmstack.yaml gets diagnostics at the right line and
 // column (screenshot), a valid one gets Plan/Apply/Down CodeLenses and `auto` hovers, and the stack
 // commands' work plans, applies (parallel, UI after its runtime is healthy), re-plans to nothing,
-// recreates only a changed service, and takes the stack down on the real engine.
+// recreates only a changed service, and takes the stack down on the real engine; an export refuses
+// to write through a docker-compose.yaml link planted in the workspace.
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { engine, uniqueName, waitUntil } from '../../support/engine';
@@ -193,5 +195,42 @@ describe('stack files in the real host (host)', function () {
     const down = await a.stacks.down(file, true);
     assert.equal(down.removed.length, 2);
     assert.deepEqual(await containersOf(stack), []);
+  });
+
+  it('Export to Compose refuses a docker-compose.yaml linking outside the workspace and leaves its target as it was', async () => {
+    const a = await api();
+    await setText(file, validStack(stack, 'one'));
+    const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'llmstack-victim-'));
+    const victim = path.join(outside, 'bashrc');
+    fs.writeFileSync(victim, 'precious\n');
+    const link = path.join(path.dirname(file.fsPath), 'docker-compose.yaml');
+    fs.symlinkSync(victim, link);
+    try {
+      let asked = 0;
+      await assert.rejects(
+        a.stacks.exportTo(file, 'compose', async () => {
+          asked++;
+          return true;
+        }),
+        /docker-compose\.yaml is a symbolic link \(to .*bashrc\)\. LLM Stack does not write through links/,
+      );
+      assert.equal(asked, 0, 'refused before asking to replace');
+      assert.equal(fs.readFileSync(victim, 'utf8'), 'precious\n', 'the link target is untouched');
+      // A plain file there: the question names the real file, and the export replaces it.
+      fs.rmSync(link);
+      fs.writeFileSync(link, 'old\n');
+      let named = '';
+      const r = await a.stacks.exportTo(file, 'compose', async (f) => {
+        named = f;
+        return true;
+      });
+      assert.equal(named, fs.realpathSync(link));
+      assert.equal(r?.file, named);
+      assert.match(fs.readFileSync(link, 'utf8'), /^services:/m);
+      assert.equal(fs.readFileSync(victim, 'utf8'), 'precious\n');
+    } finally {
+      fs.rmSync(link, { force: true });
+      fs.rmSync(outside, { recursive: true, force: true });
+    }
   });
 });

@@ -1,6 +1,6 @@
 // What every export (Compose, Kubernetes, Swarm, a running stack) shares: a runtime's params and GPUs
 // without this machine's hardware, what no export can carry, and YAML text every parser reads alike.
-import { Document, parse as parseYaml, visit } from 'yaml';
+import { Document, isMap, isScalar, parse as parseYaml, visit } from 'yaml';
 import type { GpuSpec, ServiceEntry } from '../schema';
 import { paramMapping } from '../params';
 import type { ResolvedGpu, ResolvedParams } from '../types';
@@ -78,18 +78,29 @@ export function commonWarnings(entry: ServiceEntry, target: string): string[] {
   return out;
 }
 
+/** A comment written above the key at `path` (["runtimes", "vllm", "env", "HF_TOKEN"]). */
+export interface YamlNote {
+  readonly path: readonly string[];
+  readonly comment: string;
+}
+
 /**
  * YAML text read the same by YAML 1.1 parsers (PyYAML in docker-compose 1.29, go-yaml in kubectl)
  * and YAML 1.2 ones: any string that either would read as something else ("no", "on", "22:22",
  * "0o17", "1e3") is double-quoted.
  */
-export function exportYaml(value: unknown, header: string): string {
+export function exportYaml(value: unknown, header: string, notes: readonly YamlNote[] = []): string {
   const doc = new Document(value, { version: '1.1', aliasDuplicateObjects: false });
   visit(doc, {
     Scalar(_key, node) {
       if (typeof node.value === 'string' && !plainIsString(node.value)) node.type = 'QUOTE_DOUBLE';
     },
   });
+  for (const n of notes) {
+    const map = doc.getIn(n.path.slice(0, -1), true);
+    const pair = isMap(map) ? map.items.find((p) => isScalar(p.key) && p.key.value === n.path[n.path.length - 1]) : undefined;
+    if (pair && isScalar(pair.key)) pair.key.commentBefore = ` ${n.comment}`;
+  }
   if (header) doc.commentBefore = header.split('\n').map((l) => (l ? ` ${l}` : '')).join('\n');
   return doc.toString({ lineWidth: 0 });
 }

@@ -111,6 +111,23 @@ describe('stack export: Compose with the real docker-compose (integration)', fun
     assert.deepEqual(cfg.services.c.command, ['--n-gpu-layers', '99']);
   });
 
+  it('`config` reads secret values from a .env file next to the export, and stops with the message without one', async () => {
+    const secretStack: StackFile = { name: 'sec', runtimes: { vl: { kind: 'vllm', image: 'vllm/vllm-openai', env: { HF_TOKEN: 'hf_realSecret', MAX_TOKENS: 8 } } } };
+    const sub = fs.mkdtempSync(path.join(dir, 'secrets-'));
+    const text = toCompose(secretStack).text;
+    assert.ok(!text.includes('hf_realSecret'));
+    fs.writeFileSync(path.join(sub, 'docker-compose.yaml'), text);
+    // The .env is read from the project folder, the compose file's.
+    const unset = await compose(sub, ['-f', 'docker-compose.yaml', 'config']);
+    assert.notEqual(unset.code, 0);
+    assert.match(unset.stderr, /set HF_TOKEN in the environment or in a \.env file next to this file/);
+    fs.writeFileSync(path.join(sub, '.env'), 'HF_TOKEN=hf_fromDotEnv\n');
+    const r = await compose(sub, ['-f', 'docker-compose.yaml', 'config']);
+    assert.equal(r.code, 0, r.stderr);
+    const cfg = parse(r.stdout, { version: '1.1' }) as any;
+    assert.deepEqual(cfg.services.vl.environment, { HF_TOKEN: 'hf_fromDotEnv', MAX_TOKENS: '8' });
+  });
+
   it('`config` rejects what 1.29 does not know, so the checks above mean something', async () => {
     const f = write('bad-compose.yaml', 'services:\n  a:\n    image: x\n    ports:\n      - target: 80\n        host_ip: 127.0.0.1\n');
     const r = await compose(dir, ['-f', f, 'config']);

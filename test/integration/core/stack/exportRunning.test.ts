@@ -37,7 +37,7 @@ describe('export running containers as a stack file (integration)', function () 
       name: `${stack}-llm`,
       Image: OLLAMA_LIKE,
       Cmd: ['sh', '-c', 'trap "exit 0" TERM; while true; do sleep 1; done'],
-      Env: ['OLLAMA_KEEP_ALIVE=5m', 'PATH=/bin', 'EMPTY='],
+      Env: ['OLLAMA_KEEP_ALIVE=5m', 'PATH=/bin', 'EMPTY=', 'HF_TOKEN=hf_secretValue123'],
       Labels: { [TEST_LABEL]: 'true', [LABEL_STACK]: stack, [LABEL_SERVICE]: 'llm', [LABEL_CONFIG_HASH]: 'abc', team: 'ml' },
       ExposedPorts: { '11434/tcp': {}, '9000/tcp': {} },
       StopTimeout: 1,
@@ -58,7 +58,7 @@ describe('export running containers as a stack file (integration)', function () 
       name: `${stack}-webui`,
       Image: BUSYBOX,
       Cmd: ['sleep', '3600'],
-      Env: ['OLLAMA_BASE_URL=http://llm:11434', 'WEBUI_NAME=Team'],
+      Env: ['OLLAMA_BASE_URL=http://llm:11434', 'WEBUI_NAME=Team', 'WEBUI_SECRET_KEY=webuiSecret456', 'WEBUI_AUTH=False'],
       Labels: { [TEST_LABEL]: 'true', [LABEL_STACK]: stack, [LABEL_SERVICE]: 'webui', [LABEL_RUNTIME]: 'openwebui' },
       ExposedPorts: { '8080/tcp': {} },
       HostConfig: { PortBindings: { '8080/tcp': [{ HostIp: '', HostPort: '13000' }] }, RestartPolicy: { Name: 'no' } },
@@ -97,7 +97,8 @@ describe('export running containers as a stack file (integration)', function () 
           image: OLLAMA_LIKE,
           ports: [{ container: 9000, host: 0, hostIp: '127.0.0.1' }, `${hostPort}:11434`],
           volumes: [`${dir}:/data:ro`, 'models:/root/.ollama'],
-          env: { OLLAMA_KEEP_ALIVE: '5m', EMPTY: '' },
+          // Secret values are left out, the names kept (empty) for the user to fill in.
+          env: { OLLAMA_KEEP_ALIVE: '5m', EMPTY: '', HF_TOKEN: '' },
           command: ['sh', '-c', 'trap "exit 0" TERM; while true; do sleep 1; done'],
           healthcheck: { test: 'test -d /root/.ollama', interval: '1s500ms', timeout: '2s', retries: 3, startPeriod: '1m30s' },
           labels: { team: 'ml' },
@@ -109,7 +110,7 @@ describe('export running containers as a stack file (integration)', function () 
           kind: 'openwebui',
           image: BUSYBOX,
           ports: ['0.0.0.0:13000:8080'],
-          env: { WEBUI_NAME: 'Team' },
+          env: { WEBUI_NAME: 'Team', WEBUI_SECRET_KEY: '', WEBUI_AUTH: 'False' },
           command: ['sleep', '3600'],
           restart: 'no',
           state: 'stopped',
@@ -118,8 +119,15 @@ describe('export running containers as a stack file (integration)', function () 
       },
     };
     assert.deepEqual(r.file, expected);
-    assert.deepEqual(r.warnings, []);
+    assert.deepEqual(r.warnings, [
+      'llm: the value of HF_TOKEN was left out (secret); fill it in before applying the file.',
+      'webui: the value of WEBUI_SECRET_KEY was left out (secret); fill it in before applying the file.',
+    ]);
     assert.match(r.text, new RegExp(`^# Exported by LLM Local Stack from the containers ${stack}-llm, ${stack}-webui\\.`));
+    assert.ok(!r.text.includes('hf_secretValue123') && !r.text.includes('webuiSecret456'), 'no secret value in the text');
+    assert.match(r.text, /# Secret values were left out \(llm: HF_TOKEN, webui: WEBUI_SECRET_KEY\): fill them in before applying\./);
+    assert.match(r.text, /\n {6}# value left out: HF_TOKEN looks like a secret; fill it in before applying\n {6}HF_TOKEN: ""\n/);
+    assert.match(r.text, /\n {6}# value left out: WEBUI_SECRET_KEY looks like a secret; fill it in before applying\n {6}WEBUI_SECRET_KEY: ""\n/);
     const back = stackFileSchema.parse(parse(r.text));
     assert.deepEqual(back, expected);
   });

@@ -126,6 +126,32 @@ describe('stack export: Compose (unit)', () => {
     
   });
 
+  it('reads secret values from the environment instead of writing them, one variable per distinct value', () => {
+    const file: StackFile = {
+      name: 'sec',
+      runtimes: { vl: { kind: 'vllm', image: 'vllm/vllm-openai', env: { HF_TOKEN: 'hf_realSecret', VLLM_API_KEY: 'sk-a', MAX_TOKENS: 512 } } },
+      uis: {
+        web: { kind: 'openwebui', image: 'ghcr.io/open-webui/open-webui:main', runtime: 'vl', env: { OPENAI_API_KEY: 'sk-a', WEBUI_AUTH: false, HF_TOKEN: 'hf_realSecret' } },
+        other: { image: 'x', env: { VLLM_API_KEY: 'sk-b' } },
+      },
+    };
+    const x = toCompose(file);
+    assert.ok(!/hf_realSecret|sk-a|sk-b/.test(x.text), 'no secret value in the text');
+    const d = parse(x.text) as any;
+    const ref = (v: string) => `\${${v}:?set ${v} in the environment or in a .env file next to this file}`;
+    assert.deepEqual(d.services.vl.environment, { HF_TOKEN: ref('HF_TOKEN'), VLLM_API_KEY: ref('VL_VLLM_API_KEY'), MAX_TOKENS: '512' });
+    assert.deepEqual(d.services.web.environment, { OPENAI_API_BASE_URL: 'http://vl:8000/v1', OPENAI_API_KEY: ref('OPENAI_API_KEY'), WEBUI_AUTH: 'false', HF_TOKEN: ref('HF_TOKEN') });
+    assert.deepEqual(d.services.other.environment, { VLLM_API_KEY: ref('OTHER_VLLM_API_KEY') });
+    assert.deepEqual(
+      x.secrets.map((s) => `${s.service}.${s.name}=\$${s.variable}`),
+      ['vl.HF_TOKEN=$HF_TOKEN', 'vl.VLLM_API_KEY=$VL_VLLM_API_KEY', 'web.OPENAI_API_KEY=$OPENAI_API_KEY', 'web.HF_TOKEN=$HF_TOKEN', 'other.VLLM_API_KEY=$OTHER_VLLM_API_KEY'],
+    );
+    assert.match(x.text, /# Secret values are not in this file: set HF_TOKEN, VL_VLLM_API_KEY, OPENAI_API_KEY, OTHER_VLLM_API_KEY in the environment, or in a \.env file\n/);
+    assert.ok(x.warnings.some((w) => w.startsWith('Secret values are not written to the Compose file: set HF_TOKEN, VL_VLLM_API_KEY')));
+    assert.deepEqual(r.secrets, [], 'a stack without secrets reads nothing');
+    assert.ok(!r.text.includes('Secret values'));
+  });
+
   it('quotes what YAML 1.1 would misread ("no", "on", "22:22", "y") and nothing reads differently', () => {
     const value = { restart: 'no', a: 'on', b: '22:22', y: 'y', c: '0o17', d: '1e3', e: '', f: 'plain text', g: ' lead', h: 'a: b', i: '#x', n: 3, t: true };
     const text = exportYaml(value, 'header');

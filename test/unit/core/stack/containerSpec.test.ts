@@ -11,6 +11,9 @@ import {
   desiredContainers,
   deviceRequest,
   diffDigests,
+  digestHoldsEnvValues,
+  envRecord,
+  envValueChanges,
   LABEL_CONFIG,
   literalParams,
   parseConfigDigest,
@@ -181,7 +184,7 @@ uis:
     assert.equal(b.waitHealthy, false);
   });
 
-  it('hashes the canonical create options: stable across key order, blind to its own labels, different when anything changes', () => {
+  it('hashes the canonical create options: stable across key order, blind to its own labels and to env values, different when anything else changes', () => {
     const a = desiredContainers(fromYaml(BASIC), { stackDir: STACK_DIR });
     const reordered = fromYaml(BASIC.replace('env: { OLLAMA_KEEP_ALIVE: 5m, OLLAMA_DEBUG: 1 }', 'env: { OLLAMA_DEBUG: 1, OLLAMA_KEEP_ALIVE: 5m }'));
     const b = desiredContainers(reordered, { stackDir: STACK_DIR });
@@ -193,16 +196,39 @@ uis:
     assert.equal(configHashOf(a[0].create), a[0].configHash, 'the hash label and digest label are left out of the hash');
     assert.equal(canonicalJson({ b: 1, a: [{ d: undefined, c: 2 }] }), '{"a":[{"c":2}],"b":1}');
 
+    // An env value is left out of the labels: the container's own environment tells a change.
     const changed = desiredContainers(fromYaml(BASIC.replace('OLLAMA_KEEP_ALIVE: 5m', 'OLLAMA_KEEP_ALIVE: 10m')), { stackDir: STACK_DIR });
-    assert.notEqual(changed[0].configHash, a[0].configHash);
-    assert.equal(changed[1].configHash, a[1].configHash, 'the UI did not change');
-    assert.deepEqual(diffDigests(a[0].configDigest, changed[0].configDigest), ['env changed (OLLAMA_KEEP_ALIVE)']);
+    assert.equal(changed[0].configHash, a[0].configHash);
+    assert.deepEqual(changed[0].create.Labels, a[0].create.Labels);
+    const changedEnv = envValueChanges(changed[0].create.Env, envRecord(a[0].create.Env));
+    assert.deepEqual(changedEnv, ['OLLAMA_KEEP_ALIVE']);
+    assert.deepEqual(diffDigests(a[0].configDigest, changed[0].configDigest, changedEnv), ['env changed (OLLAMA_KEEP_ALIVE)']);
+    // A variable set or unset changes the hash, and the digests name it.
+    const added = desiredContainers(fromYaml(BASIC.replace('OLLAMA_DEBUG: 1', 'OLLAMA_DEBUG: 1, OLLAMA_ORIGINS: "*"')), { stackDir: STACK_DIR });
+    assert.notEqual(added[0].configHash, a[0].configHash);
+    assert.equal(added[1].configHash, a[1].configHash, 'the UI did not change');
+    assert.deepEqual(diffDigests(a[0].configDigest, added[0].configDigest), ['env changed (OLLAMA_ORIGINS)']);
+    assert.deepEqual(diffDigests(added[0].configDigest, a[0].configDigest), ['env changed (OLLAMA_ORIGINS)']);
 
     const moved = desiredContainers(fromYaml(BASIC.replace('ports: ["11434"]', 'ports: ["11435:11434"]').replace('ollama/ollama:latest', 'ollama/ollama:0.9')), { stackDir: STACK_DIR });
     assert.deepEqual(diffDigests(a[0].configDigest, moved[0].configDigest), ['image changed', 'ports changed']);
     const otherDir = desiredContainers(fromYaml(BASIC), { stackDir: '/elsewhere' });
     assert.deepEqual(diffDigests(a[0].configDigest, otherDir[0].configDigest), ['volumes changed']);
     assert.deepEqual(diffDigests(undefined, a[0].configDigest), ['configuration changed (made by an older version or by hand)']);
+  });
+
+  it('labels carry nothing derived from an env value, so they cannot confirm a guessed token', () => {
+    const withToken = (token: string) => desiredContainers(fromYaml(`name: s\nruntimes:\n  vllm: { kind: vllm, image: vllm/vllm-openai, env: { HF_TOKEN: "${token}" } }\n`), { stackDir: STACK_DIR })[0];
+    const real = withToken('hf_realSecretValue123');
+    const guess = withToken('hf_guess');
+    assert.deepEqual(real.create.Labels, guess.create.Labels, 'every label, the hash and digests included, is the same whatever the value');
+    const labelText = JSON.stringify(real.create.Labels);
+    assert.ok(!labelText.includes('hf_realSecretValue123'));
+    assert.deepEqual(parseConfigDigest(real.create.Labels?.[LABEL_CONFIG])?.env, { HF_TOKEN: '' }, 'the name only');
+    assert.equal(digestHoldsEnvValues(real.configDigest), false);
+    assert.equal(digestHoldsEnvValues({ env: { HF_TOKEN: '1a2b3c4d5e6f70' } }), true, 'a digest from an older version');
+    assert.equal(digestHoldsEnvValues(undefined), false);
+    assert.deepEqual(envRecord(['A=1=2', 'B', 'A=3']), { A: '3', B: '' });
   });
 
   it('reads sizes 1024-based, as docker --shm-size does', () => {

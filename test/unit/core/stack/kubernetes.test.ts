@@ -26,13 +26,13 @@ const stack: StackFile = {
       gpu: 'all',
       params: { parallel: 2 },
       healthcheck: { test: 'wget -q -O- http://localhost:11434/api/version', interval: '5s', timeout: '500ms', retries: 5, startPeriod: '1m30s' },
-      env: { OLLAMA_KEEP_ALIVE: 'no' },
+      env: { OLLAMA_KEEP_ALIVE: 'no', HF_TOKEN: 'hf_realSecret' },
     },
     'vl_2.b': { kind: 'vllm', image: 'vllm/vllm-openai:v0.6', gpu: { count: 2 }, command: ['--model', 'x'], volumes: ['models:/models:ro'], state: 'stopped', shmSize: '8g' },
     '9cpu': { kind: 'llamacpp', image: 'ghcr.io/ggml-org/llama.cpp:server', gpu: { devices: ['0', '1'] }, healthcheck: { test: ['CMD', 'curl', '-f', 'http://localhost:8080/health'] } },
   },
   uis: {
-    web: { kind: 'openwebui', image: 'ghcr.io/open-webui/open-webui:main', ports: ['3000:8080'], runtime: 'vl_2.b', restart: 'on-failure', labels: { 'com.example/team': 'ml', 'bad key!': 'x' }, shmSize: '1.5g' },
+    web: { kind: 'openwebui', image: 'ghcr.io/open-webui/open-webui:main', ports: ['3000:8080'], runtime: 'vl_2.b', restart: 'on-failure', env: { WEBUI_AUTH: false, 'OPENAI_API_KEY': 'sk-web' }, labels: { 'com.example/team': 'ml', 'bad key!': 'x' }, shmSize: '1.5g' },
     plain: { image: 'nginx:1' },
   },
 };
@@ -80,6 +80,7 @@ describe('stack export: Kubernetes (unit)', () => {
     assert.equal(c.image, 'ollama/ollama:0.5');
     assert.deepEqual(c.env, [
       { name: 'OLLAMA_KEEP_ALIVE', value: 'no' },
+      { name: 'HF_TOKEN', valueFrom: { secretKeyRef: { name: 'llm-secrets', key: 'HF_TOKEN' } } },
       { name: 'OLLAMA_NUM_PARALLEL', value: '2' },
     ]);
     assert.deepEqual(c.ports, [
@@ -88,7 +89,11 @@ describe('stack export: Kubernetes (unit)', () => {
       { name: 'udp-53', containerPort: 53, protocol: 'UDP' },
     ]);
     assert.deepEqual(ctr('vl-2-b').args, ['--model', 'x']);
-    assert.deepEqual(ctr('web').env, [{ name: 'OPENAI_API_BASE_URL', value: 'http://vl-2-b:8000/v1' }]);
+    assert.deepEqual(ctr('web').env, [
+      { name: 'OPENAI_API_BASE_URL', value: 'http://vl-2-b:8000/v1' },
+      { name: 'WEBUI_AUTH', value: 'false' },
+      { name: 'OPENAI_API_KEY', valueFrom: { secretKeyRef: { name: 'web-secrets', key: 'OPENAI_API_KEY' } } },
+    ]);
     for (const c2 of deployments.flatMap((d) => d.spec!.template.spec!.containers)) for (const p of c2.ports ?? []) assert.ok(p.name!.length <= 15 && /[a-z]/.test(p.name!));
   });
 
@@ -187,6 +192,24 @@ describe('stack export: Kubernetes (unit)', () => {
       ports: [{ name: 'tcp-8080', port: 8080, targetPort: 'tcp-8080', protocol: 'TCP' }],
     });
     assert.ok(!svcs.some((s) => s.metadata!.name === 'plain'), 'no ports, no Service');
+  });
+
+  it('reads secret values from Secrets the file does not hold, and says how to create them', () => {
+    assert.ok(!/hf_realSecret|sk-web/.test(r.text), 'no secret value in the text, not even base64');
+    assert.ok(!r.text.includes(Buffer.from('hf_realSecret').toString('base64')));
+    assert.equal(r.objects.filter((o) => (o.kind as string) === 'Secret').length, 0, 'applying the file again cannot overwrite a filled-in Secret');
+    assert.deepEqual(r.secrets, [
+      { service: 'llm', name: 'llm-secrets', keys: ['HF_TOKEN'] },
+      { service: 'web', name: 'web-secrets', keys: ['OPENAI_API_KEY'] },
+    ]);
+    assert.match(r.text, /^# Secret values are not in this file\. Create each Secret once, with the values, before applying:$/m);
+    assert.match(r.text, /^# {3}kubectl create secret generic llm-secrets -n my-stack --from-literal=HF_TOKEN=<value>$/m);
+    assert.match(r.text, /^# {3}kubectl create secret generic web-secrets -n my-stack --from-literal=OPENAI_API_KEY=<value>$/m);
+    assert.ok(r.warnings.includes('llm: HF_TOKEN is read from the Secret "llm-secrets", which the file does not hold: create it before the pod can start (see the file\'s header).'));
+    const odd = toKubernetes({ name: 's', uis: { u: { image: 'x', env: { 'my token': 'v', A_KEY: 'k' } } } });
+    assert.deepEqual(odd.secrets, [{ service: 'u', name: 'u-secrets', keys: ['my_token', 'A_KEY'] }]);
+    assert.match(odd.warnings.join('\n'), /u: my_token, A_KEY are read from the Secret "u-secrets"/);
+    assert.deepEqual(toKubernetes({ name: 's', uis: { u: { image: 'x' } } }).secrets, []);
   });
 
   it('warns about restart policies and start order Kubernetes does not have', () => {

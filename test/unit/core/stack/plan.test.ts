@@ -1,8 +1,12 @@
 // Unit tests for planStack and formatPlan (src/core/stack/plan.ts). planStack is pure, so the engine
 // states here are written out by hand; readStackState is covered by the integration tests.
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { parse } from 'yaml';
-import { desiredContainers, type DesiredService } from '../../../../src/core/stack/containerSpec';
+import { desiredContainers, envRecord, type DesiredService } from '../../../../src/core/stack/containerSpec';
+import { realHostPath } from '../../../../src/core/stack/hostPaths';
 import { formatPlan, planStack, type ExistingContainer, type StackState } from '../../../../src/core/stack/plan';
 import { stackFileSchema } from '../../../../src/core/stack/schema';
 
@@ -41,6 +45,8 @@ function existing(d: DesiredService, over: Partial<ExistingContainer> = {}): Exi
     configHash: d.configHash,
     configDigest: d.configDigest,
     labels: d.create.Labels ?? {},
+    // What the engine reports: the image's variables, then ours.
+    env: { PATH: '/usr/bin', ...envRecord(d.create.Env) },
     ...over,
   };
 }
@@ -147,7 +153,7 @@ describe('stack plan (unit)', () => {
     const s = state([
       existing(d[0], { status: 'exited' }),
       existing(d[1]),
-      { id: 'id-old', name: 'demo-old', service: 'old', status: 'running', image: 'x', imageId: 'sha256:x', labels: {} },
+      { id: 'id-old', name: 'demo-old', service: 'old', status: 'running', image: 'x', imageId: 'sha256:x', labels: {}, env: {} },
       { ...existing(d[0]), id: 'id-dup', name: 'demo-ollama-copy' },
     ]);
     const p = planStack(d, s);
@@ -192,7 +198,7 @@ describe('stack plan (unit)', () => {
 describe('stack plan: the cases between (unit)', () => {
   it('removes a container with the stack label but no service label, saying so', () => {
     const d = desired();
-    const stray: ExistingContainer = { id: 'id-stray', name: 'demo-stray', status: 'exited', image: 'x', imageId: 'sha256:x', labels: {} };
+    const stray: ExistingContainer = { id: 'id-stray', name: 'demo-stray', status: 'exited', image: 'x', imageId: 'sha256:x', labels: {}, env: {} };
     const p = planStack(d, state([...d.map((x) => existing(x)), stray]));
     assert.deepEqual(
       p.changes.map((s) => `${s.kind} ${s.service ?? s.target}: ${s.reason}`),
@@ -244,5 +250,82 @@ describe('stack plan: the cases between (unit)', () => {
     const none = planStack(d, state(d.map((x) => existing(x)), { networkExists: false }), { network: null, stack: 'other' });
     assert.equal(none.stack, 'other');
     assert.deepEqual(none.changes, []);
+  });
+});
+
+describe('stack plan: env values and host paths (unit)', () => {
+  const withToken = (token: string) => desired(FILE.replace('    ports: ["11434"]', `    ports: ["11434"]\n    env: { HF_TOKEN: "${token}" }`));
+
+  it('finds a changed secret value against the container\'s environment, not a label', () => {
+    const before = withToken('hf_old');
+    const after = withToken('hf_new');
+    assert.deepEqual(after[0].create.Labels, before[0].create.Labels, 'no label changes with the value');
+    const p = planStack(after, state(before.map((x) => existing(x))));
+    assert.deepEqual(
+      p.changes.map((s) => `${s.kind} ${s.service}: ${s.reason}`),
+      ['recreate ollama: env changed (HF_TOKEN)'],
+    );
+    assert.deepEqual(planStack(after, state(after.map((x) => existing(x)))).changes, [], 'the same value: nothing to do');
+    // Changed on the engine by hand (docker container update cannot, a re-create outside the extension can).
+    const edited = planStack(after, state(after.map((x) => existing(x, x.service === 'ollama' ? { env: { ...envRecord(x.create.Env), HF_TOKEN: 'other' } } : {}))));
+    assert.deepEqual(
+      edited.changes.map((s) => `${s.kind} ${s.service}: ${s.reason}`),
+      ['recreate ollama: env changed (HF_TOKEN)'],
+    );
+    const removed = planStack(desired(), state(after.map((x) => existing(x))));
+    assert.deepEqual(
+      removed.changes.map((s) => `${s.kind} ${s.service}: ${s.reason}`),
+      ['recreate ollama: env changed (HF_TOKEN)'],
+    );
+  });
+
+  it('recreates a container whose labels hold digests of env values (older versions), saying why', () => {
+    const d = withToken('hf_same');
+    // What an older version stored: a digest per value, and a hash over the values.
+    const legacy = d.map((x) => existing(x, x.service === 'ollama' ? { configHash: 'hash-over-values', configDigest: { ...x.configDigest, env: { HF_TOKEN: '0a1b2c3d4e5f60' } } } : {}));
+    const p = planStack(d, state(legacy));
+    assert.deepEqual(
+      p.changes.map((s) => `${s.kind} ${s.service}: ${s.reason}`),
+      ['recreate ollama: its labels hold digests of env values (made by an older version): recreated without them'],
+    );
+  });
+
+  it('lists every host path each service gets and warns first about the sensitive ones', () => {
+    const home = os.homedir();
+    const d = desired(
+      FILE.replace('    volumes: ["models:/root/.ollama"]', '    volumes: ["models:/root/.ollama", "/var/run/docker.sock:/var/run/docker.sock", "./data:/data:ro"]').replace(
+        '    runtime: ollama',
+        '    runtime: ollama\n    volumes: ["/:/host:ro", "~/.ssh:/root/.ssh", "~/projects:/work"]',
+      ),
+    );
+    const p = planStack(d, state([]));
+    assert.deepEqual(
+      p.hostMounts?.map((m) => `${m.service} ${m.source}→${m.target}${m.readOnly ? ' ro' : ''}${m.warning ? ' !' : ''}`),
+      ['ollama /var/run/docker.sock→/var/run/docker.sock !', 'ollama /p/data→/data ro', 'webui /→/host ro !', `webui ${home}/.ssh→/root/.ssh !`, `webui ${home}/projects→/work`],
+    );
+    const text = formatPlan(p);
+    const lines = text.split('\n');
+    assert.match(lines[1], /^! warning: ollama: bind mount \/var\/run\/docker\.sock is the container engine's socket: full control of the engine, which is root on this machine\.$/);
+    assert.match(lines[2], /^! warning: webui: bind mount \/ is the whole host file system \(read-only\)\.$/);
+    assert.match(lines[3], /^! warning: webui: bind mount .*\/\.ssh is credentials \(~\/\.ssh\)\.$/);
+    assert.ok(lines.indexOf('Host paths the containers get:') > lines.findIndex((l) => l.startsWith('+ create')), 'the list follows the steps');
+    assert.match(text, /\n {2}ollama: \/p\/data → \/data \(read-only\)\n/);
+    assert.match(text, /\n {2}webui: .*\/projects → \/work$/);
+  });
+
+  it('resolves links in host paths, so a link to the engine socket is named for what it is', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'llmstack-plan-'));
+    try {
+      const sock = path.join(dir, 'docker.sock');
+      fs.writeFileSync(sock, '');
+      fs.symlinkSync(sock, path.join(dir, 'innocent'));
+      const d = desiredContainers(stackFileSchema.parse(parse(`name: demo\nuis:\n  ui: { image: x, volumes: ["./innocent:/sock"] }\n`)), { stackDir: dir });
+      assert.equal(planStack(d, state([])).hostMounts?.[0].warning, undefined, 'without realpath the name looks harmless');
+      const p = planStack(d, state([]), { realpath: realHostPath });
+      assert.equal(p.hostMounts?.[0].source, fs.realpathSync(sock));
+      assert.match(formatPlan(p), /! warning: ui: bind mount .*docker\.sock is the container engine's socket/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
