@@ -35,6 +35,10 @@ export const openAiModelSchema = z.looseObject({
   // vLLM.
   max_model_len: optionalNumber,
   root: optionalString,
+  // llama.cpp in router mode (llama-server without -m): each model's own state, e.g.
+  // {"value":"loaded","args":[…]} or {"value":"unloaded","failed":true,"exit_code":1}
+  // (tools/server/server-models.cpp get_router_models).
+  status: opt(z.looseObject({ value: z.string(), failed: opt(z.boolean()), exit_code: optionalNumber })),
 });
 export type OpenAiModel = z.infer<typeof openAiModelSchema>;
 
@@ -42,6 +46,8 @@ export type OpenAiModel = z.infer<typeof openAiModelSchema>;
 const modelsSchema = z.union([z.looseObject({ data: z.array(openAiModelSchema) }), openAiModelSchema]);
 
 const propsSchema = z.looseObject({
+  // "router" for llama-server in router mode, whose own /props carries a dummy n_ctx of 0.
+  role: optionalString,
   default_generation_settings: opt(
     z.looseObject({
       n_ctx: optionalNumber,
@@ -158,10 +164,14 @@ export class OpenAiClient extends JsonHttpClient {
     return 'data' in list && Array.isArray(list.data) ? list.data : [list as OpenAiModel];
   }
 
-  /** llama.cpp's server properties (context size, slots, model file); undefined on other servers. */
-  async props(): Promise<LlamaProps | undefined> {
-    const what = 'Reading the server properties';
-    const res = await this.request('GET', '/props');
+  /**
+   * llama.cpp's server properties (context size, slots, model file); undefined on other servers.
+   * With a model, a router's answer for that model, only while it is loaded (autoload=false: asking
+   * must not load it).
+   */
+  async props(model?: string): Promise<LlamaProps | undefined> {
+    const what = model === undefined ? 'Reading the server properties' : `Reading the properties of ${model}`;
+    const res = await this.request('GET', model === undefined ? '/props' : `/props?model=${encodeURIComponent(model)}&autoload=false`);
     if (isAbsent(res.status)) {
       await res.body?.cancel().catch(() => undefined);
       return undefined;
@@ -169,6 +179,16 @@ export class OpenAiClient extends JsonHttpClient {
     const text = await this.readText(res, what);
     if (res.ok && isErrorBody(parseOrUndefined(text))) return undefined;
     return this.parseJson(res, text, propsSchema, what);
+  }
+
+  /**
+   * Asks a llama.cpp router to load or unload a model (POST /models/load, /models/unload). The
+   * router answers {"success":true} at once and loads in the background: callers wait on the
+   * model's status in models().
+   */
+  async routerAction(action: 'load' | 'unload', model: string): Promise<void> {
+    const what = `${action === 'load' ? 'Loading' : 'Unloading'} ${model}`;
+    await this.json(await this.request('POST', `/models/${action}`, { body: { model } }), z.looseObject({ success: z.boolean().optional() }), what);
   }
 
   /**
