@@ -1,4 +1,4 @@
-// Tokens per second per model, from runtimes' /metrics counters (llama.cpp, vLLM) and from generations run here.
+// Tokens per second per model, from runtimes' /metrics (llama.cpp's gauges, vLLM's and TGI's counters) and from generations run here.
 import { errorMessage, type Logger, silentLogger } from '../lifecycle';
 import { modelKey } from '../runtimes/catalog';
 import { metricValue, OpenAiClient } from '../runtimes/openai';
@@ -44,10 +44,12 @@ const LLAMA_TOTAL = 'llamacpp:tokens_predicted_total';
 const LLAMA_RATE = 'llamacpp:predicted_tokens_seconds';
 const LLAMA_PROMPT_RATE = 'llamacpp:prompt_tokens_seconds';
 const VLLM_TOTAL = 'vllm:generation_tokens_total';
+// TGI counts generated tokens in a histogram (router/src/infer: tgi_request_generated_tokens); its sum is a counter.
+const TGI_TOTAL = 'tgi_request_generated_tokens_sum';
 
 /** Whether this runtime's /metrics carries generation counters we understand. */
 export function servesTokenMetrics(endpoint: RuntimeEndpoint): boolean {
-  return endpoint.api === 'openai' && (endpoint.kind === 'llamacpp' || endpoint.kind === 'vllm');
+  return endpoint.api === 'openai' && (endpoint.kind === 'llamacpp' || endpoint.kind === 'vllm' || endpoint.kind === 'tgi');
 }
 
 /**
@@ -62,6 +64,8 @@ export function generatedTokens(metrics: ReadonlyMap<string, number>, served: st
   const llamaRate = finite(metricValue(metrics, LLAMA_RATE));
   const promptRate = finite(metricValue(metrics, LLAMA_PROMPT_RATE));
   if (llamaTotal !== undefined || llamaRate !== undefined) out.set(served, { total: llamaTotal, rate: llamaRate, promptRate });
+  const tgiTotal = metricValue(metrics, TGI_TOTAL);
+  if (tgiTotal !== undefined) out.set(served, { total: tgiTotal });
   for (const [key, value] of metrics) {
     if (key !== VLLM_TOTAL && !key.startsWith(`${VLLM_TOTAL}{`)) continue;
     const name = labelValue(key, 'model_name') ?? served;

@@ -2,7 +2,7 @@
 // REST API, OpenAI-compatible servers, and folders of GGUF files.
 import { GgufFolderRuntime } from './ggufFolder';
 import { OllamaClient, type OllamaModel } from './ollama';
-import { OpenAiClient, RuntimeError } from './openai';
+import { type LmStudioModel, OpenAiClient, RuntimeError, type TgiInfo } from './openai';
 import type { GenerateOutcome, LoadedState, ModelRuntime, ModelStatus, PullUpdate, RuntimeCapabilities, RuntimeEndpoint, RuntimeListing, RuntimeModel } from './runtime';
 
 export interface AdapterOptions {
@@ -39,7 +39,8 @@ export class OllamaRuntime implements ModelRuntime {
     const loaded = new Map<string, LoadedState>();
     for (const p of ps) {
       const vram = p.size_vram ?? 0;
-      loaded.set(p.name, { ramBytes: Math.max(0, p.size - vram), vramBytes: vram, expiresAt: time(p.expires_at), contextLength: positive(p.context_length) });
+      const ctx = positive(p.context_length);
+      loaded.set(p.name, { ramBytes: Math.max(0, p.size - vram), vramBytes: vram, expiresAt: time(p.expires_at), ...(ctx ? { contextLength: ctx } : {}) });
     }
     return { version, models: tags.map((m) => this.toModel(m, loaded.get(m.name))) };
   }
@@ -113,10 +114,14 @@ export class OpenAiRuntime implements ModelRuntime {
   }
 
   async list(): Promise<RuntimeListing> {
-    const [models, props] = await Promise.all([
+    const kind = this.endpoint.kind;
+    const [models, props, tgi, lmStudio] = await Promise.all([
       this.client.models(),
-      this.endpoint.kind === 'llamacpp' ? this.client.props().catch(() => undefined) : Promise.resolve(undefined),
+      kind === 'llamacpp' ? this.client.props().catch(() => undefined) : Promise.resolve(undefined),
+      kind === 'tgi' ? this.client.tgiInfo().catch(() => undefined) : Promise.resolve(undefined),
+      kind === 'lmstudio' ? this.client.lmStudioModels().catch(() => undefined) : Promise.resolve(undefined),
     ]);
+    if (lmStudio) return { models: lmStudio.map(lmStudioModel) };
     // llama-server without -m serves many models, each with a status, and answers /props as "router".
     const router = props?.role === 'router' || models.some((m) => m.status !== undefined);
     this.caps = { ...this.caps, load: router, unload: router };
@@ -134,15 +139,17 @@ export class OpenAiRuntime implements ModelRuntime {
           }),
       );
     }
+    const tgiContext = positive(tgi?.max_total_tokens);
     return {
-      version: props?.build_info,
+      version: props?.build_info ?? tgi?.version,
+      info: tgi ? tgiFacts(tgi) : undefined,
       models: models.map((m) => {
         const meta = m.meta ?? {};
         return {
           name: m.id,
           sizeBytes: meta.size,
           parameterCount: meta.n_params,
-          contextLength: modelCtx.get(m.id) ?? nCtx ?? positive(meta.n_ctx_train) ?? positive(m.max_model_len),
+          contextLength: modelCtx.get(m.id) ?? nCtx ?? positive(meta.n_ctx_train) ?? positive(m.max_model_len) ?? tgiContext,
           format: m.id.toLowerCase().endsWith('.gguf') || this.endpoint.kind === 'llamacpp' ? 'gguf' : undefined,
           loaded: (router ? m.status?.value === 'loaded' : loaded) ? {} : undefined,
           status: routerStatus(m.status),
@@ -179,6 +186,30 @@ export class OpenAiRuntime implements ModelRuntime {
     const r = await this.client.complete(name, prompt, options);
     return { text: r.text, promptTokens: r.promptTokens, outputTokens: r.completionTokens, durationMs: r.durationMs };
   }
+}
+
+/** TGI's limits, for the runtime's tooltip. */
+function tgiFacts(i: TgiInfo): [string, string][] {
+  const rows: [string, number | string | undefined][] = [
+    ['Model', i.model_id],
+    ['Max total tokens', i.max_total_tokens],
+    ['Max input tokens', i.max_input_tokens ?? i.max_input_length],
+    ['Max concurrent requests', i.max_concurrent_requests],
+  ];
+  return rows.filter((r): r is [string, number | string] => r[1] !== undefined && r[1] !== '').map(([k, v]) => [k, String(v)]);
+}
+
+/** An LM Studio model: loaded or not as its state says, with the context it can take and the one it was loaded with. */
+function lmStudioModel(m: LmStudioModel): RuntimeModel {
+  const loaded = m.state === 'loaded';
+  return {
+    name: m.id,
+    family: m.arch || undefined,
+    quantization: m.quantization || undefined,
+    format: m.compatibility_type || undefined,
+    contextLength: positive(m.max_context_length),
+    loaded: loaded ? (positive(m.loaded_context_length) ? { contextLength: m.loaded_context_length } : {}) : undefined,
+  };
 }
 
 /** A router model's status worth showing: anything but plain loaded or unloaded, and every failure. */

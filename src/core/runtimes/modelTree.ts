@@ -101,6 +101,11 @@ function capabilitiesOf(state: RuntimeState): RuntimeCapabilities {
   return { pull: ollama, delete: ollama, load: ollama, unload: ollama, generate: state.endpoint.api !== 'gguf' };
 }
 
+/** Whether "loaded" tells models apart here: not where a server holds every model it lists. */
+function tracksLoaded(state: RuntimeState): boolean {
+  return state.endpoint.api !== 'openai' || capabilitiesOf(state).unload || state.endpoint.kind === 'lmstudio';
+}
+
 export function runtimeNode(state: RuntimeState, options: ModelViewOptions, times: ModelTimes, now: number): RuntimeNode {
   const e = state.endpoint;
   const kind = runtimeKindLabels[e.kind];
@@ -112,9 +117,7 @@ export function runtimeNode(state: RuntimeState, options: ModelViewOptions, time
   else if (state.status === 'error') description = `${kind} · ${state.errorKind === 'unauthorized' ? 'API key needed' : 'not answering'}`;
   else {
     const filtered = options.filter?.trim() || options.loadedOnly ? `${matching} of ${state.models.length}` : `${state.models.length}`;
-    // Where every listed model is in memory (one model per server), a count says nothing.
-    const counts = e.api !== 'openai' || capabilitiesOf(state).unload;
-    description = `${kind} · ${filtered} model${state.models.length === 1 ? '' : 's'}${loaded && counts ? ` · ${loaded} loaded` : ''}`;
+    description = `${kind} · ${filtered} model${state.models.length === 1 ? '' : 's'}${loaded && tracksLoaded(state) ? ` · ${loaded} loaded` : ''}`;
   }
   const lines = [`${e.name} — ${kind}${state.version ? ` ${state.version}` : ''}`, e.api === 'gguf' ? `Folder: ${e.baseUrl}` : `Endpoint: ${e.baseUrl}`];
   for (const [k, v] of state.info ?? []) lines.push(`${k}: ${v}`);
@@ -150,7 +153,7 @@ export function modelNode(state: RuntimeState, m: RuntimeModel, times: ModelTime
   if (m.quantization) bits.push(m.quantization);
   if (m.family) bits.push(m.family);
   if (p) bits.push(p);
-  if (m.loaded && can.unload) bits.push('loaded');
+  if (m.loaded && tracksLoaded(state)) bits.push('loaded');
   if (m.status) bits.push(m.status.value);
   if (m.problem) bits.push('unreadable');
   const lines = [m.name];

@@ -615,6 +615,95 @@ async function routerRoute(req, res, url) {
   }
 }
 
+// FLAVOR=localai|lmstudio|tgi: the routes by which those servers differ from llama-server.
+// - localai: /readyz answers 503 until start-up is done (here: until READY_FILE exists) while
+//   /healthz and /v1/models already answer; no /health (mudler/LocalAI
+//   core/http/routes/health_test.go at 54396074c3dcffc4644da1040fa4072cdb92cf56).
+// - lmstudio: GET /api/v0/models with each model's state and max_context_length (lmstudio-ai/docs
+//   1_developer/2_rest/endpoints.mdx, REST API v0), /v1/models without llama.cpp's meta, and HTTP 200
+//   {"error":"Unexpected endpoint or method. (GET /x)"} for routes it does not have.
+// - tgi: GET /info (huggingface/text-generation-inference router/src/lib.rs struct Info at
+//   014d3fd4effb4e1e742b64c1d6b68ab5c0420686) and tgi_* metrics, generated tokens as the histogram
+//   tgi_request_generated_tokens (_sum counts them); /v1/models answers the one model, not a list.
+const FLAVOR = process.env.FLAVOR ?? '';
+
+async function flavorRoute(req, res, url) {
+  const route = `${req.method} ${url.pathname}`;
+  if (FLAVOR === 'localai') {
+    if (route === 'GET /readyz') {
+      const ready = !process.env.READY_FILE || fs.existsSync(process.env.READY_FILE);
+      res.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end(ready ? 'OK' : 'Service Unavailable');
+      return true;
+    }
+    if (route === 'GET /healthz') return res.writeHead(200).end('OK'), true;
+    if (route === 'GET /health' || route === 'GET /props' || route === 'GET /metrics') return send(res, 404, { message: 'Not Found' }), true;
+    return false;
+  }
+  if (FLAVOR === 'lmstudio') {
+    if (route === 'GET /api/v0/models') {
+      const data = [];
+      for (const m of await listModels()) {
+        const file = fileOf(MODELS_DIR, m.name);
+        const meta = await ggufMeta(file, fs.statSync(file));
+        const entry = loaded.get(m.name);
+        data.push({ id: m.name, object: 'model', type: 'llm', publisher: 'lmstudio-community', arch: 'llama', compatibility_type: 'gguf', quantization: 'F32', state: entry ? 'loaded' : 'not-loaded', max_context_length: meta.n_ctx_train, ...(entry ? { loaded_context_length: entry.context.contextSize } : {}) });
+      }
+      send(res, 200, { object: 'list', data });
+      return true;
+    }
+    if (route === 'GET /v1/models') {
+      send(res, 200, { data: (await listModels()).map((m) => ({ id: m.name, object: 'model', owned_by: 'organization_owner' })), object: 'list' });
+      return true;
+    }
+    if (route === 'POST /v1/completions' || route === 'GET /api/version') return false;
+    send(res, 200, { error: `Unexpected endpoint or method. (${req.method} ${url.pathname})` });
+    return true;
+  }
+  if (FLAVOR === 'tgi') {
+    const name = (await listModels())[0]?.name ?? '';
+    if (route === 'GET /info') {
+      const file = fileOf(MODELS_DIR, name);
+      const ctx = fs.existsSync(file) ? (await ggufMeta(file, fs.statSync(file))).n_ctx_train : 512;
+      send(res, 200, {
+        model_id: name,
+        model_sha: null,
+        model_dtype: 'torch.float32',
+        model_device_type: 'cpu',
+        model_pipeline_tag: 'text-generation',
+        max_concurrent_requests: 128,
+        max_best_of: 2,
+        max_stop_sequences: 4,
+        max_input_length: ctx - 1,
+        max_total_tokens: ctx,
+        waiting_served_ratio: 1.2,
+        max_batch_total_tokens: 16000,
+        max_waiting_tokens: 20,
+        max_batch_size: null,
+        validation_workers: 2,
+        version: '2.0.4',
+        sha: null,
+        docker_label: null,
+      });
+      return true;
+    }
+    if (route === 'GET /metrics') {
+      const text = `# TYPE tgi_request_generated_tokens histogram\ntgi_request_generated_tokens_bucket{le="+Inf"} ${stats.decodeCalls}\ntgi_request_generated_tokens_sum ${stats.predictedTokens}\ntgi_request_generated_tokens_count ${stats.decodeCalls}\n# TYPE tgi_queue_size gauge\ntgi_queue_size ${stats.deferred}\n# TYPE tgi_batch_current_size gauge\ntgi_batch_current_size ${stats.processing}\n`;
+      res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end(text);
+      return true;
+    }
+    if (route === 'GET /v1/models') {
+      send(res, 200, { id: name, object: 'model', created: Math.floor(started / 1000), owned_by: name });
+      return true;
+    }
+    if (route === 'GET /health') return res.writeHead(200).end(), true;
+    if (route === 'GET /props') return send(res, 404, { error: 'Not Found' }), true;
+    return false;
+  }
+  return false;
+}
+
 /** router_validate_model: the model name is there, known, and loaded unless autoload allows loading it. */
 function routerReady(res, name, known, autoload) {
   if (!name) sendOpenAiError(res, 400, 'model name is missing from the request', 'invalid_request_error');
@@ -631,6 +720,7 @@ const server = http.createServer(async (req, res) => {
     const route = `${req.method} ${url.pathname}`;
     if (!authorized(req, url.pathname)) return sendOpenAiError(res, 401, 'Invalid API Key', 'authentication_error');
     if (ROUTER && (await routerRoute(req, res, url))) return;
+    if (FLAVOR && (await flavorRoute(req, res, url))) return;
     switch (route) {
       case 'GET /':
         return res.end('Ollama is running');

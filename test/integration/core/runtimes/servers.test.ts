@@ -1,7 +1,8 @@
 // What the real servers send, through the real clients: the test runtime (real llama.cpp) run as a
 // host process in the modes that imitate a long-running llama-server's /metrics, an Ollama
 // thinking model, an Ollama runner that dies in the middle of a stream, and llama-server in
-// router mode (several models, each with its own status and load/unload endpoints).
+// router mode (several models, each with its own status and load/unload endpoints), and the routes
+// by which LocalAI, LM Studio and TGI differ (readiness, model state, server limits, metrics).
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -12,6 +13,8 @@ import { CatalogError, ModelCatalog } from '../../../../src/core/runtimes/catalo
 import { RuntimeError } from '../../../../src/core/runtimes/http';
 import { OllamaClient } from '../../../../src/core/runtimes/ollama';
 import { OpenAiClient } from '../../../../src/core/runtimes/openai';
+import { defaultProbe } from '../../../../src/core/runtimes/probes';
+import { modelNode, runtimeNode } from '../../../../src/core/runtimes/modelTree';
 import { modelInput } from '../../../../src/core/runtimes/registrySync';
 import type { RuntimeEndpoint } from '../../../../src/core/runtimes/runtime';
 import { writeTinyGguf } from '../../../support/gguf';
@@ -156,5 +159,61 @@ describe('runtime clients on what the real servers send (integration)', function
     } finally {
       c2.dispose();
     }
+  });
+
+  it('LocalAI: health says "loading" while /readyz answers 503, though /v1/models already answers; ok once ready', async () => {
+    const ready = path.join(dir, 'localai-ready');
+    const rt = await start('localai', ['tiny__q8'], { FLAVOR: 'localai', READY_FILE: ready });
+    const client = new OpenAiClient(rt.base);
+    assert.equal((await client.models()).length, 1);
+    assert.deepEqual(await client.health('localai'), { status: 'loading', detail: 'starting (GET /readyz answers 503)' });
+    assert.deepEqual(await defaultProbe(endpoint('localai', rt.base), { timeoutMs: 5000 }), { ok: true, detail: 'starting (GET /readyz answers 503)' });
+    fs.writeFileSync(ready, '');
+    assert.deepEqual(await client.health('localai'), { status: 'ok' });
+  });
+
+  it('LM Studio: which models are loaded and their context lengths, from /api/v0/models', async () => {
+    const rt = await start('lmstudio', ['tiny__q8', 'small__q4'], { FLAVOR: 'lmstudio' });
+    // LM Studio loads a model when it is first used.
+    await new OpenAiClient(rt.base).complete('tiny:q8', 'hi', { maxTokens: 1 });
+    const catalog = new ModelCatalog();
+    try {
+      const ep = endpoint('lmstudio', rt.base);
+      catalog.setEndpoints([ep]);
+      await catalog.waitFor((c) => c.get(ep.id)?.status === 'ok', 60_000);
+      const state = catalog.get(ep.id)!;
+      assert.deepEqual(
+        state.models.map((m) => [m.name, m.loaded, m.contextLength, m.quantization]),
+        [
+          ['small:q4', undefined, 256, 'F32'],
+          ['tiny:q8', { contextLength: 256 }, 256, 'F32'],
+        ],
+      );
+      const times = { lastUsed: () => undefined };
+      assert.match(runtimeNode(state, {}, times, Date.now()).description, /2 models · 1 loaded$/);
+      assert.match(modelNode(state, state.models[1]!, times, Date.now()).description, /\bloaded\b/);
+    } finally {
+      catalog.dispose();
+    }
+  });
+
+  it('TGI: version and token limits from /info, context length from max_total_tokens, tokens/s from its tgi_* metrics', async () => {
+    const rt = await start('tgi', ['tiny__q8'], { FLAVOR: 'tgi' });
+    const ep = endpoint('tgi', rt.base);
+    const listing = await new OpenAiRuntime(ep).list();
+    assert.equal(listing.version, '2.0.4');
+    assert.deepEqual(listing.info, [
+      ['Model', 'tiny:q8'],
+      ['Max total tokens', '256'],
+      ['Max input tokens', '255'],
+      ['Max concurrent requests', '128'],
+    ]);
+    assert.equal(listing.models[0]!.contextLength, 256);
+    const throughput = new ModelThroughput({ timeoutMs: 10_000 });
+    throughput.setRuntimes([{ endpoint: ep, models: [{ name: 'tiny:q8' }] }]);
+    assert.deepEqual(await throughput.sample(), []);
+    await new OpenAiClient(rt.base).complete('tiny:q8', 'hello', { maxTokens: 2 });
+    const [rate] = await throughput.sample();
+    assert.ok(rate && rate.tokensPerSecond > 0, `tokens/s ${rate?.tokensPerSecond}`);
   });
 });
