@@ -17,6 +17,7 @@ import { defaultProbe } from '../../../../src/core/runtimes/probes';
 import { modelNode, runtimeNode } from '../../../../src/core/runtimes/modelTree';
 import { modelInput } from '../../../../src/core/runtimes/registrySync';
 import type { RuntimeEndpoint } from '../../../../src/core/runtimes/runtime';
+import { localServer } from '../../../support/engine';
 import { writeTinyGguf } from '../../../support/gguf';
 import { type RuntimeProcess, startRuntimeProcess } from '../../../support/runtimeProcess';
 
@@ -215,5 +216,57 @@ describe('runtime clients on what the real servers send (integration)', function
     await new OpenAiClient(rt.base).complete('tiny:q8', 'hello', { maxTokens: 2 });
     const [rate] = await throughput.sample();
     assert.ok(rate && rate.tokensPerSecond > 0, `tokens/s ${rate?.tokensPerSecond}`);
+  });
+});
+
+describe('runtime clients on the failure answers of those servers (integration)', function () {
+  this.timeout(30_000);
+  const servers: { close: () => Promise<void> }[] = [];
+  after(() => Promise.all(servers.map((s) => s.close())));
+
+  /** A local server answering "METHOD path" from a table, in the shapes the upstream files above name. */
+  async function serve(table: Record<string, () => [number, string]>): Promise<string> {
+    const s = await localServer((q, r) => {
+      const [status, body] = table[`${q.method} ${q.url}`]?.() ?? [404, '{"message":"Not Found"}'];
+      r.writeHead(status, { 'content-type': 'application/json' });
+      r.end(body);
+    });
+    servers.push(s);
+    return `http://127.0.0.1:${s.port}`;
+  }
+
+  it('LocalAI before /readyz existed counts as up when /v1/models answers; a /readyz failing otherwise is unavailable', async () => {
+    const models = (): [number, string] => [200, '{"object":"list","data":[{"id":"m","object":"model"}]}'];
+    const old = await serve({ 'GET /v1/models': models });
+    assert.deepEqual(await new OpenAiClient(old).health('localai'), { status: 'ok', detail: 'no /health endpoint; /v1/models answered' });
+    const broken = await serve({ 'GET /readyz': () => [500, '{"error":{"code":500,"message":"backend crashed","type":""}}'], 'GET /v1/models': models });
+    assert.deepEqual(await new OpenAiClient(broken).health('localai'), { status: 'unavailable', detail: 'backend crashed' });
+  });
+
+  it('a llama.cpp router whose model fails to load: the load says so with the exit code, and the listing marks it failed', async () => {
+    // server-models.cpp: a child that exits while loading leaves status unloaded with failed and exit_code.
+    let status = '{"value":"unloaded","args":[]}';
+    const base = await serve({
+      'GET /v1/models': () => [200, `{"data":[{"id":"big","object":"model","owned_by":"llamacpp","created":1,"status":${status}}],"object":"list"}`],
+      'GET /props': () => [200, '{"role":"router","model_path":"none","default_generation_settings":{"params":{},"n_ctx":0}}'],
+      'POST /models/load': () => {
+        status = '{"value":"unloaded","args":[],"exit_code":1,"failed":true}';
+        return [200, '{"success":true}'];
+      },
+    });
+    const runtime = new OpenAiRuntime(endpoint('llamacpp', base));
+    assert.equal((await runtime.list()).models[0]!.status, undefined);
+    await assert.rejects(runtime.load('big'), (e: unknown) => e instanceof RuntimeError && /Loading big failed: llamacpp-test reports it failed \(exit code 1\)/.test(e.message));
+    const m = (await runtime.list()).models[0]!;
+    assert.deepEqual(m.status, { value: 'failed', failed: true, detail: 'its process exited with code 1' });
+  });
+
+  it('a router model that stays "loading" past the bound is a timeout, not a hang', async () => {
+    const base = await serve({
+      'GET /v1/models': () => [200, '{"data":[{"id":"slow","object":"model","status":{"value":"loading","args":[]}}],"object":"list"}'],
+      'POST /models/load': () => [200, '{"success":true}'],
+    });
+    const runtime = new OpenAiRuntime(endpoint('llamacpp', base), { idleTimeoutMs: 600 });
+    await assert.rejects(runtime.load('slow'), (e: unknown) => e instanceof RuntimeError && e.kind === 'timeout' && /slow did not load within 1 s .*\(still loading\)/.test(e.message));
   });
 });
