@@ -4,7 +4,9 @@
 // extension works unchanged against the real images. Models live in MODELS_DIR as
 // "<name>__<tag>.gguf"; /api/pull copies from SOURCE_DIR ("<name>__<tag>.gguf") with progress.
 // METRICS=1 serves /metrics (llama.cpp's --metrics); API_KEY=k1[,k2] requires a key as
-// llama.cpp's --api-key does, on every route but the public ones.
+// llama.cpp's --api-key does, on every route but the public ones. Modes that imitate what real
+// servers send (each explained where it is handled): METRICS_START_TOKENS, THINKING,
+// FAIL_MIDSTREAM_AFTER, MODE=llamacpp-router, FLAVOR=localai|lmstudio|tgi.
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
