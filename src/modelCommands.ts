@@ -242,7 +242,10 @@ async function tryPrompt(deps: ModelCommandDeps, node: ModelArg, promptArg?: str
     }
   });
   const tps = out.outputTokens && out.durationMs ? ` · ${(out.outputTokens / (out.durationMs / 1000)).toFixed(1)} tokens/s` : '';
-  deps.log.info(`${t.name} answered (${out.outputTokens ?? '?'} tokens in ${out.durationMs.toFixed(0)} ms${tps}):\n${out.text}`);
+  // A thinking model's reasoning comes apart from its answer; a short budget may end before the answer.
+  const thinking = out.thinking ? `Thinking:\n${out.thinking}\n\nAnswer:\n` : '';
+  const answer = out.text || (out.thinking ? '(none yet: the token budget went to thinking)' : '');
+  deps.log.info(`${t.name} answered (${out.outputTokens ?? '?'} tokens in ${out.durationMs.toFixed(0)} ms${tps}):\n${thinking}${answer}`);
   void vscode.window.showInformationMessage(`${t.name}: ${out.outputTokens ?? '?'} tokens in ${(out.durationMs / 1000).toFixed(1)} s${tps}. The answer is in the log.`, 'Show Log').then((a) => a && deps.log.show());
   return out.text;
 }
@@ -301,7 +304,7 @@ export function registerModelCommands(deps: ModelCommandDeps): vscode.Disposable
     });
   const many = (nodes: readonly ModelArg[] | string | undefined) => (Array.isArray(nodes) ? nodes : undefined);
   const canDo = (what: 'load' | 'unload' | 'delete') => (s: RuntimeState, name: string) => {
-    if (s.endpoint.api !== 'ollama') return false;
+    if (!(s.capabilities ? s.capabilities[what] : s.endpoint.api === 'ollama')) return false;
     const m = s.models.find((x) => x.name === name);
     return what === 'load' ? !!m && !m.loaded : what === 'unload' ? !!m?.loaded : !!m;
   };

@@ -42,7 +42,7 @@ export interface RuntimeProcessOptions {
   readonly modelsDir: string;
   /** Where /api/pull copies from; default: a "source" folder beside modelsDir. */
   readonly sourceDir?: string;
-  /** Extra environment: API_KEY, METRICS, PULL_CHUNK_DELAY_MS… */
+  /** Extra environment: API_KEY, METRICS, PULL_CHUNK_DELAY_MS, and the modes of server.mjs (THINKING, MODE, FLAVOR…). */
   readonly env?: Record<string, string>;
   /** Listen on this port (a restart on the same endpoint); default: a free one. */
   readonly port?: number;

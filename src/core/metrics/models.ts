@@ -1,4 +1,4 @@
-// Tokens per second per model, from runtimes' /metrics counters (llama.cpp, vLLM) and from generations run here.
+// Tokens per second per model, from runtimes' /metrics (llama.cpp's gauges, vLLM's and TGI's counters) and from generations run here.
 import { errorMessage, type Logger, silentLogger } from '../lifecycle';
 import { modelKey } from '../runtimes/catalog';
 import { metricValue, OpenAiClient } from '../runtimes/openai';
@@ -16,7 +16,9 @@ export interface ModelRate {
   readonly runtimeName: string;
   readonly model: string;
   readonly tokensPerSecond: number;
-  /** metrics: from the runtime's counters between two reads; generation: the last generation run here. */
+  /** Prompt tokens processed per second, where the runtime reports it (llama.cpp). */
+  readonly promptTokensPerSecond?: number;
+  /** metrics: from the runtime's gauges or counters between two reads; generation: the last generation run here. */
   readonly source: 'metrics' | 'generation';
 }
 
@@ -36,23 +38,34 @@ export interface ModelThroughputOptions {
 }
 
 const LLAMA_TOTAL = 'llamacpp:tokens_predicted_total';
+// llama.cpp's gauges: tokens/s over the tokens generated since the previous /metrics read (each
+// read empties that bucket). Its counters cannot give a rate on a busy server: they print with 6
+// significant digits, so past a million tokens they move in steps of 10, 100, 1000…
 const LLAMA_RATE = 'llamacpp:predicted_tokens_seconds';
+const LLAMA_PROMPT_RATE = 'llamacpp:prompt_tokens_seconds';
 const VLLM_TOTAL = 'vllm:generation_tokens_total';
+// TGI counts generated tokens in a histogram (router/src/infer: tgi_request_generated_tokens); its sum is a counter.
+const TGI_TOTAL = 'tgi_request_generated_tokens_sum';
 
 /** Whether this runtime's /metrics carries generation counters we understand. */
 export function servesTokenMetrics(endpoint: RuntimeEndpoint): boolean {
-  return endpoint.api === 'openai' && (endpoint.kind === 'llamacpp' || endpoint.kind === 'vllm');
+  return endpoint.api === 'openai' && (endpoint.kind === 'llamacpp' || endpoint.kind === 'vllm' || endpoint.kind === 'tgi');
 }
 
 /**
  * Cumulative generated tokens per model from a /metrics map. llama.cpp serves one model without a
  * label (named by `served`); vLLM labels its counter with model_name.
  */
-export function generatedTokens(metrics: ReadonlyMap<string, number>, served: string): Map<string, { total?: number; rate?: number }> {
-  const out = new Map<string, { total?: number; rate?: number }>();
+export function generatedTokens(metrics: ReadonlyMap<string, number>, served: string): Map<string, { total?: number; rate?: number; promptRate?: number }> {
+  const out = new Map<string, { total?: number; rate?: number; promptRate?: number }>();
   const llamaTotal = metricValue(metrics, LLAMA_TOTAL);
-  const llamaRate = metricValue(metrics, LLAMA_RATE);
-  if (llamaTotal !== undefined || llamaRate !== undefined) out.set(served, { total: llamaTotal, rate: llamaRate });
+  // A bucket whose time rounded to 0 ms makes llama.cpp print inf: no figure rather than a wrong one.
+  const finite = (v: number | undefined) => (v !== undefined && Number.isFinite(v) && v >= 0 ? v : undefined);
+  const llamaRate = finite(metricValue(metrics, LLAMA_RATE));
+  const promptRate = finite(metricValue(metrics, LLAMA_PROMPT_RATE));
+  if (llamaTotal !== undefined || llamaRate !== undefined) out.set(served, { total: llamaTotal, rate: llamaRate, promptRate });
+  const tgiTotal = metricValue(metrics, TGI_TOTAL);
+  if (tgiTotal !== undefined) out.set(served, { total: tgiTotal });
   for (const [key, value] of metrics) {
     if (key !== VLLM_TOTAL && !key.startsWith(`${VLLM_TOTAL}{`)) continue;
     const name = labelValue(key, 'model_name') ?? served;
@@ -85,6 +98,7 @@ export function modelSeries(rate: ModelRate): SeriesInfo {
 interface Scrape {
   /** The counter per model at the last read. */
   last?: { at: number; totals: Map<string, number> };
+  promptRates: Map<string, number>;
   inFlight?: Promise<void>;
   /** No reads before this (no metrics served, or a failure). */
   quietUntil?: number;
@@ -133,6 +147,7 @@ export class ModelThroughput {
     for (const s of this.scrapes.values()) {
       s.last = undefined;
       s.rates.clear();
+      s.promptRates.clear();
     }
   }
 
@@ -142,7 +157,7 @@ export class ModelThroughput {
     for (const r of this.runtimes) {
       if (!servesTokenMetrics(r.endpoint)) continue;
       let s = this.scrapes.get(r.endpoint.id);
-      if (!s) this.scrapes.set(r.endpoint.id, (s = { rates: new Map() }));
+      if (!s) this.scrapes.set(r.endpoint.id, (s = { rates: new Map(), promptRates: new Map() }));
       if (s.inFlight || (s.quietUntil !== undefined && this.now() < s.quietUntil)) continue;
       const p = this.scrape(r, s).finally(() => (s.inFlight = undefined));
       s.inFlight = p;
@@ -163,7 +178,7 @@ export class ModelThroughput {
     const names = new Map(this.runtimes.map((r) => [r.endpoint.id, r.endpoint.name]));
     for (const [id, s] of this.scrapes) {
       for (const [model, tps] of s.rates) {
-        out.set(modelKey(id, model), { runtimeId: id, runtimeName: names.get(id) ?? id, model, tokensPerSecond: tps, source: 'metrics' });
+        out.set(modelKey(id, model), { runtimeId: id, runtimeName: names.get(id) ?? id, model, tokensPerSecond: tps, promptTokensPerSecond: s.promptRates.get(model), source: 'metrics' });
       }
     }
     const now = this.now();
@@ -184,6 +199,7 @@ export class ModelThroughput {
       metrics = await this.readMetrics(r.endpoint);
     } catch (e) {
       s.rates.clear();
+      s.promptRates.clear();
       s.last = undefined;
       s.quietUntil = this.now() + Math.min(this.retryAfterMs, 10_000);
       if (!s.warned) {
@@ -196,6 +212,7 @@ export class ModelThroughput {
     if (!this.scrapes.has(id)) return;
     if (!metrics) {
       s.rates.clear();
+      s.promptRates.clear();
       s.last = undefined;
       s.quietUntil = this.now() + this.retryAfterMs;
       this.log.debug(`${r.endpoint.name} serves no /metrics (llama.cpp needs --metrics); tokens/s comes from generations run here only.`);
@@ -208,14 +225,18 @@ export class ModelThroughput {
     const totals = new Map<string, number>();
     const prev = s.last;
     s.rates.clear();
+    s.promptRates.clear();
     for (const [model, c] of counters) {
       if (c.total !== undefined) totals.set(model, c.total);
       const before = prev?.totals.get(model);
-      if (c.total !== undefined && before !== undefined && prev && at > prev.at && c.total >= before) {
-        s.rates.set(model, ((c.total - before) * 1000) / (at - prev.at));
-      } else if (c.total === undefined && c.rate !== undefined) {
-        s.rates.set(model, c.rate);
-      }
+      const delta = c.total !== undefined && before !== undefined && prev && at > prev.at && c.total >= before ? ((c.total - before) * 1000) / (at - prev.at) : undefined;
+      // The gauge covers what was generated since the previous read (of anyone's): after a pause
+      // (no previous read of ours) it would average over the pause, so it waits for a second read.
+      // A gauge of 0 while the counter moved means another scraper emptied the bucket: the counter then.
+      const gauge = prev && c.rate !== undefined && !(c.rate === 0 && delta) ? c.rate : undefined;
+      const rate = gauge ?? delta ?? (c.total === undefined ? c.rate : undefined);
+      if (rate !== undefined) s.rates.set(model, rate);
+      if (prev && c.promptRate !== undefined) s.promptRates.set(model, c.promptRate);
     }
     s.last = { at, totals };
   }

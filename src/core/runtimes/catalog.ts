@@ -6,7 +6,7 @@ import { Disposable, Emitter, errorMessage, type Logger, silentLogger, waitForEv
 import { createRuntime, type AdapterOptions } from './adapters';
 import { RuntimeError } from './ollama';
 import { PullProgressTracker, type PullSnapshot } from './pullProgress';
-import type { GenerateOutcome, ModelRuntime, RuntimeEndpoint, RuntimeListing, RuntimeModel } from './runtime';
+import type { GenerateOutcome, ModelRuntime, RuntimeCapabilities, RuntimeEndpoint, RuntimeListing, RuntimeModel } from './runtime';
 
 export interface RuntimeState {
   readonly endpoint: RuntimeEndpoint;
@@ -16,8 +16,12 @@ export interface RuntimeState {
   readonly error?: string;
   readonly errorKind?: string;
   readonly version?: string;
+  /** Facts the server gives about itself (TGI's max total tokens…), for the runtime's tooltip. */
+  readonly info?: RuntimeListing['info'];
   readonly models: readonly RuntimeModel[];
   readonly refreshedAt?: number;
+  /** What its client can do, as known after the last listing (a llama.cpp router can load and unload). */
+  readonly capabilities?: RuntimeCapabilities;
 }
 
 export type UsageKind = 'load' | 'unload' | 'generate' | 'pull' | 'delete';
@@ -210,7 +214,7 @@ export class ModelCatalog extends Disposable {
       }
       for (const [name, t] of known ?? []) this.markUsed(id, name, t);
       this.retries.delete(id);
-      this.setState(id, { status: 'ok', refreshing: false, error: undefined, errorKind: undefined, version: listing.version, models: listing.models, refreshedAt: this.now() });
+      this.setState(id, { status: 'ok', refreshing: false, error: undefined, errorKind: undefined, version: listing.version, info: listing.info, models: listing.models, refreshedAt: this.now(), capabilities: { ...runtime.capabilities } });
     } catch (e) {
       const kind = e instanceof RuntimeError ? e.kind : 'error';
       const message = `Listing the models of ${state.endpoint.name} (${state.endpoint.baseUrl}) failed: ${errorMessage(e)}`;

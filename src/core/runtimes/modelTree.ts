@@ -2,7 +2,7 @@
 // labels, descriptions and tooltips a tree shows. Pure: it reads the catalog's state, no I/O.
 import { formatParameterCount } from './gguf';
 import { formatBytes, formatSeconds } from './pullProgress';
-import { runtimeKindLabels, type RuntimeModel } from './runtime';
+import { runtimeKindLabels, type RuntimeCapabilities, type RuntimeModel } from './runtime';
 import type { RuntimeState } from './catalog';
 
 export type ModelSort = 'name' | 'size' | 'lastUsed';
@@ -94,6 +94,18 @@ export function visibleModels(state: RuntimeState, options: ModelViewOptions, ti
   return list;
 }
 
+/** What the runtime's client can do; before its first listing, what its API always allows. */
+function capabilitiesOf(state: RuntimeState): RuntimeCapabilities {
+  if (state.capabilities) return state.capabilities;
+  const ollama = state.endpoint.api === 'ollama';
+  return { pull: ollama, delete: ollama, load: ollama, unload: ollama, generate: state.endpoint.api !== 'gguf' };
+}
+
+/** Whether "loaded" tells models apart here: not where a server holds every model it lists. */
+function tracksLoaded(state: RuntimeState): boolean {
+  return state.endpoint.api !== 'openai' || capabilitiesOf(state).unload || state.endpoint.kind === 'lmstudio';
+}
+
 export function runtimeNode(state: RuntimeState, options: ModelViewOptions, times: ModelTimes, now: number): RuntimeNode {
   const e = state.endpoint;
   const kind = runtimeKindLabels[e.kind];
@@ -105,9 +117,10 @@ export function runtimeNode(state: RuntimeState, options: ModelViewOptions, time
   else if (state.status === 'error') description = `${kind} · ${state.errorKind === 'unauthorized' ? 'API key needed' : 'not answering'}`;
   else {
     const filtered = options.filter?.trim() || options.loadedOnly ? `${matching} of ${state.models.length}` : `${state.models.length}`;
-    description = `${kind} · ${filtered} model${state.models.length === 1 ? '' : 's'}${loaded && e.api !== 'openai' ? ` · ${loaded} loaded` : ''}`;
+    description = `${kind} · ${filtered} model${state.models.length === 1 ? '' : 's'}${loaded && tracksLoaded(state) ? ` · ${loaded} loaded` : ''}`;
   }
   const lines = [`${e.name} — ${kind}${state.version ? ` ${state.version}` : ''}`, e.api === 'gguf' ? `Folder: ${e.baseUrl}` : `Endpoint: ${e.baseUrl}`];
+  for (const [k, v] of state.info ?? []) lines.push(`${k}: ${v}`);
   lines.push(e.source === 'container' ? 'Found from its running container' : e.source === 'user' ? 'Added in llmStack.runtimes.endpoints' : 'From llmStack.models.ggufFolders');
   if (state.error) lines.push('', `Error: ${state.error}`);
   const stop = times.stopsAt?.(state);
@@ -133,13 +146,15 @@ export function runtimeNode(state: RuntimeState, options: ModelViewOptions, time
 
 export function modelNode(state: RuntimeState, m: RuntimeModel, times: ModelTimes, now: number): ModelNode {
   const e = state.endpoint;
+  const can = capabilitiesOf(state);
   const p = params(m);
   const bits: string[] = [];
   if (m.sizeBytes !== undefined) bits.push(formatBytes(m.sizeBytes));
   if (m.quantization) bits.push(m.quantization);
   if (m.family) bits.push(m.family);
   if (p) bits.push(p);
-  if (m.loaded && e.api === 'ollama') bits.push('loaded');
+  if (m.loaded && tracksLoaded(state)) bits.push('loaded');
+  if (m.status) bits.push(m.status.value);
   if (m.problem) bits.push('unreadable');
   const lines = [m.name];
   const row = (k: string, v: string | number | undefined) => v !== undefined && v !== '' && lines.push(`${k}: ${v}`);
@@ -151,9 +166,10 @@ export function modelNode(state: RuntimeState, m: RuntimeModel, times: ModelTime
   row('Format', m.format);
   row('Digest', m.digest);
   row('File', m.file);
+  if (m.status) lines.push(`Status: ${m.status.value}${m.status.detail ? ` — ${m.status.detail}` : ''}`);
   if (m.loaded) {
     const mem = [m.loaded.ramBytes ? `${formatBytes(m.loaded.ramBytes)} RAM` : undefined, m.loaded.vramBytes ? `${formatBytes(m.loaded.vramBytes)} VRAM` : undefined].filter(Boolean).join(', ');
-    lines.push(`Loaded${mem ? ` (${mem})` : ''}`);
+    lines.push(`Loaded${mem ? ` (${mem})` : ''}${m.loaded.contextLength ? ` with a context of ${m.loaded.contextLength} tokens` : ''}`);
     const until = times.unloadsAt?.(state, m);
     if (until !== undefined) lines.push(`Unloads in ${formatSeconds(Math.max(0, (until - now) / 1000))} unless used`);
     else if (m.loaded.expiresAt && m.loaded.expiresAt - now < 365 * 86_400_000) lines.push(`The runtime unloads it in ${formatSeconds(Math.max(0, (m.loaded.expiresAt - now) / 1000))}`);
@@ -163,8 +179,9 @@ export function modelNode(state: RuntimeState, m: RuntimeModel, times: ModelTime
   if (m.problem) lines.push('', `Problem: ${m.problem}`);
   const ctx = ['model', e.api];
   if (m.loaded) ctx.push('loaded');
-  else if (e.api === 'ollama') ctx.push('unloaded');
-  if (e.api === 'ollama') ctx.push('deletable');
+  else if (can.load && m.status?.value !== 'loading') ctx.push('unloaded');
+  if (m.loaded && can.unload) ctx.push('unload');
+  if (can.delete) ctx.push('deletable');
   if (m.file) ctx.push('file');
   // A GGUF file, or an Ollama blob the extension may reach through its container's mounts.
   if (m.file || (e.api === 'ollama' && e.containerId)) ctx.push('verifiable');

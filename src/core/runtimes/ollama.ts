@@ -26,7 +26,8 @@ export const ollamaModelSchema = z.looseObject({
 });
 export type OllamaModel = z.infer<typeof ollamaModelSchema>;
 
-export const ollamaRunningSchema = ollamaModelSchema.extend({ expires_at: z.string().optional(), size_vram: z.number().optional() });
+// context_length: the context the runner was started with (api/types.go ProcessModelResponse).
+export const ollamaRunningSchema = ollamaModelSchema.extend({ expires_at: z.string().optional(), size_vram: z.number().optional(), context_length: z.number().optional() });
 export type OllamaRunning = z.infer<typeof ollamaRunningSchema>;
 
 const versionSchema = z.looseObject({ version: z.string() });
@@ -35,9 +36,13 @@ const psSchema = z.looseObject({ models: z.array(ollamaRunningSchema).nullish() 
 const showSchema = z.looseObject({ details: detailsSchema.optional(), model_info: z.record(z.string(), z.unknown()).optional(), modelfile: z.string().optional() });
 const pullLineSchema = z.looseObject({ status: z.string().optional(), digest: z.string().optional(), total: z.number().optional(), completed: z.number().optional(), error: z.string().optional() });
 export type PullProgress = z.infer<typeof pullLineSchema>;
+// A stream that fails after it began ends with a bare {"error": "…"} line, without "done"
+// (ollama/ollama server/routes.go streamResponse), so "done" may be missing on that line only.
 const generateLineSchema = z.looseObject({
   response: z.string().optional(),
-  done: z.boolean(),
+  // A thinking model's reasoning (api/types.go GenerateResponse.Thinking), streamed apart from response.
+  thinking: z.string().optional(),
+  done: z.boolean().optional(),
   done_reason: z.string().optional(),
   total_duration: z.number().optional(),
   load_duration: z.number().optional(),
@@ -46,7 +51,7 @@ const generateLineSchema = z.looseObject({
   eval_duration: z.number().optional(),
   error: z.string().optional(),
 });
-export type GenerateResult = z.infer<typeof generateLineSchema> & { text: string };
+export type GenerateResult = z.infer<typeof generateLineSchema> & { text: string; thinking?: string };
 
 export type OllamaClientOptions = JsonHttpClientOptions;
 
@@ -89,11 +94,16 @@ export class OllamaClient extends JsonHttpClient {
 
   /** Loads a model into memory (an empty generate), keeping it for keepAlive (Ollama duration). */
   async load(model: string, keepAlive: string | number = '5m'): Promise<void> {
-    await this.json(await this.request('POST', '/api/generate', { body: { model, keep_alive: keepAlive, stream: false } }), generateLineSchema, `Loading ${model}`);
+    this.failedLine(await this.json(await this.request('POST', '/api/generate', { body: { model, keep_alive: keepAlive, stream: false } }), generateLineSchema, `Loading ${model}`), `Loading ${model}`);
   }
 
   async unload(model: string): Promise<void> {
-    await this.json(await this.request('POST', '/api/generate', { body: { model, keep_alive: 0, stream: false } }), generateLineSchema, `Unloading ${model}`);
+    this.failedLine(await this.json(await this.request('POST', '/api/generate', { body: { model, keep_alive: 0, stream: false } }), generateLineSchema, `Unloading ${model}`), `Unloading ${model}`);
+  }
+
+  /** Throws the runtime's own message for an {"error": …} line. */
+  private failedLine(line: { error?: string }, what: string): void {
+    if (line.error !== undefined) throw new RuntimeError(`${what} failed: ${line.error}`, 'runtime');
   }
 
   /** Pulls a model, reporting each progress line; resolves on "success", rejects on an error line. */
@@ -101,25 +111,38 @@ export class OllamaClient extends JsonHttpClient {
     const what = `Pulling ${model}`;
     let success = false;
     for await (const line of this.lines(await this.request('POST', '/api/pull', { body: { model, stream: true }, signal }), pullLineSchema, what, signal)) {
-      if (line.error) throw new RuntimeError(`${what} failed: ${line.error}`, 'runtime');
+      this.failedLine(line, what);
       onProgress(line);
       if (line.status === 'success') success = true;
     }
     if (!success) throw new RuntimeError(`${what}: the runtime closed the stream before it reported success (was it stopped?). Pull again to resume.`, 'runtime');
   }
 
-  /** Generates text, streaming chunks to onText; resolves with Ollama's final statistics. */
-  async generate(model: string, prompt: string, options: { maxTokens?: number; keepAlive?: string | number; onText?: (t: string) => void; signal?: AbortSignal } = {}): Promise<GenerateResult> {
+  /**
+   * Generates text, streaming chunks to onText; resolves with Ollama's final statistics, the answer
+   * in text and a thinking model's reasoning in thinking. `think` is sent only when given: Ollama
+   * then turns thinking on for the models that can, and refuses true for those that cannot.
+   */
+  async generate(
+    model: string,
+    prompt: string,
+    options: { maxTokens?: number; keepAlive?: string | number; think?: boolean; onText?: (t: string) => void; onThinking?: (t: string) => void; signal?: AbortSignal } = {},
+  ): Promise<GenerateResult> {
     const what = `Generating with ${model}`;
     let text = '';
-    const body = { model, prompt, stream: true, keep_alive: options.keepAlive, options: options.maxTokens ? { num_predict: options.maxTokens } : undefined };
+    let thinking = '';
+    const body = { model, prompt, stream: true, keep_alive: options.keepAlive, think: options.think, options: options.maxTokens ? { num_predict: options.maxTokens } : undefined };
     for await (const line of this.lines(await this.request('POST', '/api/generate', { body, signal: options.signal }), generateLineSchema, what, options.signal)) {
-      if (line.error) throw new RuntimeError(`${what} failed: ${line.error}`, 'runtime');
+      this.failedLine(line, what);
+      if (line.thinking) {
+        thinking += line.thinking;
+        options.onThinking?.(line.thinking);
+      }
       if (line.response) {
         text += line.response;
         options.onText?.(line.response);
       }
-      if (line.done) return { ...line, text };
+      if (line.done) return { ...line, text, thinking: thinking || undefined };
     }
     throw new RuntimeError(`${what}: the stream ended without a final "done" line.`, 'protocol');
   }

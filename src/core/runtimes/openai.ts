@@ -3,6 +3,7 @@
 // optional API key sent as a bearer token that never appears in an error message.
 import { z } from 'zod';
 import { describeNonJson, errorMessage, JsonHttpClient, JsonHttpClientOptions, RuntimeError } from './http';
+import type { ModelRuntimeKind } from './runtime';
 
 export { RuntimeError };
 
@@ -35,6 +36,10 @@ export const openAiModelSchema = z.looseObject({
   // vLLM.
   max_model_len: optionalNumber,
   root: optionalString,
+  // llama.cpp in router mode (llama-server without -m): each model's own state, e.g.
+  // {"value":"loaded","args":[…]} or {"value":"unloaded","failed":true,"exit_code":1}
+  // (tools/server/server-models.cpp get_router_models).
+  status: opt(z.looseObject({ value: z.string(), failed: opt(z.boolean()), exit_code: optionalNumber })),
 });
 export type OpenAiModel = z.infer<typeof openAiModelSchema>;
 
@@ -42,6 +47,8 @@ export type OpenAiModel = z.infer<typeof openAiModelSchema>;
 const modelsSchema = z.union([z.looseObject({ data: z.array(openAiModelSchema) }), openAiModelSchema]);
 
 const propsSchema = z.looseObject({
+  // "router" for llama-server in router mode, whose own /props carries a dummy n_ctx of 0.
+  role: optionalString,
   default_generation_settings: opt(
     z.looseObject({
       n_ctx: optionalNumber,
@@ -55,6 +62,34 @@ const propsSchema = z.looseObject({
   modalities: opt(z.looseObject({ vision: opt(z.boolean()), audio: opt(z.boolean()) })),
 });
 export type LlamaProps = z.infer<typeof propsSchema>;
+
+// TGI's GET /info (router/src/lib.rs struct Info); max_input_length became max_input_tokens in 2.x.
+const tgiInfoSchema = z.looseObject({
+  model_id: optionalString,
+  version: optionalString,
+  max_total_tokens: optionalNumber,
+  max_input_tokens: optionalNumber,
+  max_input_length: optionalNumber,
+  max_concurrent_requests: optionalNumber,
+});
+export type TgiInfo = z.infer<typeof tgiInfoSchema>;
+
+// LM Studio's GET /api/v0/models (REST API v0): every downloaded model, loaded or not.
+const lmStudioModelsSchema = z.looseObject({
+  data: z.array(
+    z.looseObject({
+      id: z.string(),
+      type: optionalString,
+      arch: optionalString,
+      quantization: optionalString,
+      compatibility_type: optionalString,
+      state: optionalString,
+      max_context_length: optionalNumber,
+      loaded_context_length: optionalNumber,
+    }),
+  ),
+});
+export type LmStudioModel = z.infer<typeof lmStudioModelsSchema>['data'][number];
 
 // llama.cpp: {"status":"ok"}; older builds {"status":"loading model"}; vLLM and TGI: an empty body.
 const healthSchema = z.looseObject({ status: optionalString });
@@ -125,7 +160,8 @@ export class OpenAiClient extends JsonHttpClient {
    * /health (LM Studio, LocalAI) count as ok when /v1/models answers. A server that cannot be
    * reached, or rejects the key, is an error rather than a status.
    */
-  async health(): Promise<OpenAiHealth> {
+  async health(kind?: ModelRuntimeKind): Promise<OpenAiHealth> {
+    if (kind === 'localai') return this.readiness();
     const what = 'Checking health';
     const res = await this.request('GET', '/health');
     const text = await this.readText(res, what);
@@ -140,6 +176,23 @@ export class OpenAiClient extends JsonHttpClient {
     const detail = this.redact(errorMessage(data) ?? (status.success ? status.data.status : undefined) ?? `HTTP ${res.status}${data === undefined && text.trim() ? ` with ${describeNonJson(text)}` : ''}`);
     if (res.status === 503 && /loading/i.test(detail)) return { status: 'loading', detail };
     if (res.status >= 500) return { status: 'unavailable', detail };
+    throw this.httpError(res.status, data, what);
+  }
+
+  /**
+   * LocalAI's readiness: /readyz answers 503 until its start-up (model preloads, backends) is done,
+   * while /v1/models already answers (mudler/LocalAI core/http/routes/health_test.go at
+   * 54396074c3dcffc4644da1040fa4072cdb92cf56). Older LocalAI answers 200 always, or has no /readyz.
+   */
+  private async readiness(): Promise<OpenAiHealth> {
+    const what = 'Checking readiness';
+    const res = await this.request('GET', '/readyz');
+    const text = await this.readText(res, what);
+    if (isAbsent(res.status)) return this.healthFromModels();
+    if (res.ok) return { status: 'ok' };
+    const data = parseOrUndefined(text);
+    if (res.status === 503) return { status: 'loading', detail: this.redact(errorMessage(data) ?? 'starting (GET /readyz answers 503)') };
+    if (res.status >= 500) return { status: 'unavailable', detail: this.redact(errorMessage(data) ?? `HTTP ${res.status}`) };
     throw this.httpError(res.status, data, what);
   }
 
@@ -158,10 +211,14 @@ export class OpenAiClient extends JsonHttpClient {
     return 'data' in list && Array.isArray(list.data) ? list.data : [list as OpenAiModel];
   }
 
-  /** llama.cpp's server properties (context size, slots, model file); undefined on other servers. */
-  async props(): Promise<LlamaProps | undefined> {
-    const what = 'Reading the server properties';
-    const res = await this.request('GET', '/props');
+  /**
+   * llama.cpp's server properties (context size, slots, model file); undefined on other servers.
+   * With a model, a router's answer for that model, only while it is loaded (autoload=false: asking
+   * must not load it).
+   */
+  async props(model?: string): Promise<LlamaProps | undefined> {
+    const what = model === undefined ? 'Reading the server properties' : `Reading the properties of ${model}`;
+    const res = await this.request('GET', model === undefined ? '/props' : `/props?model=${encodeURIComponent(model)}&autoload=false`);
     if (isAbsent(res.status)) {
       await res.body?.cancel().catch(() => undefined);
       return undefined;
@@ -169,6 +226,37 @@ export class OpenAiClient extends JsonHttpClient {
     const text = await this.readText(res, what);
     if (res.ok && isErrorBody(parseOrUndefined(text))) return undefined;
     return this.parseJson(res, text, propsSchema, what);
+  }
+
+  /** TGI's /info (version, token limits); undefined where the server has no such route. */
+  async tgiInfo(): Promise<TgiInfo | undefined> {
+    return this.optionalJson('/info', tgiInfoSchema, 'Reading the server information');
+  }
+
+  /** LM Studio's own model list (state, context limits); undefined where the server has no such route. */
+  async lmStudioModels(): Promise<LmStudioModel[] | undefined> {
+    return (await this.optionalJson('/api/v0/models', lmStudioModelsSchema, 'Listing models'))?.data;
+  }
+
+  private async optionalJson<S extends z.ZodType>(path: string, schema: S, what: string): Promise<z.infer<S> | undefined> {
+    const res = await this.request('GET', path);
+    if (isAbsent(res.status)) {
+      await res.body?.cancel().catch(() => undefined);
+      return undefined;
+    }
+    const text = await this.readText(res, what);
+    if (res.ok && isErrorBody(parseOrUndefined(text))) return undefined;
+    return this.parseJson(res, text, schema, what);
+  }
+
+  /**
+   * Asks a llama.cpp router to load or unload a model (POST /models/load, /models/unload). The
+   * router answers {"success":true} at once and loads in the background: callers wait on the
+   * model's status in models().
+   */
+  async routerAction(action: 'load' | 'unload', model: string): Promise<void> {
+    const what = `${action === 'load' ? 'Loading' : 'Unloading'} ${model}`;
+    await this.json(await this.request('POST', `/models/${action}`, { body: { model } }), z.looseObject({ success: z.boolean().optional() }), what);
   }
 
   /**

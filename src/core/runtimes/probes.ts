@@ -59,13 +59,13 @@ export interface HealthProberOptions {
   readonly now?: () => number;
 }
 
-/** The default probe: Ollama's version, the others' health (loading counts as up). */
+/** The default probe: Ollama's version, the others' health, LocalAI's readiness (loading counts as up, and says so). */
 export const defaultProbe: ProbeFn = async (endpoint, { timeoutMs, apiKey }) => {
   if (endpoint.api === 'ollama') {
     const version = await new OllamaClient(endpoint.baseUrl, { timeoutMs, displayName: endpoint.name }).version();
     return { ok: true, detail: `version ${version}` };
   }
-  const h = await new OpenAiClient(endpoint.baseUrl, { timeoutMs, apiKey, displayName: endpoint.name }).health();
+  const h = await new OpenAiClient(endpoint.baseUrl, { timeoutMs, apiKey, displayName: endpoint.name }).health(endpoint.kind);
   return h.status === 'unavailable' ? { ok: false, detail: h.detail ?? 'unavailable' } : { ok: true, detail: h.status === 'loading' ? (h.detail ?? 'loading') : h.detail };
 };
 

@@ -39,6 +39,19 @@ export interface LoadedState {
   readonly vramBytes?: number;
   /** When the runtime itself will unload the model (epoch ms), as Ollama's /api/ps reports. */
   readonly expiresAt?: number;
+  /** The context the model was loaded with (Ollama's /api/ps context_length), which may be less than it was trained for. */
+  readonly contextLength?: number;
+}
+
+/**
+ * What a runtime that manages its models says of one, beyond in memory or not: llama.cpp's router
+ * ("loading", "sleeping", "failed"), LM Studio's "not-loaded". Shown as is; undefined for the others.
+ */
+export interface ModelStatus {
+  readonly value: string;
+  /** A load that failed (llama.cpp router: the model's process exited with this code). */
+  readonly failed?: boolean;
+  readonly detail?: string;
 }
 
 export interface RuntimeModel {
@@ -58,12 +71,16 @@ export interface RuntimeModel {
   readonly file?: string;
   /** Present when the model is in memory. */
   readonly loaded?: LoadedState;
+  /** The runtime's own word on the model's state, where it reports one. */
+  readonly status?: ModelStatus;
   /** Why the metadata could not be read (a truncated or foreign file in a GGUF folder). */
   readonly problem?: string;
 }
 
 export interface RuntimeListing {
   readonly version?: string;
+  /** Facts about the server itself for its tooltip ("Max total tokens: 4096"). */
+  readonly info?: readonly (readonly [string, string])[];
   readonly models: readonly RuntimeModel[];
 }
 
@@ -75,7 +92,10 @@ export interface PullUpdate {
 }
 
 export interface GenerateOutcome {
+  /** The answer, without the reasoning. */
   readonly text: string;
+  /** The reasoning a thinking model streamed apart from the answer (Ollama's `thinking`). */
+  readonly thinking?: string;
   readonly promptTokens?: number;
   readonly outputTokens?: number;
   readonly durationMs: number;
@@ -91,6 +111,7 @@ export interface RuntimeCapabilities {
 
 export interface ModelRuntime {
   readonly endpoint: RuntimeEndpoint;
+  /** May grow after a listing: a llama.cpp server found to be a router can load and unload. */
   readonly capabilities: RuntimeCapabilities;
   list(signal?: AbortSignal): Promise<RuntimeListing>;
   pull?(name: string, onProgress: (u: PullUpdate) => void, signal?: AbortSignal): Promise<void>;

@@ -4,7 +4,9 @@
 // extension works unchanged against the real images. Models live in MODELS_DIR as
 // "<name>__<tag>.gguf"; /api/pull copies from SOURCE_DIR ("<name>__<tag>.gguf") with progress.
 // METRICS=1 serves /metrics (llama.cpp's --metrics); API_KEY=k1[,k2] requires a key as
-// llama.cpp's --api-key does, on every route but the public ones.
+// llama.cpp's --api-key does, on every route but the public ones. Modes that imitate what real
+// servers send (each explained where it is handled): METRICS_START_TOKENS, THINKING,
+// FAIL_MIDSTREAM_AFTER, MODE=llamacpp-router, FLAVOR=localai|lmstudio|tgi.
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -37,6 +39,12 @@ const BUILD_INFO = (() => {
 })();
 /** What llama.cpp's /metrics reports; updated when a generation ends, as llama.cpp does. */
 const stats = { promptTokens: 0, promptSeconds: 0, predictedTokens: 0, predictedSeconds: 0, decodeCalls: 0, nTokensMax: 0, processing: 0, deferred: 0 };
+// METRICS_START_TOKENS=n: a server that has already generated n tokens (at 30 tokens/s), so its
+// counters print in exponent form (1.23457e+07) as a long-running llama-server's do.
+stats.predictedTokens = Math.max(0, Math.floor(Number(process.env.METRICS_START_TOKENS ?? 0) || 0));
+stats.predictedSeconds = stats.predictedTokens / 30;
+stats.promptTokens = stats.predictedTokens;
+stats.promptSeconds = stats.predictedTokens / 1000;
 
 // llama.cpp's --threads (env LLAMA_ARG_THREADS), default 1 here. node-llama-cpp's default is
 // max(cores, 4), and llama.cpp's threads spin-wait for each other at every op of every token: with
@@ -219,14 +227,28 @@ async function generate(req, res, body) {
   }
   const stream = body.stream !== false;
   const maxTokens = Math.max(1, Math.min(512, Number(body.options?.num_predict ?? 32)));
-  if (stream) res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+  const think = thinkingFor(name, body.think);
+  if (think.error) return send(res, 400, { error: think.error });
+  const failure = midstreamFailure('generate');
+  // Headers go out with the first line: a failure before it is an HTTP 500, as in Ollama.
+  const line = (o) => {
+    if (!res.headersSent) res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+    res.write(`${JSON.stringify(o)}\n`);
+  };
+  const text = { response: '', thinking: '' };
   const r = await complete(entry, String(body.prompt), maxTokens, (chunk) => {
-    if (stream) res.write(`${JSON.stringify({ model: name, created_at: new Date().toISOString(), response: chunk, done: false })}\n`);
+    if (failure.trip()) return;
+    const part = think.split(chunk);
+    text.response += part.response;
+    text.thinking += part.thinking ?? '';
+    if (stream) line({ model: name, created_at: new Date().toISOString(), ...part, done: false });
   });
+  if (failure.tripped) return failure.send(res, stream);
   const final = {
     model: name,
     created_at: new Date().toISOString(),
-    response: stream ? '' : r.text,
+    response: stream ? '' : text.response,
+    ...(!stream && text.thinking ? { thinking: text.thinking } : {}),
     done: true,
     done_reason: r.evalCount >= maxTokens ? 'length' : 'stop',
     total_duration: Math.round((r.end - r.t0 + loadMs) * 1e6),
@@ -237,8 +259,10 @@ async function generate(req, res, body) {
     eval_duration: Math.round((r.end - r.firstAt) * 1e6),
   };
   schedule(name, ka);
-  if (stream) res.end(`${JSON.stringify(final)}\n`);
-  else send(res, 200, final);
+  if (stream) {
+    line(final);
+    res.end();
+  } else send(res, 200, final);
 }
 
 // One slot, as llama.cpp with --parallel 1: generations wait their turn (requests_deferred).
@@ -304,6 +328,52 @@ function complete(entry, prompt, maxTokens, onChunk) {
   });
 }
 
+// THINKING=1: every model is a thinking model (deepseek-r1, qwen3), as ollama/ollama
+// server/routes.go GenerateHandler at fb30760996871fa9460115c753afd2c60d4ab0f7 treats one whose
+// template has thinking tags: `think` defaults to true, the text inside the tags streams in
+// `thinking` and the rest in `response` (api/types.go GenerateResponse), `think: false` gives all
+// of it as `response`, and `think: true` on a model without the capability is a 400. Random
+// weights emit no tags, so the first THINK_TOKENS chunks (default 8) count as the thinking part.
+const THINKING = ['1', 'true', 'on'].includes(String(process.env.THINKING ?? '').toLowerCase());
+const THINK_TOKENS = Math.max(0, Number(process.env.THINK_TOKENS ?? 8) || 0);
+
+/** The generate request's view of thinking: its error, and how to split each streamed chunk. */
+function thinkingFor(name, think) {
+  const wanted = think === undefined || think === null ? THINKING : think !== false;
+  if (!THINKING && wanted) return { error: `"${name}" does not support thinking`, split: (c) => ({ response: c }) };
+  let n = 0;
+  const tokens = wanted ? THINK_TOKENS : 0;
+  return { split: (c) => (n++ < tokens ? { response: '', thinking: c } : { response: c }) };
+}
+
+// FAIL_MIDSTREAM_AFTER=n: /api/generate and /api/pull fail after n streamed lines, as Ollama does
+// when its runner dies: ollama/ollama server/routes.go streamResponse at
+// fb30760996871fa9460115c753afd2c60d4ab0f7 writes a last {"error": "…"} line (no "done") once
+// something was written, or answers HTTP 500 {"error": "…"} when nothing was; the messages are
+// llm/llama_server.go's and server/download.go's.
+const FAIL_AFTER = process.env.FAIL_MIDSTREAM_AFTER === undefined || process.env.FAIL_MIDSTREAM_AFTER === '' ? undefined : Math.max(0, Number(process.env.FAIL_MIDSTREAM_AFTER) || 0);
+const FAILURE_MESSAGES = {
+  generate: 'an error was encountered while running the model: unexpected EOF',
+  pull: 'max retries exceeded: read tcp 127.0.0.1:52814->104.21.75.227:443: read: connection reset by peer',
+};
+
+function midstreamFailure(what) {
+  const message = FAILURE_MESSAGES[what];
+  let lines = 0;
+  return {
+    tripped: false,
+    /** Called before each line is written: true once FAIL_MIDSTREAM_AFTER lines went out (the rest is dropped). */
+    trip() {
+      if (FAIL_AFTER !== undefined && lines++ >= FAIL_AFTER) this.tripped = true;
+      return this.tripped;
+    },
+    send(res, stream) {
+      if (stream && res.headersSent) return res.end(`${JSON.stringify({ error: message })}\n`);
+      return send(res, 500, { error: message });
+    },
+  };
+}
+
 /** POST /v1/completions, non-streamed, in the shape llama.cpp answers. */
 async function openAiCompletion(req, res, body) {
   let prompt = body.prompt;
@@ -343,7 +413,12 @@ async function openAiCompletion(req, res, body) {
 
 /** GET /props: llama.cpp's server properties, for the first loaded model (else the first listed). */
 async function props(res) {
-  const [name, entry] = [...loaded][0] ?? [(await listModels())[0]?.name, undefined];
+  return propsOf(res, [...loaded][0]?.[0] ?? (await listModels())[0]?.name);
+}
+
+/** /props of one model, as the llama-server that holds it answers. */
+async function propsOf(res, name) {
+  const entry = loaded.get(name);
   const file = name && fileOf(MODELS_DIR, name);
   // The context load() will create: at most 512, at most what the model was trained with.
   const nCtx = entry?.context.contextSize ?? (file && fs.existsSync(file) ? Math.min(512, (await ggufMeta(file, fs.statSync(file))).n_ctx_train) : 512);
@@ -367,24 +442,53 @@ async function props(res) {
   });
 }
 
-// llama.cpp's metric names, help texts and types (README: "GET /metrics").
-const METRIC_DEFS = [
-  ['counter', 'prompt_tokens_total', 'Number of prompt tokens processed.', () => stats.promptTokens],
-  ['counter', 'prompt_seconds_total', 'Prompt process time', () => stats.promptSeconds],
-  ['counter', 'tokens_predicted_total', 'Number of generation tokens processed.', () => stats.predictedTokens],
-  ['counter', 'tokens_predicted_seconds_total', 'Predict process time', () => stats.predictedSeconds],
-  ['counter', 'n_decode_total', 'Total number of llama_decode() calls', () => stats.decodeCalls],
-  ['counter', 'n_tokens_max', 'Largest observed n_tokens.', () => stats.nTokensMax],
-  ['gauge', 'n_busy_slots_per_decode', 'Average number of busy slots per llama_decode() call', () => (stats.decodeCalls ? 1 : 0)],
-  ['gauge', 'prompt_tokens_seconds', 'Average prompt throughput in tokens/s.', () => (stats.promptSeconds ? stats.promptTokens / stats.promptSeconds : 0)],
-  ['gauge', 'predicted_tokens_seconds', 'Average generation throughput in tokens/s.', () => (stats.predictedSeconds ? stats.predictedTokens / stats.predictedSeconds : 0)],
-  ['gauge', 'requests_processing', 'Number of requests processing.', () => stats.processing],
-  ['gauge', 'requests_deferred', 'Number of requests deferred.', () => stats.deferred],
-];
+// GET /metrics as llama-server prints it: ggml-org/llama.cpp tools/server/server-context.cpp at
+// fb4026604c67c682f552337ec9b91eced0abd35a (struct server_metrics, the metrics handler). Every value
+// goes through `auto value = json_value(metric_def, "value", 0.); prometheus << value`: a C++ double
+// written by a default std::stringstream, i.e. printf("%g") with 6 significant digits, so a counter
+// past a million reads 1.23457e+07. The two gauges are computed over a "bucket" that each /metrics
+// read empties (metrics.reset_bucket(), task.metrics_reset_bucket = true): the generation throughput
+// since the previous read. Times are kept in whole milliseconds (uint64_t), as upstream does.
+const bucketStart = { promptTokens: stats.promptTokens, promptMs: Math.trunc(stats.promptSeconds * 1000), predictedTokens: stats.predictedTokens, predictedMs: Math.trunc(stats.predictedSeconds * 1000) };
+
+/** A double as `std::ostream << double` writes it (%g, precision 6): 0, 30.5, 1.23457e+07, inf, nan. */
+function cppDouble(v) {
+  if (Number.isNaN(v)) return v < 0 ? '-nan' : 'nan';
+  if (!Number.isFinite(v)) return v > 0 ? 'inf' : '-inf';
+  if (v === 0) return Object.is(v, -0) ? '-0' : '0';
+  const strip = (t) => (t.includes('.') ? t.replace(/0+$/, '').replace(/\.$/, '') : t);
+  const [mantissa, e] = v.toExponential(5).split('e');
+  const exp = Number(e);
+  if (exp < -4 || exp >= 6) return `${strip(mantissa)}e${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}`;
+  return strip(v.toFixed(5 - exp));
+}
+
+function metricDefs() {
+  const promptMs = Math.trunc(stats.promptSeconds * 1000);
+  const predictedMs = Math.trunc(stats.predictedSeconds * 1000);
+  const bucket = { promptTokens: stats.promptTokens - bucketStart.promptTokens, promptMs: promptMs - bucketStart.promptMs, predictedTokens: stats.predictedTokens - bucketStart.predictedTokens, predictedMs: predictedMs - bucketStart.predictedMs };
+  Object.assign(bucketStart, { promptTokens: stats.promptTokens, promptMs, predictedTokens: stats.predictedTokens, predictedMs });
+  return [
+    ['counter', 'prompt_tokens_total', 'Number of prompt tokens processed.', stats.promptTokens],
+    ['counter', 'prompt_seconds_total', 'Prompt process time', promptMs / 1e3],
+    ['counter', 'tokens_predicted_total', 'Number of generation tokens processed.', stats.predictedTokens],
+    ['counter', 'tokens_predicted_seconds_total', 'Predict process time', predictedMs / 1e3],
+    ['counter', 'n_decode_total', 'Total number of llama_decode() calls', stats.decodeCalls],
+    ['counter', 'n_tokens_max', 'Largest observed n_tokens.', stats.nTokensMax],
+    ['counter', 'n_busy_slots_per_decode', 'Average number of busy slots per llama_decode() call', Math.fround(stats.decodeCalls ? 1 : 0)],
+    // Upstream divides by the bucket's milliseconds even when they round to 0: then it prints inf.
+    ['gauge', 'prompt_tokens_seconds', 'Average prompt throughput in tokens/s.', bucket.promptTokens ? (1e3 / bucket.promptMs) * bucket.promptTokens : 0],
+    ['gauge', 'predicted_tokens_seconds', 'Average generation throughput in tokens/s.', bucket.predictedTokens ? (1e3 / bucket.predictedMs) * bucket.predictedTokens : 0],
+    ['gauge', 'requests_processing', 'Number of requests processing.', stats.processing],
+    ['gauge', 'requests_deferred', 'Number of requests deferred.', stats.deferred],
+  ];
+}
 
 function metrics(res) {
   if (!METRICS) return sendOpenAiError(res, 501, 'This server does not support metrics endpoint. Start it with `--metrics`', 'not_supported_error');
-  const text = METRIC_DEFS.map(([type, name, help, value]) => `# HELP llamacpp:${name} ${help}\n# TYPE llamacpp:${name} ${type}\nllamacpp:${name} ${value()}\n`).join('');
+  const text = metricDefs()
+    .map(([type, name, help, value]) => `# HELP llamacpp:${name} ${help}\n# TYPE llamacpp:${name} ${type}\nllamacpp:${name} ${cppDouble(value)}\n`)
+    .join('');
   res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4', 'content-length': Buffer.byteLength(text), 'process-start-time-unix': String(Math.floor(started / 1000)) });
   return res.end(text);
 }
@@ -404,24 +508,34 @@ async function pull(req, res, body) {
   if (stream) res.writeHead(200, { 'content-type': 'application/x-ndjson' });
   line({ status: 'pulling manifest' });
   const delayMs = Number(process.env.PULL_CHUNK_DELAY_MS ?? 0);
-  await new Promise((resolve, reject) => {
-    const input = fs.createReadStream(src, { start: completed, highWaterMark: 256 * 1024 });
-    const output = fs.createWriteStream(partial, { flags: completed ? 'a' : 'w' });
-    input.on('data', (chunk) => {
-      input.pause();
-      output.write(chunk, () => {
-        completed += chunk.length;
-        line({ status: `pulling ${digest.slice(7, 19)}`, digest, total, completed });
-        setTimeout(() => input.resume(), delayMs);
+  const failure = midstreamFailure('pull');
+  await copyWithProgress();
+  if (failure.tripped) return failure.send(res, stream);
+  async function copyWithProgress() {
+    await new Promise((resolve, reject) => {
+      const input = fs.createReadStream(src, { start: completed, highWaterMark: 256 * 1024 });
+      const output = fs.createWriteStream(partial, { flags: completed ? 'a' : 'w' });
+      input.on('data', (chunk) => {
+        input.pause();
+        if (failure.trip()) {
+          input.destroy();
+          output.end(resolve);
+          return;
+        }
+        output.write(chunk, () => {
+          completed += chunk.length;
+          line({ status: `pulling ${digest.slice(7, 19)}`, digest, total, completed });
+          setTimeout(() => input.resume(), delayMs);
+        });
+      });
+      input.on('end', () => output.end(resolve));
+      input.on('error', reject);
+      output.on('error', reject);
+      req.on('close', () => {
+        if (!res.writableEnded && completed < total) input.destroy();
       });
     });
-    input.on('end', () => output.end(resolve));
-    input.on('error', reject);
-    output.on('error', reject);
-    req.on('close', () => {
-      if (!res.writableEnded && completed < total) input.destroy();
-    });
-  });
+  }
   line({ status: 'verifying sha256 digest' });
   if (`sha256:${await digestOf(partial)}` !== digest) {
     fs.rmSync(partial, { force: true });
@@ -433,12 +547,205 @@ async function pull(req, res, body) {
   else send(res, 200, { status: 'success' });
 }
 
+// MODE=llamacpp-router: llama-server started without -m (router mode), serving every model of
+// MODELS_DIR and loading them on demand: ggml-org/llama.cpp tools/server/server-models.cpp at
+// 40103380c0e579b976d6d19509bdada4d6aed8a5 (server_models_routes::init_routes) and the route table
+// of tools/server/server.cpp at aa6192d38defc9a5d9fb2987413f71b18f214270. ROUTER_LOAD_DELAY_MS
+// stretches a load so that its "loading" status can be seen.
+const ROUTER = process.env.MODE === 'llamacpp-router';
+const ROUTER_LOAD_DELAY_MS = Math.max(0, Number(process.env.ROUTER_LOAD_DELAY_MS ?? 0) || 0);
+/** name → 'loading' while a load runs; a failed load leaves its exit code (status.failed). */
+const routerLoading = new Map();
+
+function routerStatus(name) {
+  if (loaded.has(name)) return 'loaded';
+  return routerLoading.has(name) ? 'loading' : 'unloaded';
+}
+
+/** Starts a load and answers at once, as server_models::load spawns the child and returns. */
+function routerLoad(name) {
+  if (routerLoading.has(name) || loaded.has(name)) return routerLoading.get(name);
+  const p = (async () => {
+    if (ROUTER_LOAD_DELAY_MS) await new Promise((r) => setTimeout(r, ROUTER_LOAD_DELAY_MS));
+    const r = await load(name);
+    if (r) schedule(name, Infinity);
+  })().finally(() => routerLoading.delete(name));
+  p.catch(() => undefined);
+  routerLoading.set(name, p);
+  return p;
+}
+
+async function routerRoute(req, res, url) {
+  const route = `${req.method} ${url.pathname}`;
+  const names = (await listModels()).map((m) => m.name);
+  const known = (n) => typeof n === 'string' && names.includes(n);
+  switch (route) {
+    case 'GET /models':
+    case 'GET /v1/models': {
+      // get_router_models: no "meta" ("TODO: add other fields, may require reading GGUF metadata").
+      const t = Math.floor(Date.now() / 1000);
+      const data = names.map((name) => ({
+        id: name,
+        object: 'model',
+        owned_by: 'llamacpp',
+        created: t,
+        status: { value: routerStatus(name), args: ['llama-server', '--host', '127.0.0.1', '--port', '0', '--alias', name, '--model', fileOf(MODELS_DIR, name)] },
+      }));
+      send(res, 200, { data, object: 'list' });
+      return true;
+    }
+    case 'POST /models/load': {
+      const name = (await readBody(req)).model;
+      if (!known(name)) sendOpenAiError(res, 404, 'model is not found', 'not_found_error');
+      else if (loaded.has(name)) sendOpenAiError(res, 400, 'model is already loaded', 'invalid_request_error');
+      else {
+        void routerLoad(name);
+        send(res, 200, { success: true });
+      }
+      return true;
+    }
+    case 'POST /models/unload': {
+      const name = (await readBody(req)).model;
+      if (!known(name)) sendOpenAiError(res, 400, 'model is not found', 'invalid_request_error');
+      else if (routerStatus(name) === 'unloaded') sendOpenAiError(res, 400, 'model is not loaded', 'invalid_request_error');
+      else {
+        await routerLoading.get(name)?.catch(() => undefined);
+        await unload(name);
+        send(res, 200, { success: true });
+      }
+      return true;
+    }
+    case 'GET /props': {
+      const name = url.searchParams.get('model') ?? '';
+      if (!name) {
+        // get_router_props without ?model=: the router's own, a dummy n_ctx of 0.
+        send(res, 200, { role: 'router', max_instances: 4, model_alias: 'llama-server', model_path: 'none', default_generation_settings: { params: {}, n_ctx: 0 }, webui_settings: {} });
+        return true;
+      }
+      // proxy_get: ?autoload=false (or a router started with --no-models-autoload) leaves an unloaded model alone.
+      const autoload = url.searchParams.get('autoload');
+      if (!routerReady(res, name, known(name), autoload === null ? true : autoload === 'true' || autoload === '1')) return true;
+      await routerLoad(name);
+      await propsOf(res, name);
+      return true;
+    }
+    case 'POST /v1/completions': {
+      const body = await readBody(req);
+      if (!routerReady(res, body.model ?? '', known(body.model), true)) return true;
+      await openAiCompletion(req, res, body);
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+// FLAVOR=localai|lmstudio|tgi: the routes by which those servers differ from llama-server.
+// - localai: /readyz answers 503 until start-up is done (here: until READY_FILE exists) while
+//   /healthz and /v1/models already answer; no /health (mudler/LocalAI
+//   core/http/routes/health_test.go at 54396074c3dcffc4644da1040fa4072cdb92cf56).
+// - lmstudio: GET /api/v0/models with each model's state and max_context_length (lmstudio-ai/docs
+//   1_developer/2_rest/endpoints.mdx, REST API v0), /v1/models without llama.cpp's meta, and HTTP 200
+//   {"error":"Unexpected endpoint or method. (GET /x)"} for routes it does not have.
+// - tgi: GET /info (huggingface/text-generation-inference router/src/lib.rs struct Info at
+//   014d3fd4effb4e1e742b64c1d6b68ab5c0420686) and tgi_* metrics, generated tokens as the histogram
+//   tgi_request_generated_tokens (_sum counts them); /v1/models answers the one model, not a list.
+const FLAVOR = process.env.FLAVOR ?? '';
+
+async function flavorRoute(req, res, url) {
+  const route = `${req.method} ${url.pathname}`;
+  if (FLAVOR === 'localai') {
+    if (route === 'GET /readyz') {
+      const ready = !process.env.READY_FILE || fs.existsSync(process.env.READY_FILE);
+      res.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end(ready ? 'OK' : 'Service Unavailable');
+      return true;
+    }
+    if (route === 'GET /healthz') return res.writeHead(200).end('OK'), true;
+    if (route === 'GET /health' || route === 'GET /props' || route === 'GET /metrics') return send(res, 404, { message: 'Not Found' }), true;
+    return false;
+  }
+  if (FLAVOR === 'lmstudio') {
+    if (route === 'GET /api/v0/models') {
+      const data = [];
+      for (const m of await listModels()) {
+        const file = fileOf(MODELS_DIR, m.name);
+        const meta = await ggufMeta(file, fs.statSync(file));
+        const entry = loaded.get(m.name);
+        data.push({ id: m.name, object: 'model', type: 'llm', publisher: 'lmstudio-community', arch: 'llama', compatibility_type: 'gguf', quantization: 'F32', state: entry ? 'loaded' : 'not-loaded', max_context_length: meta.n_ctx_train, ...(entry ? { loaded_context_length: entry.context.contextSize } : {}) });
+      }
+      send(res, 200, { object: 'list', data });
+      return true;
+    }
+    if (route === 'GET /v1/models') {
+      send(res, 200, { data: (await listModels()).map((m) => ({ id: m.name, object: 'model', owned_by: 'organization_owner' })), object: 'list' });
+      return true;
+    }
+    if (route === 'POST /v1/completions' || route === 'GET /api/version') return false;
+    send(res, 200, { error: `Unexpected endpoint or method. (${req.method} ${url.pathname})` });
+    return true;
+  }
+  if (FLAVOR === 'tgi') {
+    const name = (await listModels())[0]?.name ?? '';
+    if (route === 'GET /info') {
+      const file = fileOf(MODELS_DIR, name);
+      const ctx = fs.existsSync(file) ? (await ggufMeta(file, fs.statSync(file))).n_ctx_train : 512;
+      send(res, 200, {
+        model_id: name,
+        model_sha: null,
+        model_dtype: 'torch.float32',
+        model_device_type: 'cpu',
+        model_pipeline_tag: 'text-generation',
+        max_concurrent_requests: 128,
+        max_best_of: 2,
+        max_stop_sequences: 4,
+        max_input_length: ctx - 1,
+        max_total_tokens: ctx,
+        waiting_served_ratio: 1.2,
+        max_batch_total_tokens: 16000,
+        max_waiting_tokens: 20,
+        max_batch_size: null,
+        validation_workers: 2,
+        version: '2.0.4',
+        sha: null,
+        docker_label: null,
+      });
+      return true;
+    }
+    if (route === 'GET /metrics') {
+      const text = `# TYPE tgi_request_generated_tokens histogram\ntgi_request_generated_tokens_bucket{le="+Inf"} ${stats.decodeCalls}\ntgi_request_generated_tokens_sum ${stats.predictedTokens}\ntgi_request_generated_tokens_count ${stats.decodeCalls}\n# TYPE tgi_queue_size gauge\ntgi_queue_size ${stats.deferred}\n# TYPE tgi_batch_current_size gauge\ntgi_batch_current_size ${stats.processing}\n`;
+      res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end(text);
+      return true;
+    }
+    if (route === 'GET /v1/models') {
+      send(res, 200, { id: name, object: 'model', created: Math.floor(started / 1000), owned_by: name });
+      return true;
+    }
+    if (route === 'GET /health') return res.writeHead(200).end(), true;
+    if (route === 'GET /props') return send(res, 404, { error: 'Not Found' }), true;
+    return false;
+  }
+  return false;
+}
+
+/** router_validate_model: the model name is there, known, and loaded unless autoload allows loading it. */
+function routerReady(res, name, known, autoload) {
+  if (!name) sendOpenAiError(res, 400, 'model name is missing from the request', 'invalid_request_error');
+  else if (!known) sendOpenAiError(res, 400, 'model not found', 'invalid_request_error');
+  else if (!autoload && routerStatus(name) !== 'loaded') sendOpenAiError(res, 400, 'model is not loaded', 'invalid_request_error');
+  else return true;
+  return false;
+}
+
 const server = http.createServer(async (req, res) => {
   let url;
   try {
     url = new URL(req.url ?? '/', 'http://localhost');
     const route = `${req.method} ${url.pathname}`;
     if (!authorized(req, url.pathname)) return sendOpenAiError(res, 401, 'Invalid API Key', 'authentication_error');
+    if (ROUTER && (await routerRoute(req, res, url))) return;
+    if (FLAVOR && (await flavorRoute(req, res, url))) return;
     switch (route) {
       case 'GET /':
         return res.end('Ollama is running');
@@ -458,7 +765,8 @@ const server = http.createServer(async (req, res) => {
       case 'GET /api/ps': {
         const all = await listModels();
         return send(res, 200, {
-          models: [...loaded].map(([name, e]) => ({ ...all.find((m) => m.name === name), expires_at: e.expiresAt.toISOString(), size_vram: 0, size: e.size })),
+          // context_length: api/types.go ProcessModelResponse (the context the runner was started with).
+          models: [...loaded].map(([name, e]) => ({ ...all.find((m) => m.name === name), expires_at: e.expiresAt.toISOString(), size_vram: 0, size: e.size, context_length: e.context.contextSize })),
         });
       }
       case 'POST /api/show': {
@@ -466,7 +774,7 @@ const server = http.createServer(async (req, res) => {
         const name = canonical(body.model ?? body.name);
         const m = (await listModels()).find((x) => x.name === name);
         if (!m) return send(res, 404, { error: `model '${name}' not found` });
-        return send(res, 200, { modelfile: `FROM ${fileOf(MODELS_DIR, name)}`, parameters: '', template: '{{ .Prompt }}', details: m.details, model_info: { 'general.architecture': 'llama' }, modified_at: m.modified_at });
+        return send(res, 200, { modelfile: `FROM ${fileOf(MODELS_DIR, name)}`, parameters: '', template: '{{ .Prompt }}', details: m.details, model_info: { 'general.architecture': 'llama' }, capabilities: ['completion', ...(THINKING ? ['thinking'] : [])], modified_at: m.modified_at });
       }
       case 'DELETE /api/delete': {
         const body = await readBody(req);

@@ -5,7 +5,7 @@ import { parsePrometheus } from '../../../../src/core/runtimes/openai';
 import type { RuntimeEndpoint } from '../../../../src/core/runtimes/runtime';
 import { localServer } from '../../../support/engine';
 
-const llamaMetrics = (predicted: number, perSecond: number) => `# HELP llamacpp:prompt_tokens_total Number of prompt tokens processed.
+const llamaMetrics = (predicted: number, perSecond: number | string) => `# HELP llamacpp:prompt_tokens_total Number of prompt tokens processed.
 # TYPE llamacpp:prompt_tokens_total counter
 llamacpp:prompt_tokens_total 1200
 # HELP llamacpp:tokens_predicted_total Number of generation tokens processed.
@@ -32,19 +32,59 @@ function endpoint(kind: RuntimeEndpoint['kind'], baseUrl: string, id = `${kind}@
 
 describe('model throughput (unit)', () => {
   it('reads generated-token counters: llama.cpp unlabelled, vLLM per model_name', () => {
-    assert.deepEqual([...generatedTokens(parsePrometheus(llamaMetrics(500, 42.5)), 'qwen.gguf')], [['qwen.gguf', { total: 500, rate: 42.5 }]]);
+    assert.deepEqual([...generatedTokens(parsePrometheus(llamaMetrics(500, 42.5)), 'qwen.gguf')], [['qwen.gguf', { total: 500, rate: 42.5, promptRate: undefined }]]);
+    // A bucket whose milliseconds rounded to 0 prints inf: no rate rather than an infinite one.
+    assert.deepEqual([...generatedTokens(parsePrometheus(llamaMetrics(500, 'inf')), 'q')], [['q', { total: 500, rate: undefined, promptRate: undefined }]]);
     assert.deepEqual([...generatedTokens(parsePrometheus(VLLM), 'ignored')], [
       ['Qwen/Qwen2.5-0.5B-Instruct', { total: 500 }],
       ['my-lora', { total: 7 }],
     ]);
   });
 
-  it("computes tokens/s from llama.cpp's counter between two reads over HTTP", async () => {
+  it("takes llama.cpp's gauge from the second read on, and the counter when another scraper emptied the gauge's bucket", async () => {
+    let predicted = 1000;
+    let gauge: number | string = 55;
+    const server = await localServer((req, res) => {
+      if (req.url === '/metrics') {
+        res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
+        res.end(llamaMetrics(predicted, gauge));
+      } else {
+        res.writeHead(404).end();
+      }
+    });
+    try {
+      let now = 10_000;
+      const m = new ModelThroughput({ now: () => now });
+      m.setRuntimes([{ endpoint: endpoint('llamacpp', `http://127.0.0.1:${server.port}`), models: [{ name: 'm.gguf' }] }]);
+      assert.deepEqual(await m.sample(), [], 'the first gauge covers an unknown stretch (since anyone last read it): no rate yet');
+      now += 2000;
+      predicted += 150;
+      assert.equal((await m.sample())[0].tokensPerSecond, 55, 'the gauge, not the 75 tokens/s the counter gives over wall time');
+      now += 2000;
+      predicted += 100;
+      gauge = 0;
+      assert.equal((await m.sample())[0].tokensPerSecond, 50, 'gauge 0 though the counter moved: the counter');
+      now += 2000;
+      predicted += 100;
+      gauge = 'inf';
+      assert.equal((await m.sample())[0].tokensPerSecond, 50, 'gauge inf: the counter');
+      now += 1000;
+      gauge = 0;
+      assert.equal((await m.sample())[0].tokensPerSecond, 0, 'idle: zero, not a gap');
+      m.reset();
+      gauge = 30;
+      assert.deepEqual(await m.sample(), [], 'after a pause the first read only starts over');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("computes tokens/s from llama.cpp's counter between two reads over HTTP when it serves no gauge", async () => {
     let predicted = 1000;
     const server = await localServer((req, res) => {
       if (req.url === '/metrics') {
         res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
-        res.end(llamaMetrics(predicted, 55));
+        res.end(llamaMetrics(predicted, 0).replace(/^llamacpp:predicted_tokens_seconds .*$/m, ''));
       } else {
         res.writeHead(404).end();
       }

@@ -216,7 +216,7 @@ describe('models view model (unit)', () => {
         'The runtime unloads it in 5 min 0 s',
         'Last used: 2 h ago',
       ]);
-      assert.equal(n.contextValue, 'model ollama loaded deletable verifiable generate');
+      assert.equal(n.contextValue, 'model ollama loaded unload deletable verifiable generate');
     });
 
     it('the extension\'s own unload time wins over the runtime\'s expiry; a far expiry (keep_alive -1) is not shown', () => {
@@ -245,6 +245,35 @@ describe('models view model (unit)', () => {
       const p = modelNode(state(ollamaEp, [none]), none, times(), NOW);
       assert.equal(p.description, '');
       assert.deepEqual(lines(p), ['plain', 'Last used: never (by this extension)']);
+    });
+
+    it('a llama.cpp router: the status each model has, load and unload offered by its capabilities, no context shown as 0', () => {
+      const caps = { pull: false, delete: false, load: true, unload: true, generate: true };
+      const up: RuntimeModel = { name: 'qwen', loaded: {}, contextLength: 4096 };
+      const down: RuntimeModel = { name: 'phi' };
+      const coming: RuntimeModel = { name: 'llama', status: { value: 'loading' } };
+      const broken: RuntimeModel = { name: 'gemma', status: { value: 'failed', failed: true, detail: 'its process exited with code 1' } };
+      const st = state(llamaEp, [up, down, coming, broken], { capabilities: caps });
+      assert.equal(modelNode(st, up, times(), NOW).contextValue, 'model openai loaded unload generate');
+      assert.ok(modelNode(st, up, times(), NOW).description.includes('loaded'));
+      assert.ok(lines(modelNode(st, up, times(), NOW)).includes('Context length: 4096'));
+      assert.equal(modelNode(st, down, times(), NOW).contextValue, 'model openai unloaded generate');
+      assert.ok(!lines(modelNode(st, down, times(), NOW)).some((l) => l.startsWith('Context length')), 'unknown context: no row, not 0');
+      const c = modelNode(st, coming, times(), NOW);
+      assert.equal(c.contextValue, 'model openai generate', 'no Load while it loads');
+      assert.match(c.description, /\bloading\b/);
+      assert.ok(lines(c).includes('Status: loading'));
+      const b = modelNode(st, broken, times(), NOW);
+      assert.ok(lines(b).includes('Status: failed — its process exited with code 1'));
+      assert.equal(b.contextValue, 'model openai unloaded generate', 'a failed model can be loaded again');
+      assert.match(runtimeNode(st, {}, times(), NOW).description, /4 models · 1 loaded$/);
+    });
+
+    it('an Ollama model loaded with a smaller context says so; server facts go into the runtime tooltip', () => {
+      const m: RuntimeModel = { name: 'qwen3:8b', contextLength: 40_960, loaded: { ramBytes: 1e9, contextLength: 8192 } };
+      assert.ok(lines(modelNode(state(ollamaEp, [m]), m, times(), NOW)).includes('Loaded (1.00 GB RAM) with a context of 8192 tokens'));
+      const tgi = state(llamaEp, [], { info: [['Max total tokens', '4096']] });
+      assert.ok(runtimeNode(tgi, {}, times(), NOW).tooltip.split('\n').includes('Max total tokens: 4096'));
     });
 
     it('context values: unloaded Ollama model, OpenAI-compatible model, GGUF file', () => {
