@@ -15,8 +15,8 @@ import { glueCoverageDir, reportGlueCoverage } from './glueCoverage';
 const RESULTS = path.join(ROOT, 'test-results');
 /** What the suite writes into metrics-ready: the container it keeps busy. */
 const busyContainerSchema = z.object({ name: z.string(), id: z.string() });
-/** A line across a chart is hundreds of pixels; a few stray ones of a similar colour are not a line. */
-const MIN_LINE_PIXELS = 20;
+/** A few seconds of samples in the chart window draw tens of pixels; stray ones of a similar colour are fewer. */
+const MIN_LINE_PIXELS = 10;
 /** Every code-server process, and so every extension host, writes its V8 coverage here (see glueCoverage.ts). */
 const coverageDir = glueCoverageDir();
 const coverageEnv = { NODE_V8_COVERAGE: coverageDir };
