@@ -11,14 +11,21 @@ import { z } from 'zod';
 const v8FileSchema = z.looseObject({ result: z.array(z.looseObject({ url: z.string() })) });
 const sourceMapSchema = z.looseObject({ sources: z.array(z.string()), sourceRoot: z.string().optional() });
 
-/** Where the host processes write their V8 coverage; set NODE_V8_COVERAGE to it before starting any. */
-export function glueCoverageDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'llmstack-host-v8-'));
+/**
+ * Where the host processes write their V8 coverage (emptied first); set NODE_V8_COVERAGE to it
+ * before starting any. Under test-results/: code-server's helper processes may still write there
+ * after the report, once their grace period ends.
+ */
+export function glueCoverageDir(resultsDir: string): string {
+  const dir = path.join(resultsDir, 'coverage-glue', 'v8');
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(dir, { recursive: true });
+  return dir;
 }
 
 /**
  * Prints c8's text summary and per-file table of the glue and writes them to reportsDir, from the
- * V8 coverage the host processes left in rawDir (which is removed afterwards).
+ * V8 coverage the host processes left in rawDir.
  */
 export function reportGlueCoverage(root: string, rawDir: string, reportsDir: string): void {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'llmstack-glue-cov-'));
@@ -62,6 +69,5 @@ export function reportGlueCoverage(root: string, rawDir: string, reportsDir: str
     );
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
-    fs.rmSync(rawDir, { recursive: true, force: true });
   }
 }

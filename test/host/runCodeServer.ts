@@ -18,7 +18,7 @@ const busyContainerSchema = z.object({ name: z.string(), id: z.string() });
 /** A few seconds of samples in the chart window draw tens of pixels; stray ones of a similar colour are fewer. */
 const MIN_LINE_PIXELS = 10;
 /** Every code-server process, and so every extension host, writes its V8 coverage here (see glueCoverage.ts). */
-const coverageDir = glueCoverageDir();
+const coverageDir = glueCoverageDir(RESULTS);
 const coverageEnv = { NODE_V8_COVERAGE: coverageDir };
 
 async function uiSteps(page: Page, names: { runtime: string; other: string }, syncDir: string): Promise<void> {
