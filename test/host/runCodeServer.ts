@@ -5,11 +5,21 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Page } from 'playwright-core';
+import { z } from 'zod';
 import { createTestContainer, OLLAMA_LIKE, removeTestContainers, waitUntil } from '../support/engine';
 import { buildRuntimeImage } from '../support/runtime';
+import { ChartPixels, describeCharts, metricsFrame, readChartPixels } from './chartPixels';
 import { ROOT, startHost, unhandledErrors } from './codeServerHost';
+import { glueCoverageDir, reportGlueCoverage } from './glueCoverage';
 
 const RESULTS = path.join(ROOT, 'test-results');
+/** What the suite writes into metrics-ready: the container it keeps busy. */
+const busyContainerSchema = z.object({ name: z.string(), id: z.string() });
+/** A few seconds of samples in the chart window draw tens of pixels; stray ones of a similar colour are fewer. */
+const MIN_LINE_PIXELS = 10;
+/** Every code-server process, and so every extension host, writes its V8 coverage here (see glueCoverage.ts). */
+const coverageDir = glueCoverageDir(RESULTS);
+const coverageEnv = { NODE_V8_COVERAGE: coverageDir };
 
 async function uiSteps(page: Page, names: { runtime: string; other: string }, syncDir: string): Promise<void> {
   const activity = page.locator('.activitybar [aria-label^="LLM Stack"]').first();
@@ -74,20 +84,45 @@ async function uiSteps(page: Page, names: { runtime: string; other: string }, sy
   console.log('[ui] clearing the host setting reconnected and the tree is back');
 }
 
-/** The metrics panel once the suite has opened it on a busy container (it signals when). */
+/**
+ * The metrics panel once the suite has opened it on a busy container (it signals when, naming the
+ * container): every chart canvas has drawn pixels and the container's CPU line is on its chart.
+ * The verdict goes back to the suite ("ok" or the reason) as well as failing this driver.
+ */
 async function metricsShot(page: Page, syncDir: string): Promise<void> {
+  let verdict = 'FAILED: the UI driver did not get to the charts';
   try {
     await waitUntil('the suite to open the metrics panel', () => fs.existsSync(path.join(syncDir, 'metrics-ready')), 12 * 60_000, 200);
+    const busy = busyContainerSchema.parse(JSON.parse(fs.readFileSync(path.join(syncDir, 'metrics-ready'), 'utf8')));
     await page.locator('.tab[aria-label^="LLM Stack Metrics"]').first().waitFor({ timeout: 30_000 });
-    // The charts live in the webview's nested frame: wait for a drawn canvas there.
-    const frame = page.frameLocator('iframe.webview').frameLocator('iframe#active-frame');
-    // Chromium's frame ids differ between versions: a missing canvas is reported, the screenshot still taken.
-    await frame.locator('canvas').first().waitFor({ timeout: 30_000 }).catch(() => console.warn('[ui] warning: no chart canvas found in the webview frame'));
+    const frame = await metricsFrame(page);
+    await frame.locator('figure.chart canvas').first().waitFor({ timeout: 30_000 });
+    let last: ChartPixels[] = [];
+    const isBusy = (name: string) => name === busy.name || name === busy.id.slice(0, 12);
+    try {
+      await waitUntil(
+        `the chart canvases to draw, with a line for ${busy.name} on the container CPU chart`,
+        async () => {
+          last = await readChartPixels(frame);
+          const cpu = last.find((c) => /^Container CPU/.test(c.title) && c.series.some(isBusy));
+          return last.length > 0 && last.every((c) => c.drawn > 0) && !!cpu && cpu.seriesPixels[cpu.series.findIndex(isBusy)] >= MIN_LINE_PIXELS;
+        },
+        30_000,
+        500,
+      );
+    } catch (e) {
+      throw new Error(`${e instanceof Error ? e.message : String(e)}; canvases read: ${describeCharts(last)}`);
+    }
+    console.log(`[ui] metrics charts drew: ${describeCharts(last)}`);
     await page.mouse.move(5, 400);
     await page.screenshot({ path: path.join(RESULTS, 'metrics-panel.png') });
     console.log('[ui] metrics panel with a busy container: test-results/metrics-panel.png');
+    verdict = 'ok';
+  } catch (e) {
+    verdict = `FAILED: ${e instanceof Error ? e.message : String(e)}`;
+    throw e;
   } finally {
-    fs.writeFileSync(path.join(syncDir, 'metrics-shot-done'), '');
+    fs.writeFileSync(path.join(syncDir, 'metrics-shot-done'), verdict);
   }
 }
 
@@ -138,7 +173,7 @@ async function modelsShot(page: Page, syncDir: string): Promise<void> {
  * extension tests run, so confirmations (restore, remove) are clicked here.
  */
 async function userSession(removeName: string): Promise<void> {
-  const host = await startHost({ onLog: (l) => console.log(`  [user] ${l}`) });
+  const host = await startHost({ env: coverageEnv, onLog: (l) => console.log(`  [user] ${l}`) });
   const page = host.page;
   try {
     await page.locator('.activitybar [aria-label^="LLM Stack"]').first().click({ timeout: 60_000 });
@@ -199,6 +234,7 @@ async function restrictedSession(): Promise<void> {
   let ok = false;
   const host = await startHost({
     restricted: true,
+    env: coverageEnv,
     testsPath: path.join(ROOT, 'out', 'test', 'host', 'restricted.js'),
     workspaceFiles: {
       '.vscode/settings.json': JSON.stringify({
@@ -248,7 +284,7 @@ async function main(): Promise<number> {
   const sync = fs.mkdtempSync(path.join(os.tmpdir(), 'llmstack-sync-'));
   const host = await startHost({
     testsPath: path.join(ROOT, 'out', 'test', 'host', 'suite', 'index.js'),
-    env: { LLMSTACK_HOST_SYNC_DIR: sync },
+    env: { ...coverageEnv, LLMSTACK_HOST_SYNC_DIR: sync },
     onLog: (l) => console.log(`  [host] ${l}`),
   });
   let uiError: unknown;
@@ -318,6 +354,12 @@ async function main(): Promise<number> {
     console.error('[ui] user session FAILED:', e);
   } finally {
     await removeTestContainers().catch(() => undefined);
+  }
+  try {
+    reportGlueCoverage(ROOT, coverageDir, path.join(RESULTS, 'coverage-glue'));
+  } catch (e) {
+    // A report only: a failure to produce it is told, and fails nothing.
+    console.error('[coverage] the glue coverage report failed:', e);
   }
   const failed = (code ? 1 : 0) + (uiError ? 1 : 0);
   console.log(`host: ${failed ? 'FAILED' : 'ok'} (suite exit ${code}, ui ${uiError ? 'failed' : 'ok'})`);

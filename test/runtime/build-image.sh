@@ -9,6 +9,25 @@ NLC_VERSION="${NODE_LLAMA_CPP_VERSION:-3.22.1}"
 CACHE="${LLMSTACK_CACHE:-$HOME/.cache/llm-local-stack}/node-llama-cpp-$NLC_VERSION"
 log() { echo "[build-image] $*" >&2; }
 
+# Build once per content: the image carries a hash of everything it is made from (this script,
+# the app folder, node-llama-cpp's version, the node and busybox binaries). When the tag already
+# holds an image with that hash there is nothing to do; every rebuild would otherwise leave the
+# previous image behind untagged (docker import moves the tag, it does not replace the image).
+INPUTS_LABEL=io.llmstack.test.inputs
+INPUTS=$( {
+  sha256sum "$0" "$(command -v node)" /bin/busybox | cut -d' ' -f1
+  echo "node-llama-cpp@$NLC_VERSION"
+  (cd "$APP_DIR" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum)
+} | sha256sum | cut -c1-32)
+# One build at a time per tag (test files, the host tier, the demo and other checkouts share the engine).
+exec 9>"${TMPDIR:-/tmp}/llmstack-build-image-$(printf %s "$TAG" | tr -c 'A-Za-z0-9._-' '_').lock"
+flock -w 900 9 || { log "another build of $TAG holds the lock for 15 minutes; giving up"; exit 1; }
+if [ "$(docker image inspect -f "{{index .Config.Labels \"$INPUTS_LABEL\"}}" "$TAG" 2>/dev/null)" = "$INPUTS" ]; then
+  log "$TAG is up to date (inputs $INPUTS)"
+  exit 0
+fi
+OLD_ID=$(docker image inspect -f '{{.Id}}' "$TAG" 2>/dev/null || true)
+
 if [ ! -f "$CACHE/.ok" ]; then
   # Only the linux-x64 variant: a plain install pulls every platform's binaries (~725 MB).
   log "installing node-llama-cpp@$NLC_VERSION (linux-x64 only) into $CACHE"
@@ -17,13 +36,6 @@ if [ ! -f "$CACHE/.ok" ]; then
     npm install --no-audit --no-fund --omit=optional "node-llama-cpp@$NLC_VERSION" "@node-llama-cpp/linux-x64@$NLC_VERSION" >&2)
   touch "$CACHE/.ok"
 fi
-
-# Rebuilt only when what goes in changes (this script, the app folder, node, node-llama-cpp): npm start
-# and every test run call this, and each import used to leave the previous 200 MB image dangling.
-KEY=$( { cat "$0"; echo "$NLC_VERSION"; command -v node; node --version;
-  (cd "$APP_DIR" && find . -type f -not -path './node_modules/*' | LC_ALL=C sort | xargs -d '\n' sha256sum); } | sha256sum | cut -c1-16)
-OLD=$(docker image inspect -f '{{.Id}} {{index .Config.Labels "io.llmstack.build-key"}}' "$TAG" 2>/dev/null || true)
-if [ "${OLD#* }" = "$KEY" ]; then log "$TAG is up to date"; exit 0; fi
 
 ROOT=$(mktemp -d)
 trap 'rm -rf "$ROOT"' EXIT
@@ -38,8 +50,9 @@ libs=$( { ldd "$(command -v node)"; find "$CACHE/node_modules/@node-llama-cpp" \
 for lib in $libs; do mkdir -p "$ROOT$(dirname "$lib")"; cp -L "$lib" "$ROOT$lib"; done
 cp -r "$CACHE/node_modules" "$ROOT/app/node_modules"
 cp -r "$APP_DIR/." "$ROOT/app/"
-tar -C "$ROOT" -c . | docker import -c 'WORKDIR /app' -c 'ENV PATH=/bin' -c 'ENV HOME=/tmp' -c "LABEL io.llmstack.build-key=$KEY" \
-  -c 'CMD ["/bin/node","/app/server.mjs"]' - "$TAG" >/dev/null
-log "built $TAG ($(du -sh "$ROOT" | cut -f1))"
-# The image this tag named before, unless a container still uses it or another tag names it (rmi refuses then).
-if [ -n "$OLD" ] && [ "${OLD%% *}" != "$(docker image inspect -f '{{.Id}}' "$TAG")" ]; then docker rmi "${OLD%% *}" >/dev/null 2>&1 || true; fi
+tar -C "$ROOT" -c . | docker import -c "LABEL $INPUTS_LABEL=$INPUTS" -c 'WORKDIR /app' -c 'ENV PATH=/bin' -c 'ENV HOME=/tmp' -c 'CMD ["/bin/node","/app/server.mjs"]' - "$TAG" >/dev/null
+log "built $TAG ($(du -sh "$ROOT" | cut -f1), inputs $INPUTS)"
+# The image this one replaces is untagged now: remove it, unless a container still runs from it.
+if [ -n "$OLD_ID" ] && [ "$OLD_ID" != "$(docker image inspect -f '{{.Id}}' "$TAG")" ]; then
+  docker image rm "$OLD_ID" >/dev/null 2>&1 || log "the previous $TAG (${OLD_ID:7:12}) is still used by a container; remove that container, then the image"
+fi

@@ -118,6 +118,79 @@ export async function localServer(handler: http.RequestListener): Promise<{ url:
 }
 
 /**
+ * The real engine behind a slow link: a unix socket that forwards every request to the engine's
+ * socket and holds back the answers the test picks until it releases them, so an answer can arrive
+ * after events the engine sent later, as it may under load. Streams such as /events pass at once.
+ */
+export async function slowLinkToEngine(dir: string, target = DEFAULT_SOCKET): Promise<{
+  url: string;
+  /** From now on, hold the answers to the requests this matches. */
+  hold: (match: (method: string, path: string) => boolean) => void;
+  /** How many answers were held so far. */
+  readonly held: number;
+  /** Stops holding and delivers every held answer; resolves once all are written. */
+  release: () => Promise<void>;
+  close: () => Promise<void>;
+}> {
+  let match: ((method: string, path: string) => boolean) | undefined;
+  let held = 0;
+  let delivered = 0;
+  const waiting: (() => Promise<void>)[] = [];
+  const socket = path.join(dir, 'slow-engine.sock');
+  fs.rmSync(socket, { force: true });
+  const sockets = new Set<import('node:net').Socket>();
+  const server = http.createServer((req, res) => {
+    const hold = match?.(req.method ?? 'GET', req.url ?? '/') ?? false;
+    const upstream = http.request({ socketPath: target, method: req.method, path: req.url, headers: req.headers }, (answer) => {
+      if (!hold) {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+        return;
+      }
+      // The whole answer is read now: it is the engine's state at this moment, delivered later.
+      const chunks: Buffer[] = [];
+      const read = new Promise<void>((r) => answer.on('end', r));
+      answer.on('data', (c: Buffer) => chunks.push(c));
+      waiting.push(async () => {
+        await read;
+        const { 'transfer-encoding': _chunked, ...headers } = answer.headers;
+        const body = Buffer.concat(chunks);
+        res.writeHead(answer.statusCode ?? 502, { ...headers, 'content-length': String(body.length) });
+        await new Promise<void>((r) => res.end(body, r));
+      });
+    });
+    if (hold) held++;
+    upstream.on('error', () => res.destroy());
+    req.pipe(upstream);
+  });
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((r) => server.listen(socket, r));
+  return {
+    url: `unix://${socket}`,
+    hold: (m) => (match = m),
+    get held() {
+      return held;
+    },
+    release: async () => {
+      match = undefined;
+      // An answer may still be on its way from the engine: wait for each one counted as held.
+      await waitUntil('the held answers to come from the engine', () => delivered + waiting.length >= held, 20_000, 20);
+      const now = waiting.splice(0);
+      delivered += now.length;
+      await Promise.all(now.map((deliver) => deliver()));
+    },
+    close: () =>
+      new Promise<void>((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
+  };
+}
+
+/**
  * A second Docker Engine with its own socket, data and state folders, so a test can stop and
  * start "the engine" without disturbing the one the other tests use. No bridge network.
  */

@@ -8,8 +8,16 @@ import { engine, TEST_LABEL, uniqueName, waitUntil } from './engine';
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 export const RUNTIME_IMAGE = 'llmstack-test/runtime:1';
 
+let imageReady = false;
+
+/**
+ * Makes sure RUNTIME_IMAGE holds the current server: build-image.sh rebuilds only when its inputs
+ * changed (and removes the image it replaces), and this process asks it once.
+ */
 export function buildRuntimeImage(): void {
+  if (imageReady) return;
   execFileSync('bash', [path.join(ROOT, 'test', 'runtime', 'build-image.sh'), path.join(ROOT, 'test', 'runtime', 'server'), RUNTIME_IMAGE], { stdio: ['ignore', 'ignore', 'inherit'] });
+  imageReady = true;
 }
 
 export async function startRuntime(dir: string, env: string[] = []): Promise<{ base: string; id: string }> {

@@ -76,6 +76,11 @@ export class ContainerCache extends Disposable {
   /** Per-container refreshes in flight, and ids that changed again meanwhile. */
   private readonly inFlight = new Map<string, Promise<void>>();
   private readonly dirty = new Set<string>();
+  /**
+   * Containers destroyed while a read of theirs was on the way: that answer predates the removal
+   * (it can arrive after the destroy event, on another connection) and must not list them again.
+   */
+  private readonly destroyedInFlight = new Set<string>();
   private readonly log: Logger;
   private generation = -1;
 
@@ -217,6 +222,7 @@ export class ContainerCache extends Disposable {
     if ((e.Type && e.Type !== 'container') || !id || !relevantActions.test(action)) return;
     if (action === 'destroy') {
       this.dirty.delete(id);
+      if (this.inFlight.has(id)) this.destroyedInFlight.add(id);
       this.touchedDuringReload?.set(id, e);
       if (this.records.delete(id)) this.onDidChangeEmitter.fire({ ids: [id], event: e });
       return;
@@ -242,6 +248,7 @@ export class ContainerCache extends Disposable {
           if ((e as { statusCode?: number }).statusCode !== 404) throw e;
           raw = undefined; // removed meanwhile
         }
+        if (this.destroyedInFlight.has(id)) return;
         const parsed = raw === undefined ? undefined : containerInspectSchema.safeParse(raw);
         if (parsed?.success) {
           this.records.set(id, inspectToRecord(parsed.data, Date.now()));
@@ -256,6 +263,7 @@ export class ContainerCache extends Disposable {
     };
     const p = run().finally(() => {
       this.inFlight.delete(id);
+      this.destroyedInFlight.delete(id);
       if (this.dirty.delete(id)) this.refreshOne(id, event);
     });
     this.inFlight.set(id, p);

@@ -48,10 +48,13 @@ describe('alerts on a real engine (integration)', function () {
 
   it('a container whose healthcheck fails raises the alert, and the status bar summary changes', async () => {
     const name = uniqueName('llmstack-unhealthy');
-    await createTestContainer({ name, healthcheck: { test: 'echo probe failed; false', intervalMs: 1000, retries: 1 } });
-    await env.cache.waitFor((c) => c.list().some((r) => r.name === name && r.state === 'running'), 20_000);
+    // Read "before" ahead of the start: the healthcheck fails 1 s after it, sooner than a loaded
+    // machine may take to see the container running.
+    const c = await createTestContainer({ name, start: false, healthcheck: { test: 'echo probe failed; false', intervalMs: 1000, retries: 1 } });
+    await env.cache.waitFor((cache) => cache.list().some((r) => r.name === name), 20_000);
     const before = summarizeHealth(env.connection.state, env.cache.list(), classifier, Date.now(), monitor.active());
     assert.equal(before.alerts, undefined);
+    await c.start();
 
     const alert = await waitUntil('the unhealthy alert', () => alertOf(name, 'unhealthy'), 30_000);
     assert.equal(alert.severity, 'warning', 'busybox is no LLM runtime');
@@ -60,8 +63,11 @@ describe('alerts on a real engine (integration)', function () {
     const notice = notices.find((n) => n.alert.id === alert.id);
     assert.equal(notice?.notify, true);
 
-    const after = summarizeHealth(env.connection.state, env.cache.list(), classifier, Date.now(), monitor.active());
-    assert.equal(after.level, 'error');
+    // The alert follows the health_status event (and its own inspect for the details); the
+    // unhealthy count follows the cache's read of the container after the same event. The two land
+    // in either order, and the status bar redraws on each: wait for the state it settles in.
+    const summary = () => summarizeHealth(env.connection.state, env.cache.list(), classifier, Date.now(), monitor.active());
+    const after = await waitUntil('the summary at error (the cache sees the container unhealthy)', () => summary().level === 'error' && summary(), 20_000);
     assert.match(after.text, /1 alert/);
     assert.ok(after.tooltip.includes(`${name}: unhealthy (healthcheck failing`), after.tooltip);
     assert.match(after.tooltip, /Click to see the alerts\.$/);
@@ -111,12 +117,19 @@ describe('alerts on a real engine (integration)', function () {
     await actions.run('start', sid, stubborn);
     await env.cache.waitFor((c) => c.get(sid)?.state === 'running', 20_000);
     await actions.run('remove', sid, stubborn);
-    // Longer than the grace period of exit alerts.
-    await new Promise((r) => setTimeout(r, 2500));
+    // An exit alert waits out its grace period. A control container that exits with code 3 after
+    // all of the above gets its alert after every earlier exit's grace period has run out: rules see
+    // events in the engine's order, and every grace period is equally long.
+    const control = uniqueName('llmstack-control');
+    await createTestContainer({ name: control, script: 'exit 3' });
+    await waitUntil('the control container\'s exit alert', () => alertOf(control, 'exited'), 30_000);
     assert.deepEqual(
       notices.map((n) => n.alert.message),
-      [],
+      [`${control}: exited unexpectedly with code 3`],
     );
-    assert.deepEqual(monitor.active(), []);
+    assert.deepEqual(
+      monitor.active().map((a) => a.containerName),
+      [control],
+    );
   });
 });

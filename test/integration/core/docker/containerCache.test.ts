@@ -1,10 +1,13 @@
 // The events-fed container cache against the real Docker Engine.
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { ContainerCache } from '../../../../src/core/docker/containerCache';
 import { createClassifier } from '../../../../src/core/docker/containers';
 import { buildContainerTree } from '../../../../src/core/docker/containerTree';
 import { summarizeHealth } from '../../../../src/core/docker/health';
-import { createTestContainer, OLLAMA_LIKE, removeTestContainers, uniqueName, waitUntil } from '../../../support/engine';
+import { createTestContainer, OLLAMA_LIKE, removeTestContainers, slowLinkToEngine, uniqueName, waitUntil } from '../../../support/engine';
 import { connect } from './support';
 
 describe('container cache on a real engine (integration)', function () {
@@ -74,6 +77,35 @@ describe('container cache on a real engine (integration)', function () {
     assert.ok(plain.others.some((n) => n.name === name));
     const promoted = buildContainerTree(env.cache.list(), createClassifier({ 'llmstack-test/*': 'localai' }), Date.now());
     assert.equal(promoted.runtimes.find((n) => n.name === name)?.runtime, 'localai');
+  });
+
+  it('a container removed while its refresh is on the way does not come back from that late answer', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'llmstack-slow-'));
+    const link = await slowLinkToEngine(dir);
+    const slow = connect(link.url);
+    try {
+      await slow.connection.connect();
+      await slow.cache.waitFor((c) => c.isLoaded, 20_000);
+      const name = uniqueName('ghost');
+      const c = await createTestContainer({ name });
+      await slow.cache.waitFor((cache) => byName(cache, name)?.state === 'running', 20_000);
+      // From now on the engine's answers about this container arrive late: its kill and die events
+      // send the cache to read it, and the destroy event overtakes those answers.
+      link.hold((method, p) => method === 'GET' && p.includes(`/containers/${c.id}/json`));
+      await c.remove({ force: true });
+      await slow.cache.waitFor((cache) => !byName(cache, name), 20_000);
+      assert.ok(link.held > 0, 'the cache asked about the container while it was being removed');
+      await link.release();
+      // A later container seen through the same link: by then the late answers were handled.
+      const marker = uniqueName('marker');
+      await createTestContainer({ name: marker });
+      await slow.cache.waitFor((cache) => byName(cache, marker)?.state === 'running', 20_000);
+      assert.equal(byName(slow.cache, name), undefined, 'the removed container is not listed again');
+    } finally {
+      slow.dispose();
+      await link.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a full reload gives the same list the events built', async () => {
