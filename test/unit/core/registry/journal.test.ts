@@ -299,6 +299,7 @@ describe('registry journal (unit)', () => {
       ['an unknown record type', '{"t":"y","seq":5}', /wrong shape \(t/],
       ['a sequence number that is text', '{"t":"x","seq":"5","s":[]}', /wrong shape \(seq/],
       ['a second header', '{"t":"h","snapLen":1,"snapCrc":1}', /a second header/],
+      ['text that is not JSON', '{"t":"x", oops', /a record that is not JSON/],
     ];
     for (const [what, json, reason] of shapes) {
       it(`${what}: the registry opens with the records before it, keeps the journal aside and reports it`, async () => {
@@ -326,6 +327,21 @@ describe('registry journal (unit)', () => {
         assert.deepEqual(await savedAuditTargets(file), [...range(1, 4), 'later']);
       });
     }
+
+    it('a journal that does not start with the journal magic is kept aside whole, and the snapshot opens', async () => {
+      const dir = box.dir();
+      const file = path.join(dir, 'registry.sqlite');
+      await (await withCommits(file, 2)).close();
+      const journal = Buffer.from(fs.readFileSync(journalOf(file)));
+      journal.write('XXXXXXXX', 0, 'latin1');
+      fs.writeFileSync(journalOf(file), journal);
+      const errors: string[] = [];
+      const r = await box.registry({ file, persistDelayMs: 3_600_000, log: { ...silentLogger, error: (m) => errors.push(m) } });
+      assert.deepEqual(targets(r), [], 'the snapshot alone: the journal records cannot be trusted without their header');
+      const aside = listDir(dir).filter((n) => n.includes('.journal.invalid-'));
+      assert.deepEqual(fs.readFileSync(path.join(dir, aside[0])), journal);
+      assert.match(errors[0], /does not start with the journal magic/);
+    });
 
     it('parseJournal itself never throws on such records, and says where and why it stopped', () => {
       for (const [, json] of shapes) {

@@ -3,6 +3,7 @@
 import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import fc from 'fast-check';
@@ -137,6 +138,20 @@ describe('GGUF header reader (unit)', () => {
       fs.symlinkSync(fifo, link);
       await assert.rejects(readGgufInfo(fifo), isGgufError('not-file', /pipe\.gguf is a named pipe \(FIFO\), not a GGUF model file/));
       await assert.rejects(readGgufInfo(link), isGgufError('not-file', /link-to-pipe\.gguf is a named pipe \(FIFO\)/));
+    });
+
+    it('a device and a socket are refused as such', async function () {
+      if (process.platform === 'win32') this.skip();
+      await assert.rejects(readGgufInfo('/dev/zero'), isGgufError('not-file', /\/dev\/zero is a device/));
+      const sock = path.join(dir, 'sock.gguf');
+      const server = net.createServer();
+      await new Promise<void>((r) => server.listen(sock, r));
+      try {
+        // Opening a socket file fails (ENXIO) before any check: a clear I/O error all the same.
+        await assert.rejects(readGgufInfo(sock), (e: unknown) => e instanceof GgufError && (e.kind === 'io' || e.kind === 'not-file') && e.message.includes(sock));
+      } finally {
+        await new Promise<void>((r) => server.close(() => r()));
+      }
     });
 
     it('a folder is refused as such', async () => {

@@ -233,6 +233,26 @@ describe('runtime HTTP bounds (unit)', function () {
       }
     });
 
+    it('an answer cut off by the server, and a line that is not JSON, keep their errors', async () => {
+      const s = await serve({
+        '/api/tags': (res) => {
+          res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
+          res.write('{"models":[');
+          setImmediate(() => res.destroy());
+        },
+        '/api/pull': (res) => {
+          res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+          res.end('{"status":"pulling manifest"}\n<html>oops</html>\n');
+        },
+      });
+      try {
+        await assert.rejects(new OllamaClient(s.base).tags(), isRuntimeError('unreachable', /Listing models: http:\/\/127\.0\.0\.1:\d+ stopped sending its answer/));
+        await assert.rejects(new OllamaClient(s.base).pull('x', () => undefined), isRuntimeError('protocol', /sent a line that is not JSON: <html>oops<\/html>/));
+      } finally {
+        await s.close();
+      }
+    });
+
     it('a stream that stops in the middle of a line is still named as such', async () => {
       const s = await serve({
         '/api/pull': (res) => {
