@@ -146,6 +146,19 @@ class Reader {
     this.pos += n;
   }
 
+  /** Accessors for bytes already in memory (see has() and need()). */
+  u32Now(): number {
+    return this.take(4).readUInt32LE(0);
+  }
+
+  u64Now(): bigint {
+    return this.take(8).readBigUInt64LE(0);
+  }
+
+  textNow(n: number): string {
+    return this.take(n).toString('utf8');
+  }
+
   async u32(what: string): Promise<number> {
     await this.need(4, what);
     return this.take(4).readUInt32LE(0);
@@ -302,13 +315,20 @@ async function parseHeader(handle: fs.promises.FileHandle, size: number, file: s
   r.fits(tensorCount, w + 4 + 4 + 8, 'the tensor count');
   let parameterCount = 0;
   const typeCounts = new Map<number, number>();
+  // Each tensor info is loaded as a whole when it is not in memory yet, then read without an await.
+  const dimBytes = wide ? 8 : 4;
   for (let i = 0; i < tensorCount; i++) {
-    const name = await r.string(`tensor ${i} name`, wide);
-    const dims = await r.u32(`the dimensions of ${name}`);
+    if (!r.has(w)) await r.need(w, `tensor ${i} name length`);
+    const nameLen = r.countNow('a tensor name length', wide);
+    if (nameLen > MAX_STRING) throw new GgufError(`${file}: tensor ${i} name claims ${nameLen} bytes; the file looks corrupt.`, 'corrupt');
+    if (!r.has(nameLen + 4)) await r.need(nameLen + 4, `tensor ${i} name and dimensions`);
+    const name = r.textNow(nameLen);
+    const dims = r.u32Now();
     if (dims > 8) throw new GgufError(`${file}: tensor ${name} has ${dims} dimensions; the file looks corrupt.`, 'corrupt');
+    if (!r.has(dims * dimBytes + 4)) await r.need(dims * dimBytes + 4, `the shape and type of ${name}`);
     let n = 1;
-    for (let d = 0; d < dims; d++) n *= Number(wide ? await r.u64(`${name} dimension ${d}`) : BigInt(await r.u32(`${name} dimension ${d}`)));
-    const ttype = await r.u32(`the type of ${name}`);
+    for (let d = 0; d < dims; d++) n *= wide ? Number(r.u64Now()) : r.u32Now();
+    const ttype = r.u32Now();
     r.skip(8, `the offset of ${name}`);
     parameterCount += n;
     typeCounts.set(ttype, (typeCounts.get(ttype) ?? 0) + n);

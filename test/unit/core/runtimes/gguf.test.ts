@@ -176,11 +176,11 @@ describe('GGUF header reader (unit)', () => {
     });
 
     it('reading past timeoutMs is given up with a clear error', async () => {
-      // 300,000 zero-filled tensor infos: a valid header of 7 MB that takes far longer than 20 ms to go through.
-      const f = sparse('slow.gguf', header(300_000n, []));
+      // A million zero-filled tensor infos: a valid header of 24 MB that takes far longer than 20 ms to go through.
+      const f = sparse('slow.gguf', header(1_000_000n, []));
       await assert.rejects(readGgufInfo(f, { timeoutMs: 20 }), isGgufError('timeout', /slow\.gguf took longer than 20 ms/));
       const info = await readGgufInfo(f, { timeoutMs: 60_000 });
-      assert.equal(info.tensorCount, 300_000, 'the same file with time to spare is read to its end');
+      assert.equal(info.tensorCount, 1_000_000, 'the same file with time to spare is read to its end');
     });
   });
 
