@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import { Disposable, errorMessage, type Logger } from './core/lifecycle';
 import { isStackFileName, parseStackDocument, stackFormatOf, type StackDocument } from './core/stack/document';
 import type { HardwareProbe } from './core/stack/hardware';
-import { ggufPathForService, modelFactsFromGguf, resolveStack } from './core/stack/resolve';
+import { resolveStack, stackModelInfo } from './core/stack/resolve';
 import type { StackFile } from './core/stack/schema';
 import type { AutoExplanation, StackDiagnostic, StackRange } from './core/stack/types';
 
@@ -28,13 +28,8 @@ export function isStackDocument(doc: vscode.TextDocument): boolean {
 
 /** The explanations of every `auto` in a file on this machine (GGUF headers read for llama.cpp models). */
 export async function explainAutos(file: StackFile, stackDir: string, hardware: HardwareProbe): Promise<readonly AutoExplanation[]> {
-  const hw = await hardware.get();
-  return resolveStack(file, hw, {
-    modelInfo: (service) => {
-      const gguf = ggufPathForService(file, service, stackDir);
-      return gguf ? modelFactsFromGguf(gguf) : undefined;
-    },
-  }).explanations;
+  const [hw, modelInfo] = await Promise.all([hardware.get(), stackModelInfo(file, stackDir)]);
+  return resolveStack(file, hw, { modelInfo }).explanations;
 }
 
 /** Parsed stack documents by URI and version: one parse serves diagnostics, hovers and lenses. */

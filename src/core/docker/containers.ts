@@ -1,6 +1,7 @@
 // Container records as the extension keeps them: parsed from the Engine API with zod, and
 // classified as LLM runtime or other container.
 import { z } from 'zod';
+import { globMatch } from './imageGlob';
 
 /** Labels the extension sets on containers it creates (and recognises on any container). */
 export const LABEL_RUNTIME = 'io.llmstack.runtime';
@@ -220,11 +221,6 @@ export function normalizeImage(image: string): string {
   return ref;
 }
 
-function globToRegExp(glob: string): RegExp {
-  const escaped = normalizeImage(glob).replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*');
-  return new RegExp(`^${escaped}$`);
-}
-
 export interface Classifier {
   classify(record: Pick<ContainerRecord, 'image' | 'labels'>): RuntimeKind | undefined;
 }
@@ -233,10 +229,10 @@ export interface Classifier {
 export function createClassifier(userPatterns: Readonly<Record<string, string>> = {}): Classifier {
   const exact = new Map<string, RuntimeKind>();
   for (const [p, k] of builtinImagePatterns) exact.set(p, k);
-  const globs: [RegExp, RuntimeKind][] = [];
+  const globs: [string, RuntimeKind][] = [];
   for (const [pattern, kind] of Object.entries(userPatterns)) {
     const k = (runtimeKinds as readonly string[]).includes(kind) ? (kind as RuntimeKind) : 'other';
-    if (pattern.includes('*')) globs.push([globToRegExp(pattern), k]);
+    if (pattern.includes('*')) globs.push([normalizeImage(pattern), k]);
     else exact.set(normalizeImage(pattern), k);
   }
   return {
@@ -246,7 +242,7 @@ export function createClassifier(userPatterns: Readonly<Record<string, string>> 
       const repo = normalizeImage(record.image);
       const hit = exact.get(repo);
       if (hit) return hit;
-      for (const [re, k] of globs) if (re.test(repo)) return k;
+      for (const [glob, k] of globs) if (globMatch(glob, repo)) return k;
       if (record.labels[LABEL_MANAGED] === 'true') return 'other';
       return undefined;
     },

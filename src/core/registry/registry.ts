@@ -142,11 +142,19 @@ export class Registry implements IDisposable {
     if (checked && from > 0) {
       registry.seq = registry.readSeq();
       if (journal) {
+        const stamp = new Date((options.now ?? Date.now)()).toISOString().replace(/[:.]/g, '-');
+        if (journal.invalid) {
+          // Damage, not a torn append: the records from there on are cut off below, so keep the journal
+          // as it was first. The registry opens with the records before the damage.
+          const aside = `${journalFile}.invalid-${stamp}`;
+          await fs.promises.copyFile(journalFile, aside);
+          log.error(`The registry journal ${journalFile} is damaged (${journal.invalid}); the registry opened with the ${journal.txns.length} records before it. The journal as it was is kept in ${aside}.`);
+        }
         const complete = registry.replay(journal.txns);
         if (!complete) {
           // Keep what could not be applied, then start over from the database as it now is: appending to
           // this journal would give later transactions the sequence numbers of the records left behind.
-          const aside = `${journalFile}.unreplayed-${new Date((options.now ?? Date.now)()).toISOString().replace(/[:.]/g, '-')}`;
+          const aside = `${journalFile}.unreplayed-${stamp}`;
           await fs.promises.copyFile(journalFile, aside);
           log.error(`Journal records the registry could not apply were kept in ${aside}.`);
         }
@@ -155,7 +163,7 @@ export class Registry implements IDisposable {
         if (!known || !complete) registry.journalSize = undefined;
         else if (!journal.torn) registry.journalSize = journalData!.length;
         else {
-          // A save killed mid-append left a partial record: cut it off before appending again.
+          // A save killed mid-append left a partial record, or damage was kept aside above: cut it off before appending again.
           await fs.promises.truncate(journalFile, journal.validLength);
           registry.journalSize = journal.validLength;
         }

@@ -70,8 +70,6 @@ export function ggufFolderEndpoint(folder: string): RuntimeEndpoint {
   return { id: `gguf@${abs}`, kind: 'gguf', api: 'gguf', name, baseUrl: abs, source: 'folder' };
 }
 
-const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
-
 function problemOf(e: unknown): string {
   if (e instanceof GgufError) return e.message;
   return `Cannot read the header: ${(e as Error).message}`;
@@ -114,11 +112,9 @@ export class GgufFolderRuntime implements ModelRuntime {
         entries.set(f.abs, cached);
         continue;
       }
-      const entry = this.readHeader(f);
+      const entry = await this.readHeader(f);
       this.cache.set(f.abs, entry);
       entries.set(f.abs, entry);
-      // readGgufInfo is synchronous; a large vocabulary can take milliseconds, so other work runs between files.
-      await tick();
     }
     for (const key of [...this.cache.keys()]) if (!seen.has(key)) this.cache.delete(key);
     const models = this.toModels(files, entries);
@@ -126,10 +122,11 @@ export class GgufFolderRuntime implements ModelRuntime {
     return { models, truncated, skipped };
   }
 
-  private readHeader(f: FoundFile): CacheEntry {
+  private async readHeader(f: FoundFile): Promise<CacheEntry> {
     this.reads++;
     try {
-      const info = readGgufInfo(f.abs);
+      // The same bounded reader as for stack files: a file swapped for a FIFO after the scan is refused, not waited on.
+      const info = await readGgufInfo(f.abs);
       return {
         size: f.size,
         mtimeMs: f.mtimeMs,

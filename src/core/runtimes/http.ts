@@ -1,7 +1,9 @@
-// Shared HTTP plumbing of the runtime clients: bounded requests, JSON answers validated with zod,
-// NDJSON streams with an idle bound and cancellation, and RuntimeError, whose messages say which
-// endpoint failed and why.
+// Shared HTTP plumbing of the runtime clients: requests and their bodies bounded in time and size,
+// JSON answers validated with zod, NDJSON streams with an idle bound, a line bound and cancellation,
+// and RuntimeError, whose messages say which endpoint failed and why.
 import { z } from 'zod';
+import { LineSplitter, LineTooLongError } from './lineSplitter';
+import { formatBytes } from './pullProgress';
 
 export type RuntimeErrorKind = 'unreachable' | 'timeout' | 'protocol' | 'not-found' | 'unauthorized' | 'runtime' | 'cancelled';
 
@@ -23,7 +25,14 @@ export interface JsonHttpClientOptions {
   readonly idleTimeoutMs?: number;
   /** How messages name the runtime: "the Ollama runtime", "vLLM", "llama-cpp-1 (llama.cpp server)". */
   readonly displayName?: string;
+  /** Largest whole answer read (JSON, error pages, metrics); default 16 MiB. */
+  readonly maxBodyBytes?: number;
+  /** Longest line of an NDJSON stream; default 4 MiB (a generation's last line carries its context). */
+  readonly maxLineBytes?: number;
 }
+
+export const DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024;
+export const DEFAULT_MAX_LINE_BYTES = 4 * 1024 * 1024;
 
 export interface RequestOptions {
   /** Sent as JSON. */
@@ -65,11 +74,17 @@ export abstract class JsonHttpClient {
   readonly displayName: string;
   protected readonly timeoutMs: number;
   protected readonly idleTimeoutMs: number;
+  protected readonly maxBodyBytes: number;
+  protected readonly maxLineBytes: number;
+  /** Responses whose body has not been read yet, with the means to abort their request. */
+  private readonly flights = new WeakMap<Response, Flight>();
 
   protected constructor(baseUrl: string, options: JsonHttpClientOptions, defaultDisplayName: string) {
     this.base = baseUrl.replace(/\/+$/, '');
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.idleTimeoutMs = options.idleTimeoutMs ?? 60_000;
+    this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    this.maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
     this.displayName = options.displayName?.trim() || defaultDisplayName;
   }
 
@@ -94,7 +109,10 @@ export abstract class JsonHttpClient {
     if (signal?.aborted) onAbort();
     else signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      return await fetch(`${this.base}${path}`, { method, body: body === undefined ? undefined : JSON.stringify(body), headers, signal: ac.signal });
+      const res = await fetch(`${this.base}${path}`, { method, body: body === undefined ? undefined : JSON.stringify(body), headers, signal: ac.signal });
+      // The body is still to come: its readers bound it and abort this same request.
+      this.flights.set(res, { controller: ac, timeoutMs, signal });
+      return res;
     } catch (e) {
       if (ac.signal.reason instanceof RuntimeError) throw ac.signal.reason;
       const cause = (e as { cause?: { code?: string } }).cause?.code ?? (e as Error).message;
@@ -129,16 +147,40 @@ export abstract class JsonHttpClient {
     return parsed.data;
   }
 
-  /** Reads a whole body, bounded by timeoutMs: a server may send headers and then stall. */
+  /**
+   * Reads a whole body, bounded in time (the request's timeout, from the first byte of the body on)
+   * and size (maxBodyBytes): a server may send headers and then trickle bytes or never stop. Either
+   * aborts the request, which closes the connection, so nothing is left waiting on it.
+   */
   protected async readText(res: Response, what: string): Promise<string> {
-    const timer = setTimeout(() => void res.body?.cancel().catch(() => undefined), this.timeoutMs);
+    const flight = this.flights.get(res);
+    const url = this.redact(res.url || this.base);
+    const limit = this.maxBodyBytes;
+    const body = new BodyReader(res, flight, what);
+    if (!body.open) return '';
+    const tooLarge = () => new RuntimeError(`${what}: ${url} sent an answer larger than ${formatBytes(limit)}; stopped reading. Is that really ${this.displayName}?`, 'protocol', res.status);
+    const timeoutMs = flight?.timeoutMs ?? this.timeoutMs;
+    const timer = setTimeout(() => body.fail(new RuntimeError(`${what}: ${url} did not finish sending its answer within ${timeoutMs} ms.`, 'timeout', res.status)), timeoutMs);
+    const parts: Uint8Array[] = [];
+    let size = 0;
     try {
-      return await res.text();
-    } catch {
-      throw new RuntimeError(`${what}: ${this.base} stopped sending its answer.`, 'timeout', res.status);
+      // A declared length over the limit is refused before reading.
+      if (Number(res.headers.get('content-length')) > limit) throw body.fail(tooLarge());
+      for (;;) {
+        const chunk = await body.read();
+        if (chunk === undefined) break;
+        size += chunk.byteLength;
+        if (size > limit) throw body.fail(tooLarge());
+        parts.push(chunk);
+      }
+    } catch (e) {
+      if (e instanceof RuntimeError) throw e;
+      throw new RuntimeError(`${what}: ${this.base} stopped sending its answer (${(e as Error).message}).`, 'unreachable', res.status);
     } finally {
       clearTimeout(timer);
+      body.close();
     }
+    return Buffer.concat(parts, size).toString('utf8');
   }
 
   /** Builds the error for an HTTP failure from the runtime's error body (any dialect) and status. */
@@ -152,7 +194,11 @@ export abstract class JsonHttpClient {
     return `${what}: ${this.base} rejected the request (HTTP ${status}: ${detail}).`;
   }
 
-  /** Reads an NDJSON stream line by line, each validated; silence longer than idleTimeoutMs aborts. */
+  /**
+   * Reads an NDJSON stream line by line, each validated. A stream may last (a pull takes hours), so
+   * its bound is idleTimeoutMs without a complete line, not a total; a line longer than maxLineBytes
+   * stops it. Either aborts the request. LineSplitter cuts lines in time linear in their length.
+   */
   protected async *lines<S extends z.ZodType>(res: Response, schema: S, what: string, signal?: AbortSignal): AsyncGenerator<z.infer<S>> {
     if (!res.ok || !res.body) {
       const text = await this.readText(res, what);
@@ -165,39 +211,36 @@ export abstract class JsonHttpClient {
       }
       throw this.httpError(res.status, data, what);
     }
-    const reader = res.body.getReader();
-    const decoder = new TextDecoder();
-    let buffer = '';
-    // One listener for the whole stream, not one per chunk.
-    let onAbort: (() => void) | undefined;
-    const cancelled = new Promise<never>((_, reject) => {
-      onAbort = () => reject(new RuntimeError(`${what} was cancelled.`, 'cancelled'));
-      if (signal?.aborted) onAbort();
-      else signal?.addEventListener('abort', onAbort, { once: true });
-    });
-    cancelled.catch(() => undefined);
+    const url = this.redact(res.url || this.base);
+    const maxLine = this.maxLineBytes;
+    const idleMs = this.idleTimeoutMs;
+    const body = new BodyReader(res, this.flights.get(res), what, signal);
+    const splitter = new LineSplitter(maxLine);
+    const idle = setTimeout(() => {
+      const unfinished = splitter.unfinishedBytes;
+      const detail = unfinished ? `no complete line for ${idleMs} ms (${unfinished} bytes of an unfinished line)` : `nothing for ${idleMs} ms`;
+      body.fail(new RuntimeError(`${what}: ${this.base} sent ${detail}.`, 'timeout'));
+    }, idleMs);
     try {
       for (;;) {
         if (signal?.aborted) throw new RuntimeError(`${what} was cancelled.`, 'cancelled');
-        let timer: NodeJS.Timeout | undefined;
-        const idle = new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new RuntimeError(`${what}: ${this.base} sent nothing for ${this.idleTimeoutMs} ms.`, 'timeout')), this.idleTimeoutMs);
-        });
-        let chunk: { done: boolean; value?: Uint8Array };
+        let chunk: Uint8Array | undefined;
         try {
-          chunk = await Promise.race([reader.read(), idle, cancelled]);
+          chunk = await body.read();
         } catch (e) {
           if (e instanceof RuntimeError) throw e;
           throw new RuntimeError(`${what}: the connection to ${this.base} broke in the middle of the answer (${(e as Error).message}). Was the runtime stopped? Try again once it runs.`, 'unreachable');
-        } finally {
-          clearTimeout(timer);
         }
-        if (chunk.done) break;
-        buffer += decoder.decode(chunk.value, { stream: true });
-        let nl: number;
-        while ((nl = buffer.indexOf('\n')) >= 0) {
-          const line = buffer.slice(0, nl).trim();
-          buffer = buffer.slice(nl + 1);
+        if (chunk === undefined) break;
+        let lines: string[];
+        try {
+          lines = splitter.push(chunk);
+        } catch (e) {
+          if (!(e instanceof LineTooLongError)) throw e;
+          throw body.fail(new RuntimeError(`${what}: ${url} sent a line longer than ${formatBytes(maxLine)} without a line break; stopped reading. Is that really ${this.displayName}?`, 'protocol'));
+        }
+        for (const raw of lines) {
+          const line = raw.trim();
           if (!line) continue;
           let data: unknown;
           try {
@@ -209,13 +252,82 @@ export abstract class JsonHttpClient {
           if (!parsed.success) throw new RuntimeError(this.redact(`${what}: unexpected line from ${this.base}: ${line.slice(0, 80)}`), 'protocol');
           if (signal?.aborted) throw new RuntimeError(`${what} was cancelled.`, 'cancelled');
           yield parsed.data;
+          // The consumer's time with a line is not the server's silence.
+          idle.refresh();
         }
       }
-      if (buffer.trim()) throw new RuntimeError(`${what}: the stream from ${this.base} ended in the middle of a line.`, 'protocol');
+      if (splitter.rest().trim()) throw new RuntimeError(`${what}: the stream from ${this.base} ended in the middle of a line.`, 'protocol');
     } finally {
-      if (onAbort) signal?.removeEventListener('abort', onAbort);
-      reader.cancel().catch(() => undefined);
+      clearTimeout(idle);
+      body.close();
     }
+  }
+}
+
+/** What request() keeps of a response until its body is read: the way to abort it, and its bound. */
+interface Flight {
+  readonly controller: AbortController;
+  readonly timeoutMs: number;
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * One body being read. Every wait ends as soon as fail() is called (a bound or the caller's signal),
+ * whatever the stream does: fail() aborts the request, which also closes the connection, and
+ * read() rejects at once with the reason rather than waiting for the stream to notice.
+ */
+class BodyReader {
+  private readonly reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  private readonly stopped: Promise<never>;
+  private stop: (e: RuntimeError) => void = () => undefined;
+  private failure: RuntimeError | undefined;
+  private done = false;
+  private readonly onAbort: () => void;
+
+  constructor(
+    res: Response,
+    private readonly flight: Flight | undefined,
+    what: string,
+    private readonly signal = flight?.signal,
+  ) {
+    this.reader = res.body?.getReader();
+    this.stopped = new Promise<never>((_, reject) => (this.stop = reject));
+    this.stopped.catch(() => undefined);
+    this.onAbort = () => this.fail(new RuntimeError(`${what} was cancelled.`, 'cancelled'));
+    if (this.signal?.aborted) this.onAbort();
+    else this.signal?.addEventListener('abort', this.onAbort, { once: true });
+  }
+
+  get open(): boolean {
+    return this.reader !== undefined;
+  }
+
+  /** The next chunk; undefined at the end of the body. */
+  async read(): Promise<Uint8Array | undefined> {
+    if (this.failure) throw this.failure;
+    const r = await Promise.race([this.reader!.read(), this.stopped]);
+    if (r.done) {
+      this.done = true;
+      return undefined;
+    }
+    return r.value;
+  }
+
+  /** Stops reading for this reason (the first one wins); returns it, for `throw body.fail(…)`. */
+  fail(e: RuntimeError): RuntimeError {
+    if (this.failure) return this.failure;
+    this.failure = e;
+    this.flight?.controller.abort(e);
+    this.stop(e);
+    return e;
+  }
+
+  /** Releases the body: one not read to its end is cancelled and its request aborted. */
+  close(): void {
+    this.signal?.removeEventListener('abort', this.onAbort);
+    if (this.done) return;
+    this.flight?.controller.abort(this.failure ?? new RuntimeError('The answer was not read to its end.', 'cancelled'));
+    this.reader?.cancel().catch(() => undefined);
   }
 }
 

@@ -384,33 +384,30 @@ const SPLIT_NAME = /-(\d{5})-of-(\d{5})\.gguf$/i;
 /**
  * Layers, size, trained context and KV bytes per token of a GGUF file, from its header. A split
  * model ("…-00001-of-00003.gguf") counts all its parts (the metadata is read from the first part);
- * undefined when the file cannot be read as GGUF.
+ * undefined when the file cannot be read as GGUF. The path comes from a stack file, so the header is
+ * read asynchronously and only from a regular file, within readGgufInfo's bounds.
  */
-export function modelFactsFromGguf(file: string): ModelFacts | undefined {
+export async function modelFactsFromGguf(file: string): Promise<ModelFacts | undefined> {
   let info: GgufInfo;
   const split = SPLIT_NAME.exec(file);
   const partName = (i: number) => file.replace(SPLIT_NAME, `-${String(i).padStart(5, '0')}-of-${split![2]}.gguf`);
+  const size = (f: string) => fs.promises.stat(f).then((st) => st.size, () => undefined);
   try {
     const first = split && Number(split[1]) !== 1 ? partName(1) : file;
-    info = readGgufInfo(fs.existsSync(first) ? first : file);
+    info = await readGgufInfo((await size(first)) !== undefined ? first : file);
   } catch {
     return undefined;
   }
   let sizeBytes: number | undefined = info.fileSize;
   const parts = metaNumber(info.metadata.get('split.count')) ?? (split ? Number(split[2]) : 1);
   if (parts > 1) {
-    if (!split) sizeBytes = undefined;
-    else {
-      let sum = 0;
-      for (let i = 1; i <= parts && sizeBytes !== undefined; i++) {
-        try {
-          sum += fs.statSync(partName(i)).size;
-        } catch {
-          sizeBytes = undefined; // a part is missing: the size would be a guess
-        }
-      }
-      if (sizeBytes !== undefined) sizeBytes = sum;
+    // A missing part makes the size a guess: none then. One part at a time: the count is the file's word.
+    let sum: number | undefined = split ? 0 : undefined;
+    for (let i = 1; i <= parts && sum !== undefined; i++) {
+      const n = await size(partName(i));
+      sum = n === undefined ? undefined : sum + n;
     }
+    sizeBytes = sum;
   }
   const facts: ModelFacts = {
     layers: info.blockCount,
@@ -420,6 +417,21 @@ export function modelFactsFromGguf(file: string): ModelFacts | undefined {
     kvBytesPerToken: kvBytesFromGguf(info),
   };
   return Object.fromEntries(Object.entries(facts).filter(([, v]) => v !== undefined)) as ModelFacts;
+}
+
+/**
+ * The facts of every llama.cpp runtime's GGUF file in a stack file, read in parallel beforehand, as
+ * the modelInfo that resolveStack asks synchronously.
+ */
+export async function stackModelInfo(file: StackFile, stackDir: string): Promise<(service: string) => ModelFacts | undefined> {
+  const facts = new Map<string, ModelFacts | undefined>();
+  await Promise.all(
+    Object.keys(file.runtimes ?? {}).map(async (service) => {
+      const gguf = ggufPathForService(file, service, stackDir);
+      if (gguf) facts.set(service, await modelFactsFromGguf(gguf));
+    }),
+  );
+  return (service) => facts.get(service);
 }
 
 /** The model path inside the container: `-m`/`--model` in the command, else LLAMA_ARG_MODEL, else an absolute model entry. */

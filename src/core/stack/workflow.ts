@@ -7,7 +7,7 @@ import { desiredContainers, type DesiredService } from './containerSpec';
 import type { HardwareProbe } from './hardware';
 import { realHostPath } from './hostPaths';
 import { planStack, readStackState, type StackPlan, type StackState } from './plan';
-import { ggufPathForService, modelFactsFromGguf, resolveStack } from './resolve';
+import { resolveStack, stackModelInfo } from './resolve';
 import type { StackFile } from './schema';
 import type { HardwareInfo, ResolvedStack } from './types';
 
@@ -29,13 +29,8 @@ export async function prepareStack(text: string, fileName: string, hardware: Har
   return prepareFile(file, path.dirname(fileName), 'get' in hardware ? await hardware.get() : hardware);
 }
 
-export function prepareFile(file: StackFile, stackDir: string, hw: HardwareInfo): PreparedStack {
-  const resolved = resolveStack(file, hw, {
-    modelInfo: (service) => {
-      const gguf = ggufPathForService(file, service, stackDir);
-      return gguf ? modelFactsFromGguf(gguf) : undefined;
-    },
-  });
+export async function prepareFile(file: StackFile, stackDir: string, hw: HardwareInfo): Promise<PreparedStack> {
+  const resolved = resolveStack(file, hw, { modelInfo: await stackModelInfo(file, stackDir) });
   const desired = desiredContainers(file, { stackDir, params: resolved.params });
   return { file, stackDir, resolved, desired };
 }

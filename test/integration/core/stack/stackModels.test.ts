@@ -91,7 +91,7 @@ describe('stack models after an apply, on the real engine and model catalog (int
         },
       },
     });
-    prepared = prepareFile(file, tmp, HARDWARE);
+    prepared = await prepareFile(file, tmp, HARDWARE);
     ({ plan } = await planPrepared(docker, prepared));
     report = await applyStack(docker, prepared.desired, plan, { stack, stopTimeoutS: 2, healthTimeoutMs: 30_000 });
 

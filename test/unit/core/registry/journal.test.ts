@@ -4,7 +4,9 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { crc32 } from 'node:zlib';
 import type { SqlValue } from 'sql.js';
+import { silentLogger } from '../../../../src/core/lifecycle';
 import { encodeRecord, journalStart, parseJournal, snapshotHeader } from '../../../../src/core/registry/journal';
 import { Registry } from '../../../../src/core/registry/registry';
 import { RegistryRepositories } from '../../../../src/core/registry/repositories';
@@ -276,6 +278,88 @@ describe('registry journal (unit)', () => {
     commit(r, 'later');
     await r.close();
     assert.deepEqual(await savedAuditTargets(file), [...range(1, 2), 'later']);
+  });
+
+  describe('a whole record with a valid checksum but the wrong shape (another version, a bug, a hand edit)', () => {
+    /** A plain record around any JSON, with a correct length and checksum. */
+    const record = (json: string) => {
+      const payload = Buffer.concat([Buffer.from([0]), Buffer.from(json, 'utf8')]);
+      const head = Buffer.alloc(8);
+      head.writeUInt32LE(payload.length, 0);
+      head.writeUInt32LE(crc32(payload), 4);
+      return Buffer.concat([head, payload]);
+    };
+    const audit = (seq: number) => encodeRecord({ t: 'x', seq, s: [[`INSERT INTO audit_log (ts, operation, target, outcome) VALUES (${seq}, 'op', 't${seq}', 'ok')`, []], [SEQ_SQL, [seq]]] }, undefined);
+    const shapes: [string, string, RegExp][] = [
+      ['null', 'null', /wrong shape/],
+      ['a statement that is a number', '{"t":"x","seq":5,"s":[5]}', /wrong shape \(s\.0/],
+      ['parameters that are a string', `{"t":"x","seq":5,"s":[["${SEQ_SQL}","5"]]}`, /wrong shape \(s\.0\.1/],
+      ['SQL that is a number', '{"t":"x","seq":5,"s":[[42,[]]]}', /wrong shape \(s\.0\.0/],
+      ['a parameter that is an object', `{"t":"x","seq":5,"s":[["${SEQ_SQL}",[{"x":1}]]]}`, /wrong shape/],
+      ['an unknown record type', '{"t":"y","seq":5}', /wrong shape \(t/],
+      ['a sequence number that is text', '{"t":"x","seq":"5","s":[]}', /wrong shape \(seq/],
+      ['a second header', '{"t":"h","snapLen":1,"snapCrc":1}', /a second header/],
+      ['text that is not JSON', '{"t":"x", oops', /a record that is not JSON/],
+    ];
+    for (const [what, json, reason] of shapes) {
+      it(`${what}: the registry opens with the records before it, keeps the journal aside and reports it`, async () => {
+        const dir = box.dir();
+        const file = path.join(dir, 'registry.sqlite');
+        await (await withCommits(file, 3)).close();
+        const good = Buffer.concat([fs.readFileSync(journalOf(file)), audit(4)]);
+        const journal = Buffer.concat([good, record(json), audit(5)]);
+        fs.writeFileSync(journalOf(file), journal);
+
+        const errors: string[] = [];
+        const r = await box.registry({ file, persistDelayMs: 3_600_000, log: { ...silentLogger, error: (m) => errors.push(m) } });
+        assert.equal(r.recovery, undefined, 'the snapshot is fine: no recovery from a backup');
+        assert.deepEqual(targets(r), range(1, 4), 'every record before the bad one is applied');
+        assert.equal(journalSeq(r), 4);
+        const aside = listDir(dir).filter((n) => n.includes('.journal.invalid-'));
+        assert.equal(aside.length, 1);
+        assert.deepEqual(fs.readFileSync(path.join(dir, aside[0])), journal, 'the journal as it was, byte for byte');
+        assert.equal(errors.length, 1);
+        assert.match(errors[0], reason);
+        assert.match(errors[0], new RegExp(`at byte ${good.length}\\b.*${aside[0].replace(/[.]/g, '\\.')}`));
+        assert.deepEqual(fs.readFileSync(journalOf(file)), good, 'the journal is cut back to its valid records');
+        commit(r, 'later');
+        await r.close();
+        assert.deepEqual(await savedAuditTargets(file), [...range(1, 4), 'later']);
+      });
+    }
+
+    it('a journal that does not start with the journal magic is kept aside whole, and the snapshot opens', async () => {
+      const dir = box.dir();
+      const file = path.join(dir, 'registry.sqlite');
+      await (await withCommits(file, 2)).close();
+      const journal = Buffer.from(fs.readFileSync(journalOf(file)));
+      journal.write('XXXXXXXX', 0, 'latin1');
+      fs.writeFileSync(journalOf(file), journal);
+      const errors: string[] = [];
+      const r = await box.registry({ file, persistDelayMs: 3_600_000, log: { ...silentLogger, error: (m) => errors.push(m) } });
+      assert.deepEqual(targets(r), [], 'the snapshot alone: the journal records cannot be trusted without their header');
+      const aside = listDir(dir).filter((n) => n.includes('.journal.invalid-'));
+      assert.deepEqual(fs.readFileSync(path.join(dir, aside[0])), journal);
+      assert.match(errors[0], /does not start with the journal magic/);
+    });
+
+    it('parseJournal itself never throws on such records, and says where and why it stopped', () => {
+      for (const [, json] of shapes) {
+        const start = journalStart(snapshotHeader(Buffer.from('snap')), undefined);
+        const j = parseJournal(Buffer.concat([start, audit(1), record(json)]), undefined);
+        assert.deepEqual(j.txns.map((t) => t.seq), [1]);
+        assert.equal(j.validLength, start.length + audit(1).length);
+        assert.match(j.invalid ?? '', new RegExp(`at byte ${j.validLength}$`));
+      }
+    });
+
+    it('zeros after the last record (a crash in a file extended but not written) are a torn tail, not damage', () => {
+      const start = journalStart(snapshotHeader(Buffer.from('snap')), undefined);
+      const j = parseJournal(Buffer.concat([start, audit(1), Buffer.alloc(64)]), undefined);
+      assert.deepEqual(j.txns.map((t) => t.seq), [1]);
+      assert.equal(j.torn, true);
+      assert.equal(j.invalid, undefined);
+    });
   });
 
   it('a journal past compactAfterBytes makes the next save a new snapshot and a new journal', async () => {

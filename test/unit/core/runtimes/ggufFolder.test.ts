@@ -1,6 +1,7 @@
 // GGUF folder listing on real generated model files in temp folders: metadata, the header cache,
 // problem entries, bounds on the walk, and split models.
 import * as assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -124,6 +125,34 @@ describe('GGUF folder runtime (unit)', () => {
       assert.equal(m.sizeBytes, fs.statSync(m.file!).size);
     }
     assert.equal(byName.get('good.gguf')!.problem, undefined);
+  });
+
+  it('a FIFO, a link to one and a folder named *.gguf never hold the listing up; a header over the byte bound is a problem entry', async function () {
+    if (process.platform === 'win32') this.skip();
+    const root = folder();
+    put(root, 'good.gguf', tinyGguf());
+    execFileSync('mkfifo', [path.join(root, 'pipe.gguf')]);
+    fs.symlinkSync(path.join(root, 'pipe.gguf'), path.join(root, 'link.gguf'));
+    fs.mkdirSync(path.join(root, 'dir.gguf'));
+    // A header that claims a 70 MB array of bytes: past the reader's bound, in a sparse 100 MB file.
+    const big = path.join(root, 'huge.gguf');
+    const head = Buffer.alloc(24 + 8 + 1 + 4 + 4 + 8);
+    head.write('GGUF', 0, 'latin1');
+    head.writeUInt32LE(3, 4);
+    head.writeBigUInt64LE(0n, 8);
+    head.writeBigUInt64LE(1n, 16);
+    head.writeBigUInt64LE(1n, 24);
+    head.write('k', 32);
+    head.writeUInt32LE(9, 33);
+    head.writeUInt32LE(0, 37);
+    head.writeBigUInt64LE(70_000_000n, 41);
+    fs.writeFileSync(big, head);
+    fs.truncateSync(big, 100 * 1024 * 1024);
+    const { models } = await runtime(root).list();
+    assert.deepEqual(models.map((m) => [m.name, m.problem]), [
+      ['good.gguf', undefined],
+      ['huge.gguf', `${big}: the header is larger than 67108864 bytes (skipping k); the file looks corrupt.`],
+    ]);
   });
 
   it('says clearly when the folder does not exist or is a file', async () => {

@@ -12,6 +12,7 @@ import {
   type ModelFacts,
   modelFactsFromGguf,
   resolveStack,
+  stackModelInfo,
 } from '../../../../src/core/stack/resolve';
 import type { GpuSpec, RuntimeSpec, StackFile } from '../../../../src/core/stack/schema';
 import { stackFileSchema } from '../../../../src/core/stack/schema';
@@ -338,32 +339,32 @@ describe('model facts and paths (unit)', () => {
   });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  it('reads layers, size, trained context and KV bytes per token from a real GGUF file', () => {
+  it('reads layers, size, trained context and KV bytes per token from a real GGUF file', async () => {
     const file = path.join(dir, 'tiny.gguf');
     writeTinyGguf(file, { layers: 3, embedding: 64, heads: 4, contextLength: 4096, name: 'tiny' });
     // 2 bytes × (4 KV heads × 3 layers) × (16 + 16) per token.
-    assert.deepEqual(modelFactsFromGguf(file), { layers: 3, sizeBytes: fs.statSync(file).size, trainedContext: 4096, name: 'tiny', kvBytesPerToken: 768 });
+    assert.deepEqual(await modelFactsFromGguf(file), { layers: 3, sizeBytes: fs.statSync(file).size, trainedContext: 4096, name: 'tiny', kvBytesPerToken: 768 });
   });
 
-  it('sums the parts of a split model, reading the metadata from the first', () => {
+  it('sums the parts of a split model, reading the metadata from the first', async () => {
     const p1 = path.join(dir, 'big-00001-of-00002.gguf');
     const p2 = path.join(dir, 'big-00002-of-00002.gguf');
     writeTinyGguf(p1, { layers: 2 });
     fs.writeFileSync(p2, Buffer.alloc(10_000));
     const total = fs.statSync(p1).size + 10_000;
-    assert.equal(modelFactsFromGguf(p1)?.sizeBytes, total);
-    assert.equal(modelFactsFromGguf(p2)?.sizeBytes, total, 'any part names the whole model');
-    assert.equal(modelFactsFromGguf(p2)?.layers, 2);
+    assert.equal((await modelFactsFromGguf(p1))?.sizeBytes, total);
+    assert.equal((await modelFactsFromGguf(p2))?.sizeBytes, total, 'any part names the whole model');
+    assert.equal((await modelFactsFromGguf(p2))?.layers, 2);
     fs.rmSync(p2);
-    const f = modelFactsFromGguf(p1)!;
+    const f = (await modelFactsFromGguf(p1))!;
     assert.equal(f.sizeBytes, undefined, 'a missing part leaves the size unknown');
     assert.equal(f.layers, 2);
   });
 
-  it('answers undefined for a file that is missing or not GGUF', () => {
-    assert.equal(modelFactsFromGguf(path.join(dir, 'none.gguf')), undefined);
+  it('answers undefined for a file that is missing or not GGUF', async () => {
+    assert.equal(await modelFactsFromGguf(path.join(dir, 'none.gguf')), undefined);
     fs.writeFileSync(path.join(dir, 'x.gguf'), 'not a model');
-    assert.equal(modelFactsFromGguf(path.join(dir, 'x.gguf')), undefined);
+    assert.equal(await modelFactsFromGguf(path.join(dir, 'x.gguf')), undefined);
   });
 
   const llamacpp = (command: RuntimeSpec['command'], volumes?: string[], extra: Partial<RuntimeSpec> = {}) =>
@@ -400,15 +401,11 @@ describe('model facts and paths (unit)', () => {
     assert.equal(ggufPathForService(ollama, 'ol', dir), undefined, 'not llama.cpp');
   });
 
-  it('feeds a real GGUF behind a bind mount into resolveStack', () => {
+  it('feeds a real GGUF behind a bind mount into resolveStack', async () => {
     fs.mkdirSync(path.join(dir, 'models'));
     writeTinyGguf(path.join(dir, 'models', 'tiny.gguf'), { layers: 2, contextLength: 512 });
     const file = llamacpp(['-m', '/models/tiny.gguf'], ['./models:/models:ro'], { gpu: 'auto', params: allAuto });
-    const modelInfo = (s: string) => {
-      const p = ggufPathForService(file, s, dir);
-      return p ? modelFactsFromGguf(p) : undefined;
-    };
-    const r = resolveStack(file, oneGpu, { modelInfo });
+    const r = resolveStack(file, oneGpu, { modelInfo: await stackModelInfo(file, dir) });
     assert.deepEqual(r.params.get('llm'), { threads: 15, gpuLayers: ALL_GPU_LAYERS, contextSize: 512, gpu: { kind: 'all' } });
     assert.match(textOf(r, 'llm', 'gpuLayers')!, /^20 of 24 GB VRAM free → 2 of 2 layers on GPU \(999: all, output layer included\), ctx 512 \(\d+ KB model, /);
   });
