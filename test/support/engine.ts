@@ -80,6 +80,47 @@ export async function removeTestContainers(docker: Docker = engine()): Promise<v
   );
 }
 
+/** Removes these containers (gone ones are fine); other test containers are left alone. */
+export async function removeContainers(ids: Iterable<string>, docker: Docker = engine()): Promise<void> {
+  await Promise.all(
+    [...ids].map((id) =>
+      docker
+        .getContainer(id)
+        .remove({ force: true })
+        .catch(() => undefined),
+    ),
+  );
+}
+
+/**
+ * The test containers one test file made, removed by id: removeTestContainers() would also take
+ * those of a run beside it (another file, a second checkout's tests) and break that run.
+ */
+export class TestContainers {
+  private readonly ids = new Set<string>();
+
+  constructor(private readonly docker: Docker = engine()) {}
+
+  /** createTestContainer, remembered before it starts so that a failed start is cleaned up too. */
+  async create(o: TestContainerOptions = {}): Promise<Docker.Container> {
+    const c = await createTestContainer({ docker: this.docker, ...o, start: false });
+    this.ids.add(c.id);
+    if (o.start !== false) await c.start();
+    return c;
+  }
+
+  /** A container made another way (e.g. startRuntime), removed with the others. */
+  add(id: string): void {
+    this.ids.add(id);
+  }
+
+  async removeAll(): Promise<void> {
+    const ids = [...this.ids];
+    this.ids.clear();
+    await removeContainers(ids, this.docker);
+  }
+}
+
 /** Polls a condition until it holds or the bound passes; the bound is generous on purpose. */
 export async function waitUntil<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 30_000, intervalMs = 50): Promise<T> {
   const deadline = Date.now() + timeoutMs;

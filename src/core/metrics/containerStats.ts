@@ -259,11 +259,18 @@ export interface ContainerStatsOptions {
   readonly now?: () => number;
   /** How long the pid list of a container is reused (default 30 s). */
   readonly pidsTtlMs?: number;
-  /** Least time before a stream that ended is opened again for a container still wanted (default 5 s). */
+  /** Least time before a stream that ended is opened again for a container still wanted, or a failed pid listing asked again (default 5 s). */
   readonly reopenAfterMs?: number;
   readonly requestTimeoutMs?: number;
   /** Default 'auto'. */
   readonly source?: ContainerStatsSource;
+}
+
+/** A container's pids as `docker top` gave them at `at`, reused for `ttl` ms. */
+interface PidList {
+  readonly at: number;
+  ttl: number;
+  pids: Promise<number[]>;
 }
 
 /** A container read from its cgroup files; `last` is reused for reads closer together than 250 ms. */
@@ -279,7 +286,7 @@ export class ContainerStats implements IDisposable {
   readonly onDidEnd: Event<StreamEnd> = this.onDidEndEmitter.event;
   private readonly streams = new Map<string, ContainerStatsStream>();
   private readonly endedAt = new Map<string, number>();
-  private readonly pidCache = new Map<string, { at: number; pids: Promise<number[]> }>();
+  private readonly pidCache = new Map<string, PidList>();
   private readonly kernel = new Map<string, KernelEntry>();
   /** Containers whose kernel files are being located (an inspect in flight). */
   private readonly locating = new Set<string>();
@@ -397,22 +404,26 @@ export class ContainerStats implements IDisposable {
 
   /**
    * Host pids of the container's processes (`docker top`), reused for pidsTtlMs; GPU processes
-   * are matched against them. Empty where the container is gone or the engine cannot tell.
+   * are matched against them. Empty where the container is gone or the engine cannot tell; that
+   * answer is reused only for reopenAfterMs, so one failed request (a busy engine timing out, a
+   * container not started yet) does not hide the container's GPU memory for the whole TTL.
    */
   containerPids(id: string): Promise<number[]> {
     const cached = this.pidCache.get(id);
     const now = this.now();
-    if (cached && now - cached.at < this.pidsTtlMs) return cached.pids;
+    if (cached && now - cached.at < cached.ttl) return cached.pids;
     const docker = this.docker();
     if (!docker) return Promise.resolve([]);
-    const pids = withTimeout(`Listing the processes of ${id.slice(0, 12)}`, this.requestTimeoutMs, (abortSignal) =>
+    const entry: PidList = { at: now, ttl: this.pidsTtlMs, pids: Promise.resolve([]) };
+    entry.pids = withTimeout(`Listing the processes of ${id.slice(0, 12)}`, this.requestTimeoutMs, (abortSignal) =>
       (docker.getContainer(id).top as (o: object) => Promise<unknown>)({ abortSignal }),
     ).then(parseTopPids, (e: unknown) => {
       this.log.debug(`docker top ${id.slice(0, 12)} failed: ${errorMessage(e)}`);
+      entry.ttl = Math.min(this.pidsTtlMs, this.reopenAfterMs);
       return [] as number[];
     });
-    this.pidCache.set(id, { at: now, pids });
-    return pids;
+    this.pidCache.set(id, entry);
+    return entry.pids;
   }
 
   dispose(): void {

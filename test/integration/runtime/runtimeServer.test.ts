@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { removeTestContainers } from '../../support/engine';
+import { TestContainers } from '../../support/engine';
 import { writeTinyGguf } from '../../support/gguf';
 import { buildRuntimeImage, startRuntime } from '../../support/runtime';
 
@@ -31,15 +31,18 @@ describe('test runtime server over real llama.cpp (integration)', function () {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'llmstack-runtime-'));
   const source = path.join(dir, 'source', 'tiny__latest.gguf');
   let base = '';
+  const own = new TestContainers();
 
   before(async () => {
     buildRuntimeImage();
     fs.mkdirSync(path.join(dir, 'source'), { recursive: true });
     writeTinyGguf(source, { name: 'tiny', contextLength: 512 });
-    base = (await startRuntime(dir)).base;
+    const runtime = await startRuntime(dir);
+    own.add(runtime.id);
+    base = runtime.base;
   });
   after(async () => {
-    await removeTestContainers();
+    await own.removeAll();
     fs.rmSync(dir, { recursive: true, force: true });
   });
 

@@ -1,16 +1,16 @@
 // The sampler wired as the extension wires it, on the real engine: held-only sampling and container series.
 import * as assert from 'node:assert/strict';
 import { MetricsSampler, SampleEvent } from '../../../../src/core/metrics/sampler';
-import { createTestContainer, removeTestContainers, uniqueName, waitUntil } from '../../../support/engine';
+import { TestContainers, uniqueName, waitUntil } from '../../../support/engine';
 import { connect } from '../docker/support';
 
 describe('metrics sampler on a real engine (integration)', function () {
   this.timeout(90_000);
   let env: ReturnType<typeof connect>;
   let sampler: MetricsSampler;
+  const own = new TestContainers();
 
   before(async () => {
-    await removeTestContainers();
     env = connect();
     await env.connection.connect();
     assert.equal(env.connection.state.kind, 'connected');
@@ -18,19 +18,19 @@ describe('metrics sampler on a real engine (integration)', function () {
   });
   after(async () => {
     env?.dispose();
-    await removeTestContainers();
+    await own.removeAll();
   });
   beforeEach(() => {
     sampler = new MetricsSampler({ engine: env.connection, containers: env.cache, intervalMs: 250 });
   });
   afterEach(async () => {
     sampler.dispose();
-    await removeTestContainers();
+    await own.removeAll();
   });
 
   it('samples host and container series only while held, and stops streaming on release', async () => {
     const name = uniqueName('metrics-busy');
-    const c = await createTestContainer({ name, script: 'trap "exit 0" TERM; while true; do :; done' });
+    const c = await own.create({ name, script: 'trap "exit 0" TERM; while true; do :; done' });
     await env.cache.waitFor((cache) => cache.get(c.id)?.state === 'running', 20_000);
     sampler.setContainers([c.id]);
     await new Promise((r) => setTimeout(r, 600));
@@ -60,7 +60,7 @@ describe('metrics sampler on a real engine (integration)', function () {
   });
 
   it('closes the stream of a container that stops, and drops its series once no longer shown', async () => {
-    const c = await createTestContainer();
+    const c = await own.create();
     await env.cache.waitFor((cache) => cache.get(c.id)?.state === 'running', 20_000);
     const events: SampleEvent[] = [];
     sampler.onDidSample((e) => events.push(e));
