@@ -5,7 +5,7 @@ import { isAlias, isMap, isScalar, isSeq, parseDocument, stringify, type Alias, 
 import { z } from 'zod';
 import { stackFileSchema, type StackFile } from './schema';
 import type { StackDiagnostic, StackPosition, StackRange } from './types';
-import { checkStack, closestMatch, formatPath, MAX_PROBLEMS, Problems, shorten, type ProblemSink } from './validate';
+import { checkStack, closestMatch, formatPath, MAX_PROBLEMS, Problems, shorten, type ProblemSink, type StackFinding } from './validate';
 
 export type StackFormat = 'yaml' | 'json';
 type Path = (string | number)[];
@@ -150,7 +150,8 @@ export function parseStackDocument(text: string, format?: StackFormat): StackDoc
     return done(undefined, locator);
   }
 
-  const findings: ProblemSink<{ path: Path; message: string; code: string; severity: StackDiagnostic['severity'] }> = {
+  // Findings become diagnostics (their range looked up) only when they will be listed.
+  const findings: ProblemSink<StackFinding> = {
     add: (severity, make) =>
       problems.add(severity, () => {
         const f = make();

@@ -412,27 +412,29 @@ function cycles(all: readonly ServiceEntry[], sink: ProblemSink<StackFinding>): 
   const component = components(graph);
   const size = new Map<number, number>();
   for (const c of component) size.set(c, (size.get(c) ?? 0) + 1);
+  const search = new CycleSearch(graph, component);
   for (const entry of all) {
     const node = graph.index.get(entry.name)!;
     // Edges to itself are left out of the graph, so a component of one is no cycle.
     if (size.get(component[node])! < 2) continue;
     sink.add('error', () => {
-      const cycle = shortestCycle(node, graph, component);
+      const cycle = search.shortestFrom(node);
       const edge = graph.out[node].find((e) => e.node === cycle[1])!;
       return {
         path: edge.path,
         code: 'cycle',
         severity: 'error',
-        message: `Dependency cycle: ${writeCycle(cycle.map((n) => graph.names[n]))}. None of these services can start first; remove one of these dependencies.`,
+        message: `Dependency cycle: ${writeCycle(cycle, graph.names)}. None of these services can start first; remove one of these dependencies.`,
       };
     });
   }
 }
 
 /** "a → b → c → a"; a long cycle shows its start and end and counts the services between. */
-function writeCycle(names: readonly string[]): string {
-  if (names.length <= 12) return names.join(' → ');
-  return `${names.slice(0, 6).join(' → ')} → … ${names.length - 9} more … → ${names.slice(-3).join(' → ')} (${names.length - 1} services)`;
+function writeCycle(cycle: readonly number[], names: readonly string[]): string {
+  const write = (part: readonly number[]) => part.map((n) => names[n]).join(' → ');
+  if (cycle.length <= 12) return write(cycle);
+  return `${write(cycle.slice(0, 6))} → … ${cycle.length - 9} more … → ${write(cycle.slice(-3))} (${cycle.length - 1} services)`;
 }
 
 /** The strongly connected component of each node (Tarjan's algorithm, iterative: no recursion on long chains). */
@@ -482,28 +484,63 @@ function components(graph: Graph): number[] {
   return component;
 }
 
-/** The shortest path start → … → start (breadth first, inside start's component, which holds every such path). */
-function shortestCycle(start: number, graph: Graph, component: readonly number[]): number[] {
-  const previous = new Map<number, number>();
-  const queue: number[] = [start];
-  for (let head = 0; head < queue.length; head++) {
-    const node = queue[head];
-    for (const { node: to } of graph.out[node]) {
-      if (component[to] !== component[start]) continue;
-      if (to === start) {
-        // Walked back from the last node before start, then turned around.
-        const back: number[] = [];
-        for (let at = node; at !== start; at = previous.get(at)!) back.push(at);
-        return [start, ...back.reverse(), start];
-      }
-      if (!previous.has(to)) {
-        previous.set(to, node);
-        queue.push(to);
+/**
+ * Shortest cycles by breadth-first search inside the start's component (which holds every cycle
+ * through it). The edges are packed into typed arrays and the work arrays allocated once, marked
+ * per search: a ring of thousands of services is searched once for each service listed.
+ */
+class CycleSearch {
+  /** Edges of node i: targets[first[i]] … targets[first[i + 1] - 1]. */
+  private readonly first: Int32Array;
+  private readonly targets: Int32Array;
+  private readonly seenIn: Int32Array;
+  private readonly previous: Int32Array;
+  private readonly queue: Int32Array;
+  private search = 0;
+
+  constructor(
+    private readonly graph: Graph,
+    private readonly component: readonly number[],
+  ) {
+    const n = graph.names.length;
+    this.first = new Int32Array(n + 1);
+    graph.out.forEach((edges, i) => (this.first[i + 1] = this.first[i] + edges.length));
+    this.targets = new Int32Array(this.first[n]);
+    graph.out.forEach((edges, i) => edges.forEach((e, j) => (this.targets[this.first[i] + j] = e.node)));
+    this.seenIn = new Int32Array(n);
+    this.previous = new Int32Array(n);
+    this.queue = new Int32Array(n);
+  }
+
+  /** The shortest path start → … → start, as node numbers. */
+  shortestFrom(start: number): number[] {
+    const mark = ++this.search;
+    const home = this.component[start];
+    let tail = 0;
+    this.queue[tail++] = start;
+    this.seenIn[start] = mark;
+    for (let head = 0; head < tail; head++) {
+      const node = this.queue[head];
+      for (let e = this.first[node]; e < this.first[node + 1]; e++) {
+        const to = this.targets[e];
+        if (to === start) {
+          // Walked back from the last node before start, then turned around.
+          const back: number[] = [];
+          for (let at = node; at !== start; at = this.previous[at]) back.push(at);
+          back.push(start);
+          back.reverse();
+          back.push(start);
+          return back;
+        }
+        if (this.component[to] !== home || this.seenIn[to] === mark) continue;
+        this.seenIn[to] = mark;
+        this.previous[to] = node;
+        this.queue[tail++] = to;
       }
     }
+    // Unreachable: a component of two or more holds a cycle through each of its nodes.
+    throw new Error(`no dependency cycle through "${this.graph.names[start]}"`);
   }
-  // Unreachable: a component of two or more holds a cycle through each of its nodes.
-  throw new Error(`no dependency cycle through "${graph.names[start]}"`);
 }
 
 // ---------------------------------------------------------------------------------------------
