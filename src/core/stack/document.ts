@@ -1,11 +1,11 @@
 // Parses a stack file's text (YAML, or JSON) into the validated StackFile plus diagnostics located
 // at the exact key or value they are about, and answers "what is at this position" for hovers.
 // Positions are 0-based lines and UTF-16 columns, as VS Code counts them.
-import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node as YamlNode, type Pair } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, parseDocument, stringify, type Alias, type Document, type Node as YamlNode, type Pair, type YAMLMap } from 'yaml';
 import { z } from 'zod';
 import { stackFileSchema, type StackFile } from './schema';
 import type { StackDiagnostic, StackPosition, StackRange } from './types';
-import { closestMatch, formatPath, validateStack } from './validate';
+import { checkStack, closestMatch, formatPath, MAX_PROBLEMS, Problems, shorten, type ProblemSink, type StackFinding } from './validate';
 
 export type StackFormat = 'yaml' | 'json';
 type Path = (string | number)[];
@@ -20,6 +20,22 @@ export interface StackDocument {
   /** The innermost scalar/key at a position (for hovers): its path and range. */
   nodeAt(pos: StackPosition): { path: (string | number)[]; range: StackRange; isKey: boolean } | undefined;
 }
+
+/**
+ * Larger files get one diagnostic instead of a parse. A stack file is a few KB; parsing is linear,
+ * but YAML parsing alone takes a good part of a second per MB (bench/hardening.ts), on every open
+ * and every pause in typing, in the extension host.
+ */
+export const MAX_STACK_FILE_BYTES = 1024 * 1024;
+/** Deeper nesting is refused before anything recurses into it: a stack file's deepest value is 5 levels down. */
+export const MAX_STACK_DEPTH = 64;
+/**
+ * Values that aliases (*name) may add on top of the file's own nodes. Aliases share one value, but
+ * the checks walk every use: nine levels of nine aliases ("billion laughs") would be 387 million.
+ */
+const MAX_ALIAS_VALUES = 10_000;
+/** The code of the last diagnostic when some were left out. */
+export const MORE_PROBLEMS_CODE = 'more-problems';
 
 const EMPTY_MESSAGE = 'The stack file is empty: start from a template (LLM Stack: New Stack from Template…)';
 
@@ -42,6 +58,8 @@ export class StackFileError extends Error {
     const errors = diagnostics.filter((d) => d.severity === 'error');
     const shown = errors.slice(0, 5).map((d) => `  ${d.range.start.line + 1}:${d.range.start.character + 1} ${d.message}`);
     if (errors.length > shown.length) shown.push(`  …and ${errors.length - shown.length} more`);
+    const notShown = diagnostics.find((d) => d.code === MORE_PROBLEMS_CODE);
+    if (notShown) shown.push(`  ${notShown.message}`);
     super(`The ${source} has ${errors.length} error${errors.length === 1 ? '' : 's'}:\n${shown.join('\n')}`);
     this.name = 'StackFileError';
   }
@@ -54,73 +72,124 @@ export function loadStackFile(text: string, format?: StackFormat): StackFile {
   return doc.file;
 }
 
+const kb = (bytes: number) => `${Math.ceil(bytes / 1024).toLocaleString('en-US')} KB`;
+
 /**
  * Parses and validates in three steps, each only when the one before found no error: syntax
  * (YAML, or JSON.parse for JSON so its errors read like JSON errors), the zod schema, then the
  * semantic checks of validate.ts. Without `format`, text starting with "{" is taken as JSON.
+ * Bounded for hostile files: a file over MAX_STACK_FILE_BYTES is not parsed, nesting past
+ * MAX_STACK_DEPTH and alias bombs are refused, every step is linear, and at most MAX_PROBLEMS
+ * diagnostics are listed (a last one counts the rest).
  */
 export function parseStackDocument(text: string, format?: StackFormat): StackDocument {
   const fmt: StackFormat = format ?? (/^\uFEFF?\s*\{/.test(text) ? 'json' : 'yaml');
+  // Characters never outnumber UTF-8 bytes: a long text is over the bound without counting bytes.
+  const bytes = text.length > MAX_STACK_FILE_BYTES ? text.length : Buffer.byteLength(text, 'utf8');
+  if (bytes > MAX_STACK_FILE_BYTES) {
+    // Only the first line is needed to place the one diagnostic.
+    const head = new Lines(text.slice(0, 4096));
+    const message = `This stack file is ${kb(bytes)}, larger than the ${kb(MAX_STACK_FILE_BYTES)} the editor checks, so it is not parsed and cannot be planned or applied. A stack file needs a few KB: split it into smaller stacks or remove what it does not need.`;
+    const range = head.firstLine(0, text.length);
+    return new ParsedStack(fmt, undefined, [{ severity: 'error', code: 'too-large', message, path: [], range }], undefined, head);
+  }
+
   const lines = new Lines(text);
-  const diagnostics: StackDiagnostic[] = [];
-  const at = (severity: StackDiagnostic['severity'], code: string, message: string, path: Path, range: StackRange) =>
-    diagnostics.push({ severity, code, message, path, range });
+  const problems = new Problems<StackDiagnostic>();
+  const report = (severity: StackDiagnostic['severity'], code: string, path: Path, message: () => string, range: () => StackRange) =>
+    problems.add(severity, () => ({ severity, code, message: message(), path, range: range() }));
+  const done = (file: StackFile | undefined, locator: Locator | undefined) => new ParsedStack(fmt, problems.hasError ? undefined : file, finish(problems, lines), locator, lines);
 
   if (/^\uFEFF?\s*$/.test(text)) {
-    at('error', 'empty', EMPTY_MESSAGE, [], lines.range(0, 0));
-    return new ParsedStack(fmt, undefined, diagnostics, undefined, lines);
+    report('error', 'empty', [], () => EMPTY_MESSAGE, () => lines.range(0, 0));
+    return done(undefined, undefined);
   }
   if (fmt === 'json') {
     const error = jsonSyntaxError(text);
     if (error) {
-      at('error', 'json', error.message, [], lines.range(error.offset, Math.min(error.offset + 1, text.length)));
-      return new ParsedStack(fmt, undefined, diagnostics, undefined, lines);
+      report('error', 'json', [], () => error.message, () => lines.range(error.offset, Math.min(error.offset + 1, text.length)));
+      return done(undefined, undefined);
     }
   }
 
-  const doc = parseDocument(text, { lineCounter: new LineCounter(), prettyErrors: false, uniqueKeys: false });
-  const locator = new Locator(doc, lines);
-  for (const d of duplicateKeys(doc, lines)) diagnostics.push(d);
-  for (const e of doc.errors) at('error', 'yaml', `YAML syntax error: ${e.message}`, [], lines.token(e.pos[0], e.pos[1]));
-  for (const w of doc.warnings) at('warning', 'yaml', `YAML: ${w.message}`, [], lines.range(w.pos[0], w.pos[1]));
-  if (diagnostics.some((d) => d.severity === 'error')) return new ParsedStack(fmt, undefined, diagnostics, locator, lines);
+  const doc = parseYaml(text);
+  const tree = scanTree(doc, lines, problems);
+  const locator = new Locator(doc, lines, tree.aliases);
+  for (const e of doc.errors) report('error', 'yaml', [], () => `YAML syntax error: ${e.message}`, () => lines.token(e.pos[0], e.pos[1]));
+  for (const w of doc.warnings) report('warning', 'yaml', [], () => `YAML: ${w.message}`, () => lines.range(w.pos[0], w.pos[1]));
+  if (tree.tooDeep) {
+    const node = tree.tooDeep;
+    report(
+      'error',
+      'too-deep',
+      [],
+      () => `Nested more than ${MAX_STACK_DEPTH} levels deep here; a stack file's values sit at most 5 levels down (runtimes.<name>.healthcheck.test). Flatten this value.`,
+      () => (node.range ? lines.firstLine(node.range[0], node.range[1]) : lines.range(0, 0)),
+    );
+  }
+  if (problems.hasError) return done(undefined, locator);
 
   if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) {
-    at('error', 'empty', EMPTY_MESSAGE, [], lines.range(0, 0));
-    return new ParsedStack(fmt, undefined, diagnostics, locator, lines);
+    report('error', 'empty', [], () => EMPTY_MESSAGE, () => lines.range(0, 0));
+    return done(undefined, locator);
   }
 
   let input: unknown;
   try {
-    input = doc.toJS({ maxAliasCount: 1000 });
+    input = new PlainValues(doc, tree).of(doc.contents);
   } catch (err) {
-    // An alias to an anchor that does not exist (or an alias bomb): the only way toJS fails.
-    const alias = firstBadAlias(doc);
-    const range = alias?.range ? lines.range(alias.range[0], alias.range[1]) : lines.range(0, 0);
-    at('error', 'yaml', `YAML: ${err instanceof Error ? err.message : String(err)}; define the anchor (&name) before using *name.`, [], range);
-    return new ParsedStack(fmt, undefined, diagnostics, locator, lines);
+    if (!(err instanceof AliasError)) throw err;
+    const range = err.at.range;
+    report('error', 'yaml', [], () => `YAML: ${err.message}`, () => (range ? lines.range(range[0], range[1]) : lines.range(0, 0)));
+    return done(undefined, locator);
   }
 
   const result = stackFileSchema.safeParse(input);
   if (!result.success) {
-    for (const issue of result.error.issues) {
-      for (const d of issueDiagnostics(issue as Issue, [], input, locator)) diagnostics.push(d);
-    }
-    sortByPosition(diagnostics);
-    return new ParsedStack(fmt, undefined, diagnostics, locator, lines);
+    for (const issue of result.error.issues) reportIssue(issue as Issue, [], input, locator, problems);
+    return done(undefined, locator);
   }
 
-  for (const f of validateStack(result.data)) {
-    at(f.severity, f.code, f.message, f.path, locator.diagnosticRange(f.path));
-  }
-  sortByPosition(diagnostics);
-  const ok = !diagnostics.some((d) => d.severity === 'error');
-  return new ParsedStack(fmt, ok ? result.data : undefined, diagnostics, locator, lines);
+  // Findings become diagnostics (their range looked up) only when they will be listed.
+  const findings: ProblemSink<StackFinding> = {
+    add: (severity, make) =>
+      problems.add(severity, () => {
+        const f = make();
+        return { severity: f.severity, code: f.code, message: f.message, path: f.path, range: locator.diagnosticRange(f.path) };
+      }),
+  };
+  checkStack(result.data, findings);
+  return done(result.data, locator);
 }
 
-/** Document order, so lists and the StackFileError message read top to bottom (the sort is stable). */
-function sortByPosition(diagnostics: StackDiagnostic[]): void {
-  diagnostics.sort((a, b) => a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character);
+/** yaml's parse, with the stack traces of its error objects switched off: a file of syntax errors makes one per line. */
+function parseYaml(text: string): Document {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return parseDocument(text, { prettyErrors: false, uniqueKeys: false });
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
+/**
+ * The diagnostics to list, in document order (so lists and the StackFileError message read top to
+ * bottom; the sort is stable), and a last one counting those left out.
+ */
+function finish(problems: Problems<StackDiagnostic>, lines: Lines): StackDiagnostic[] {
+  const { items, notShown } = problems.shown();
+  items.sort((a, b) => a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character);
+  if (notShown > 0) {
+    items.push({
+      severity: 'info',
+      code: MORE_PROBLEMS_CODE,
+      message: `…and ${notShown.toLocaleString('en-US')} more problem${notShown === 1 ? '' : 's'} not shown (the editor lists ${MAX_PROBLEMS} per stack file, errors first). Fix these first.`,
+      path: [],
+      range: lines.range(0, 0),
+    });
+  }
+  return items;
 }
 
 class ParsedStack implements StackDocument {
@@ -188,16 +257,22 @@ class Lines {
    * token itself (up to the next blank) is what a reader needs to see.
    */
   token(start: number, end: number): StackRange {
-    if (!/^[ \t]*$/.test(this.text.slice(start, end))) return this.range(start, end);
-    const rest = /^[ \t]*(\S*)/.exec(this.text.slice(start))!;
-    const from = start + rest[0].length - rest[1].length;
-    return this.range(from, from + rest[1].length);
+    // Sticky expressions read from `start` without copying the rest of the text, once per error.
+    const blanks = /[ \t]*/y;
+    blanks.lastIndex = start;
+    blanks.exec(this.text);
+    if (blanks.lastIndex < end) return this.range(start, end);
+    const token = /\S{0,200}/y;
+    token.lastIndex = blanks.lastIndex;
+    const from = blanks.lastIndex;
+    return this.range(from, from + token.exec(this.text)![0].length);
   }
 
   /** Like range, but cut at the end of the first line (a block mapping is marked by its first line). */
   firstLine(start: number, end: number): StackRange {
-    const nl = this.text.slice(start, end).search(/[\r\n]/);
-    return this.range(start, nl >= 0 ? start + nl : end);
+    const line = this.positionAt(start).line;
+    const next = line + 1 < this.starts.length ? this.starts[line + 1] : this.text.length;
+    return this.range(start, Math.min(end, next));
   }
 }
 
@@ -210,36 +285,60 @@ interface Located {
   readonly key?: YamlNode;
 }
 
+/** A scalar key as the plain value's property name (as toJS names it: `8080:` is "8080", `null:` is ""). */
 function keyText(pair: Pair): string | undefined {
   const k = pair.key;
-  if (isScalar(k)) return String(k.value);
+  if (isScalar(k)) return k.value === null ? '' : typeof k.value === 'object' ? JSON.stringify(k.value) : String(k.value);
   return undefined;
 }
 
 class Locator {
+  /** Each mapping's keys, indexed when a lookup first passes through it; later keys win, as in the plain value. */
+  private readonly keys = new WeakMap<YAMLMap, Map<string, Pair>>();
+
   constructor(
     private readonly doc: Document,
     private readonly lines: Lines,
+    private readonly aliases: ReadonlyMap<Alias, YamlNode | undefined>,
   ) {}
+
+  private pair(map: YAMLMap, key: string): Pair | undefined {
+    let index = this.keys.get(map);
+    if (!index) {
+      index = new Map();
+      for (const p of map.items) {
+        const k = keyText(p);
+        if (k !== undefined) index.set(k, p);
+      }
+      this.keys.set(map, index);
+    }
+    return index.get(key);
+  }
+
+  /** The nodes along path, from the root, as far as the path exists (one per step taken, the root first). */
+  private trail(path: readonly (string | number)[]): Located[] {
+    let here: Located = { node: this.doc.contents as YamlNode | null };
+    const out = [here];
+    for (const seg of path) {
+      const node = isAlias(here.node) ? this.aliases.get(here.node) : here.node;
+      if (isMap(node)) {
+        const pair = this.pair(node, String(seg));
+        if (!pair) break;
+        here = { node: pair.value as YamlNode | null, key: pair.key as YamlNode };
+      } else if (isSeq(node) && typeof seg === 'number' && seg >= 0 && seg < node.items.length) {
+        here = { node: node.items[seg] as YamlNode | null };
+      } else {
+        break;
+      }
+      out.push(here);
+    }
+    return out;
+  }
 
   /** The node at path (with its key in a mapping), or undefined when the path does not exist. */
   find(path: readonly (string | number)[]): Located | undefined {
-    let here: Located = { node: this.doc.contents as YamlNode | null };
-    for (const seg of path) {
-      const node = isAlias(here.node) ? (here.node.resolve(this.doc) as YamlNode | undefined) : here.node;
-      if (isMap(node)) {
-        // Later keys win, as in toJS; keys compare as text (toJS turns `8080:` into "8080").
-        const pair = [...node.items].reverse().find((p) => keyText(p) === String(seg));
-        if (!pair) return undefined;
-        here = { node: pair.value as YamlNode | null, key: pair.key as YamlNode };
-      } else if (isSeq(node) && typeof seg === 'number') {
-        if (seg < 0 || seg >= node.items.length) return undefined;
-        here = { node: node.items[seg] as YamlNode | null };
-      } else {
-        return undefined;
-      }
-    }
-    return here;
+    const trail = this.trail(path);
+    return trail.length === path.length + 1 ? trail[path.length] : undefined;
   }
 
   rangeOf(path: readonly (string | number)[], which: 'value' | 'key'): StackRange | undefined {
@@ -254,10 +353,9 @@ class Locator {
    * (or its first line, for a list item); for a path that does not exist, the nearest ancestor.
    */
   diagnosticRange(path: readonly (string | number)[]): StackRange {
-    for (let n = path.length; n >= 0; n--) {
-      const hit = this.find(path.slice(0, n));
-      if (!hit) continue;
-      const { node, key } = hit;
+    const trail = this.trail(path);
+    for (let n = trail.length - 1; n >= 0; n--) {
+      const { node, key } = trail[n];
       const range = node?.range;
       const isLeaf = isScalar(node) || isAlias(node);
       if (isLeaf && range && range[1] > range[0]) return this.lines.range(range[0], range[1]);
@@ -267,30 +365,39 @@ class Locator {
     return this.lines.range(0, 0);
   }
 
+  /** Descends to the key or scalar under offset (a loop: nesting depth costs no stack). */
   nodeAt(offset: number): { path: (string | number)[]; range: StackRange; isKey: boolean } | undefined {
     const inside = (n: unknown): n is YamlNode => {
       const r = (n as YamlNode | null)?.range;
       return !!r && r[0] <= offset && offset <= r[1];
     };
     const leaf = (n: YamlNode, path: Path, isKey: boolean) => ({ path, range: this.lines.range(n.range![0], n.range![1]), isKey });
-    const walk = (node: unknown, path: Path): ReturnType<Locator['nodeAt']> => {
+    const path: Path = [];
+    let node: unknown = this.doc.contents;
+    for (;;) {
       if (isMap(node)) {
+        let next: unknown;
         for (const pair of node.items) {
           const k = keyText(pair);
           if (k === undefined) continue;
-          if (inside(pair.key)) return leaf(pair.key as YamlNode, [...path, k], true);
-          if (inside(pair.value)) return walk(pair.value, [...path, k]);
+          if (inside(pair.key)) return leaf(pair.key, [...path, k], true);
+          if (inside(pair.value)) {
+            path.push(k);
+            next = pair.value;
+            break;
+          }
         }
-        return undefined;
+        if (next === undefined) return undefined;
+        node = next;
+      } else if (isSeq(node)) {
+        const i = node.items.findIndex(inside);
+        if (i < 0) return undefined;
+        path.push(i);
+        node = node.items[i];
+      } else {
+        return (isScalar(node) || isAlias(node)) && inside(node) ? leaf(node, path, false) : undefined;
       }
-      if (isSeq(node)) {
-        for (let i = 0; i < node.items.length; i++) if (inside(node.items[i])) return walk(node.items[i], [...path, i]);
-        return undefined;
-      }
-      if ((isScalar(node) || isAlias(node)) && inside(node)) return leaf(node, path, false);
-      return undefined;
-    };
-    return walk(this.doc.contents, []);
+    }
   }
 }
 
@@ -312,60 +419,194 @@ function jsonSyntaxError(text: string): { message: string; offset: number } | un
   }
 }
 
-/** Every repeated key of every mapping, at the repeat, naming the line of the first. */
-function duplicateKeys(doc: Document, lines: Lines): StackDiagnostic[] {
-  const out: StackDiagnostic[] = [];
-  visit(doc, {
-    Map(_key, map, path) {
+/** What one pass over the parsed tree learns (scanTree). */
+interface Tree {
+  /** Nodes in the document (aliases count as one). */
+  readonly nodes: number;
+  /** Each alias's node: the last node before it in document order with that anchor (as yaml resolves it), or undefined. */
+  readonly aliases: ReadonlyMap<Alias, YamlNode | undefined>;
+  /** The first collection nested MAX_STACK_DEPTH deep; the pass stops there. */
+  readonly tooDeep?: YamlNode;
+}
+
+interface Frame {
+  readonly node: unknown;
+  readonly parent: Frame | undefined;
+  /** The step from the parent: a key, a list index, or none (a mapping's key node). */
+  readonly step: string | number | undefined;
+  readonly depth: number;
+}
+
+function pathOf(frame: Frame | undefined): Path {
+  const out: Path = [];
+  for (let f = frame; f; f = f.parent) if (f.step !== undefined) out.push(f.step);
+  return out.reverse();
+}
+
+/**
+ * One pass in document order (keys before values, as yaml's visit), with its own stack rather than
+ * recursion: counts nodes, resolves aliases through a table of anchors (yaml's own resolve walks
+ * the whole document per alias), stops at nesting past MAX_STACK_DEPTH, and reports every
+ * repeated key of every mapping at the repeat, naming the line of the first.
+ */
+function scanTree(doc: Document, lines: Lines, problems: ProblemSink<StackDiagnostic>): Tree {
+  const aliases = new Map<Alias, YamlNode | undefined>();
+  const anchors = new Map<string, YamlNode>();
+  let nodes = 0;
+  const stack: Frame[] = [{ node: doc.contents, parent: undefined, step: undefined, depth: 0 }];
+  while (stack.length) {
+    const frame = stack.pop()!;
+    const node = frame.node;
+    if (isAlias(node)) {
+      nodes++;
+      aliases.set(node, anchors.get(node.source));
+      continue;
+    }
+    if (!isScalar(node) && !isMap(node) && !isSeq(node)) continue;
+    nodes++;
+    if (node.anchor) anchors.set(node.anchor, node);
+    if (isScalar(node)) continue;
+    if (frame.depth >= MAX_STACK_DEPTH) return { nodes, aliases, tooDeep: node };
+    const children: Frame[] = [];
+    const depth = frame.depth + 1;
+    if (isSeq(node)) {
+      node.items.forEach((item, i) => children.push({ node: item, parent: frame, step: i, depth }));
+    } else {
       const first = new Map<string, Pair>();
-      for (const pair of map.items) {
+      for (const pair of node.items) {
         const k = keyText(pair);
+        children.push({ node: pair.key, parent: frame, step: undefined, depth }, { node: pair.value, parent: frame, step: k, depth });
         if (k === undefined) continue;
         const earlier = first.get(k);
         if (!earlier) {
           first.set(k, pair);
           continue;
         }
-        const keyRange = (pair.key as YamlNode).range!;
-        const firstLine = lines.positionAt((earlier.key as YamlNode).range![0]).line + 1;
-        out.push({
-          severity: 'error',
-          code: 'yaml',
-          message: `Duplicate key "${k}": it is already set on line ${firstLine}. Keep one of the two (a mapping holds each key once).`,
-          // The map itself is not in its own ancestry: without it a map inside a list loses its index.
-          path: [...pathOf([...path, map]), k],
-          range: lines.range(keyRange[0], keyRange[1]),
+        problems.add('error', () => {
+          const keyRange = (pair.key as YamlNode).range!;
+          const firstLine = lines.positionAt((earlier.key as YamlNode).range![0]).line + 1;
+          return {
+            severity: 'error',
+            code: 'yaml',
+            message: `Duplicate key "${shorten(k)}": it is already set on line ${firstLine}. Keep one of the two (a mapping holds each key once).`,
+            path: [...pathOf(frame), k],
+            range: lines.range(keyRange[0], keyRange[1]),
+          };
         });
       }
-    },
-  });
-  return out;
+    }
+    for (let i = children.length - 1; i >= 0; i--) stack.push(children[i]);
+  }
+  return { nodes, aliases };
 }
 
-/** The document path of a node from yaml's visitor ancestry. */
-function pathOf(ancestry: readonly unknown[]): Path {
-  const out: Path = [];
-  for (let i = 0; i < ancestry.length; i++) {
-    const a = ancestry[i];
-    const next = ancestry[i + 1];
-    if (isPair(a)) {
-      const k = keyText(a);
-      if (k !== undefined) out.push(k);
-    } else if (isSeq(a) && next !== undefined) {
-      out.push(a.items.indexOf(next as never));
+/** An alias that cannot be turned into a value: no anchor before it, inside its own anchor, or too many. */
+class AliasError extends Error {
+  constructor(
+    /** Where to report it: the alias, or the merge value. */
+    readonly at: YamlNode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const MERGE_TAG = 'tag:yaml.org,2002:merge';
+
+/**
+ * The plain value of the parsed tree, as yaml's toJS gives it, in time linear in the file: aliases
+ * resolve through scanTree's table and share the value of their anchor (converted once), and the
+ * values they add are counted against MAX_ALIAS_VALUES plus the file's own node count. Merge keys
+ * (`<<`) are honoured where the document's schema has them (YAML 1.1), as toJS does. Recursion is
+ * safe: scanTree has refused nesting past MAX_STACK_DEPTH.
+ */
+class PlainValues {
+  private readonly anchored = new Map<YamlNode, { value: unknown; size: number }>();
+  private readonly open = new Set<YamlNode>();
+  private readonly limit: number;
+  private readonly merges: boolean;
+  private count = 0;
+
+  constructor(
+    doc: Document,
+    private readonly tree: Tree,
+  ) {
+    this.limit = tree.nodes + MAX_ALIAS_VALUES;
+    this.merges = doc.schema.tags.some((t) => t.tag === MERGE_TAG && !!t.default);
+  }
+
+  of(node: unknown): unknown {
+    if (isAlias(node)) return this.alias(node);
+    if (!isScalar(node) && !isMap(node) && !isSeq(node)) return null;
+    if (!node.anchor) return this.build(node);
+    const before = this.count;
+    this.open.add(node);
+    const value = this.build(node);
+    this.open.delete(node);
+    this.anchored.set(node, { value, size: this.count - before });
+    return value;
+  }
+
+  private alias(alias: Alias): unknown {
+    const target = this.tree.aliases.get(alias);
+    if (!target) throw new AliasError(alias, `Unresolved alias (the anchor must be set before the alias): ${shorten(alias.source)}; define the anchor (&name) before using *name.`);
+    if (this.open.has(target)) throw new AliasError(alias, `the alias *${shorten(alias.source)} is inside the value it names, which would make it endless; write the value out instead.`);
+    const done = this.anchored.get(target);
+    if (!done) throw new AliasError(alias, `Unresolved alias (the anchor must be set before the alias): ${shorten(alias.source)}; define the anchor (&name) before using *name.`);
+    this.count += done.size;
+    if (this.count > this.limit) {
+      throw new AliasError(
+        alias,
+        `the aliases (*name) of this file expand to more than ${this.limit.toLocaleString('en-US')} values, far more than a stack file holds (an alias bomb?); write the values out or use fewer aliases.`,
+      );
+    }
+    return done.value;
+  }
+
+  private build(node: YamlNode): unknown {
+    this.count++;
+    if (isScalar(node)) return typeof node.value === 'bigint' ? Number(node.value) : node.value;
+    if (isSeq(node)) return node.items.map((item) => this.of(item));
+    const out: Record<string, unknown> = {};
+    for (const pair of (node as YAMLMap).items) {
+      if (this.merges && isScalar(pair.key) && isMergeKey(pair.key)) {
+        this.merge(out, pair.value, pair.key);
+        continue;
+      }
+      const key = this.keyOf(pair.key);
+      const value = this.of(pair.value);
+      // Own property even for "__proto__", as toJS does: a key never reaches the prototype.
+      if (key in out) Object.defineProperty(out, key, { value, writable: true, enumerable: true, configurable: true });
+      else out[key] = value;
+    }
+    return out;
+  }
+
+  /** A key as toJS names it: scalars as text, collections as flow YAML ("[ a, b ]"). */
+  private keyOf(key: unknown): string {
+    const value = this.of(key);
+    if (value === null) return '';
+    if (typeof value !== 'object') return String(value);
+    return isScalar(key) || isAlias(key) ? JSON.stringify(value) : stringify(key, { collectionStyle: 'flow' }).trim();
+  }
+
+  /** `<<: *base` or `<<: [*a, *b]`: keys of the named mappings that this one does not set yet (earlier sources win). */
+  private merge(out: Record<string, unknown>, value: unknown, key: YamlNode): void {
+    const sources = isSeq(value) ? value.items : [value];
+    for (const source of sources) {
+      const node = isAlias(source) ? this.tree.aliases.get(source) : source;
+      if (!isMap(node)) throw new AliasError(isAlias(source) || isScalar(source) || isSeq(source) ? source : key, 'merge sources (<<) must be mappings or aliases of mappings.');
+      const plain = this.of(source) as Record<string, unknown>;
+      for (const [k, v] of Object.entries(plain)) {
+        if (!Object.prototype.hasOwnProperty.call(out, k)) Object.defineProperty(out, k, { value: v, writable: true, enumerable: true, configurable: true });
+      }
     }
   }
-  return out;
 }
 
-function firstBadAlias(doc: Document): YamlNode | undefined {
-  let bad: YamlNode | undefined;
-  visit(doc, {
-    Alias(_key, alias) {
-      if (!bad && alias.resolve(doc) === undefined) bad = alias;
-    },
-  });
-  return bad;
+function isMergeKey(key: { readonly value: unknown; readonly type?: string }): boolean {
+  const v = key.value;
+  return (v === '<<' && (!key.type || key.type === 'PLAIN')) || (typeof v === 'symbol' && v.description === '<<');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -413,36 +654,42 @@ function where(path: readonly (string | number)[]): string {
   return path.length === 0 ? 'The top level' : formatPath(path);
 }
 
-/** One zod issue as diagnostics (an unknown-keys issue gives one per key). */
-function issueDiagnostics(issue: Issue, prefix: Path, input: unknown, locator: Locator): StackDiagnostic[] {
+/**
+ * One zod issue as diagnostics (an unknown-keys issue gives one per key), into `sink`: each message
+ * and range is worked out only for the diagnostics that will be listed.
+ */
+function reportIssue(issue: Issue, prefix: Path, input: unknown, locator: Locator, sink: ProblemSink<StackDiagnostic>): void {
   const path: Path = [...prefix, ...issue.path.map((p) => (typeof p === 'number' ? p : String(p)))];
   const value = valueAt(input, path);
-  const got = describeValue(value);
+  const got = () => describeValue(value);
   const expected = () => describeSchema(schemaAt(path)) ?? issue.message;
-  const error = (message: string, at: Path = path, range = locator.diagnosticRange(at)): StackDiagnostic => ({
-    severity: 'error',
-    code: 'schema',
-    message,
-    path: at,
-    range,
-  });
+  const error = (message: () => string, at: Path = path, range: () => StackRange = () => locator.diagnosticRange(at)) =>
+    sink.add('error', () => ({ severity: 'error', code: 'schema', message: message(), path: at, range: range() }));
+  const atKey = (keyPath: Path, fallback: Path) => () => locator.rangeOf(keyPath, 'key') ?? locator.diagnosticRange(fallback);
 
   // A required key that is not there reads the same whatever check failed on `undefined`.
   if (value === undefined && path.length > 0 && issue.code !== 'unrecognized_keys' && issue.code !== 'invalid_key' && !hasKey(input, path)) {
     const key = path[path.length - 1];
     const parent = path.slice(0, -1);
-    return [error(`Missing required key "${key}" ${parent.length === 0 ? 'at the top level' : `in ${formatPath(parent)}`}. Add it, with ${expected()}.`)];
+    return error(() => `Missing required key "${key}" ${parent.length === 0 ? 'at the top level' : `in ${formatPath(parent)}`}. Add it, with ${expected()}.`);
   }
 
   switch (issue.code) {
     case 'unrecognized_keys': {
       const known = objectKeys(schemaAt(path));
-      return (issue.keys ?? []).map((key) => {
-        const guess = closestMatch(key, known);
-        const hint = guess ? ` Did you mean "${guess}"?` : known.length > 0 ? ` Allowed keys: ${known.join(', ')}.` : '';
+      for (const key of issue.keys ?? []) {
         const keyPath = [...path, key];
-        return error(`Unknown key "${key}" ${path.length === 0 ? 'at the top level' : `in ${formatPath(path)}`}.${hint}`, keyPath, locator.rangeOf(keyPath, 'key') ?? locator.diagnosticRange(path));
-      });
+        error(
+          () => {
+            const guess = closestMatch(key, known);
+            const hint = guess ? ` Did you mean "${guess}"?` : known.length > 0 ? ` Allowed keys: ${known.join(', ')}.` : '';
+            return `Unknown key "${shorten(key)}" ${path.length === 0 ? 'at the top level' : `in ${formatPath(path)}`}.${hint}`;
+          },
+          keyPath,
+          atKey(keyPath, path),
+        );
+      }
+      return;
     }
     case 'invalid_union': {
       // A branch that got past the value's own type (its issues lie deeper, or are unknown keys)
@@ -450,35 +697,43 @@ function issueDiagnostics(issue: Issue, prefix: Path, input: unknown, locator: L
       const meant = (issue.errors ?? [])
         .filter((b) => b.length > 0 && b.every((i) => i.path.length > 0 || i.code === 'unrecognized_keys'))
         .sort((a, b) => a.length - b.length)[0];
-      if (meant) return meant.flatMap((i) => issueDiagnostics(i, path, input, locator));
-      return [error(`${where(path)}: expected ${expected()}, got ${got}.`)];
+      if (meant) {
+        for (const i of meant) reportIssue(i, path, input, locator, sink);
+        return;
+      }
+      return error(() => `${where(path)}: expected ${expected()}, got ${got()}.`);
     }
     case 'invalid_type':
-      return [error(`${where(path)}: expected ${expected()}, got ${got}.`)];
-    case 'invalid_value': {
-      const options = (issue.values ?? []).filter((o): o is string => typeof o === 'string');
-      const guess = typeof value === 'string' ? closestMatch(value, options) : undefined;
-      return [error(`${where(path)}: expected ${expected()}, got ${got}.${guess ? ` Did you mean "${guess}"?` : ''}`)];
-    }
+      return error(() => `${where(path)}: expected ${expected()}, got ${got()}.`);
+    case 'invalid_value':
+      return error(() => {
+        const options = (issue.values ?? []).filter((o): o is string => typeof o === 'string');
+        const guess = typeof value === 'string' ? closestMatch(value, options) : undefined;
+        return `${where(path)}: expected ${expected()}, got ${got()}.${guess ? ` Did you mean "${guess}"?` : ''}`;
+      });
     case 'invalid_format':
       // Our patterns carry their own wording: "a port such as …", or "use 1–63 lower-case …".
-      return [error(/^an? /.test(issue.message) ? `${where(path)}: expected ${issue.message}, got ${got}.` : `${where(path)}: ${got} is not valid: ${issue.message}.`)];
-    case 'invalid_key': {
-      const key = path[path.length - 1];
-      const parent = path.slice(0, -1);
-      const why = (issue.issues ?? []).map((i) => i.message).join('; ') || issue.message;
-      const suggestion = String(key).toLowerCase().replace(/[^a-z0-9_.-]+/g, '-').replace(/^[^a-z0-9]+/, '').slice(0, 63);
-      const instead = suggestion && suggestion !== key ? ` For example "${suggestion}".` : '';
-      return [error(`Invalid name "${String(key)}" in ${where(parent)}: ${why}.${instead}`, path, locator.rangeOf(path, 'key') ?? locator.diagnosticRange(path))];
-    }
+      return error(() => (/^an? /.test(issue.message) ? `${where(path)}: expected ${issue.message}, got ${got()}.` : `${where(path)}: ${got()} is not valid: ${issue.message}.`));
+    case 'invalid_key':
+      return error(
+        () => {
+          const key = String(path[path.length - 1]);
+          const why = (issue.issues ?? []).map((i) => i.message).join('; ') || issue.message;
+          const suggestion = key.slice(0, 200).toLowerCase().replace(/[^a-z0-9_.-]+/g, '-').replace(/^[^a-z0-9]+/, '').slice(0, 63);
+          const instead = suggestion && suggestion !== key ? ` For example "${suggestion}".` : '';
+          return `Invalid name "${shorten(key)}" in ${where(path.slice(0, -1))}: ${why}.${instead}`;
+        },
+        path,
+        atKey(path, path),
+      );
     case 'too_small':
     case 'too_big':
       if ((issue.origin === 'array' || issue.origin === 'string') && issue.code === 'too_small' && Number(issue.minimum) === 1) {
-        return [error(`${where(path)}: must not be empty; ${issue.origin === 'array' ? 'add an entry or remove the key' : 'write a value or remove the key'}.`)];
+        return error(() => `${where(path)}: must not be empty; ${issue.origin === 'array' ? 'add an entry or remove the key' : 'write a value or remove the key'}.`);
       }
-      return [error(`${where(path)}: expected ${expected()}, got ${got}.`)];
+      return error(() => `${where(path)}: expected ${expected()}, got ${got()}.`);
     default:
-      return [error(`${where(path)}: ${issue.message}.`)];
+      return error(() => `${where(path)}: ${issue.message}.`);
   }
 }
 

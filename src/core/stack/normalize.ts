@@ -161,21 +161,47 @@ export function startLevels(file: StackFile): string[][] {
   return dependencyLevels(new Map(services(file).map((e) => [e.name, dependenciesOf(e)])));
 }
 
-/** Levels of a dependency map (name → what it waits for); throws on a missing name or a cycle. */
+/**
+ * Levels of a dependency map (name → what it waits for); throws on a missing name or a cycle. A
+ * service's level is one more than its deepest dependency's, found in one pass over the edges
+ * (Kahn's algorithm), so a long chain costs no more than a wide stack; each level keeps map order.
+ */
 export function dependencyLevels(deps: ReadonlyMap<string, readonly string[]>): string[][] {
   for (const [name, ds] of deps) {
     for (const d of ds) if (!deps.has(d)) throw new Error(`Service "${name}" depends on "${d}", which is not in the stack. Add it or remove it from dependsOn.`);
   }
-  const levels: string[][] = [];
-  const placed = new Set<string>();
-  while (placed.size < deps.size) {
-    const level = [...deps.keys()].filter((n) => !placed.has(n) && deps.get(n)!.every((d) => placed.has(d)));
-    if (level.length === 0) {
-      const left = [...deps.keys()].filter((n) => !placed.has(n));
-      throw new Error(`The services ${left.map((n) => `"${n}"`).join(', ')} depend on each other in a cycle.`);
+  const waiting = new Map<string, number>();
+  const waitedOnBy = new Map<string, string[]>();
+  for (const [name, ds] of deps) {
+    waiting.set(name, ds.length);
+    for (const d of ds) {
+      const list = waitedOnBy.get(d);
+      if (list) list.push(name);
+      else waitedOnBy.set(d, [name]);
     }
-    for (const n of level) placed.add(n);
-    levels.push(level);
+  }
+  const level = new Map<string, number>();
+  const ready = [...deps.keys()].filter((n) => waiting.get(n) === 0);
+  for (const n of ready) level.set(n, 0);
+  for (let head = 0; head < ready.length; head++) {
+    const n = ready[head];
+    for (const m of waitedOnBy.get(n) ?? []) {
+      level.set(m, Math.max(level.get(m) ?? 0, level.get(n)! + 1));
+      const left = waiting.get(m)! - 1;
+      waiting.set(m, left);
+      if (left === 0) ready.push(m);
+    }
+  }
+  if (ready.length < deps.size) {
+    const left = [...deps.keys()].filter((n) => waiting.get(n)! > 0);
+    const shown = left.slice(0, 10).map((n) => `"${n}"`).join(', ');
+    throw new Error(`The services ${shown}${left.length > 10 ? ` and ${left.length - 10} more` : ''} depend on each other in a cycle.`);
+  }
+  const levels: string[][] = [];
+  for (const [name] of deps) {
+    const l = level.get(name)!;
+    while (levels.length <= l) levels.push([]);
+    levels[l].push(name);
   }
   return levels;
 }

@@ -5,7 +5,7 @@ import * as assert from 'node:assert/strict';
 import { parseStackDocument } from '../../../../src/core/stack/document';
 import type { StackFile } from '../../../../src/core/stack/schema';
 import type { StackRange } from '../../../../src/core/stack/types';
-import { closestMatch, formatPath, validateStack, type StackFinding } from '../../../../src/core/stack/validate';
+import { closestMatch, formatPath, MAX_PROBLEMS, Problems, validateStack, type StackFinding } from '../../../../src/core/stack/validate';
 
 function at(r: StackRange): string {
   return `${r.start.line}:${r.start.character}-${r.end.line}:${r.end.character}`;
@@ -53,6 +53,14 @@ describe('stack validation (unit)', () => {
       assert.equal(closestMatch('Ollama', ['ollama']), 'ollama');
       assert.equal(closestMatch('zzz', ['ollama', 'webui']), undefined);
       assert.equal(closestMatch('a', ['b']), undefined);
+    });
+
+    it('bounds suggestions: no work for a long word, and only the first 500 candidates', () => {
+      assert.equal(closestMatch('p'.repeat(101), ['p'.repeat(101)]), undefined);
+      const names = (at: number) => Array.from({ length: 600 }, (_, i) => (i === at ? 'postgres' : `filler-${i}`));
+      assert.equal(closestMatch('postgress', names(10)), 'postgres');
+      assert.equal(closestMatch('postgress', names(550)), undefined, 'the 551st name is not compared');
+      assert.equal(closestMatch('abcd', ['bacd', 'abdc']), 'bacd', 'a transposition is one edit');
     });
 
     it('writes paths the way the messages do', () => {
@@ -135,6 +143,20 @@ describe('stack validation (unit)', () => {
         ['runtimes.a.ports[0]', 'runtimes.a.ports[1]', 'runtimes.a.ports[2]', 'runtimes.b.ports[0]'],
       );
       assert.match(dup[1].message, /also published by another entry of this service \(runtimes\.a\.ports\[2\]\)/);
+    });
+
+    it('reports each entry of a port published three times once, naming the first other and counting the rest', () => {
+      const found = validateStack(stack({ a: { kind: 'other', image: 'x', ports: ['9000:1', '9000:2'] }, b: { kind: 'other', image: 'x', ports: ['0.0.0.0:9000:3', '9001:4'] } }));
+      assert.deepEqual(
+        withCode(found, 'duplicate-port').map((f) => `${formatPath(f.path)} ${f.message.split(':')[0]}`),
+        [
+          'runtimes.a.ports[0] Host port 9000/tcp is also published by another entry of this service (runtimes.a.ports[1]) and 1 more entry',
+          'runtimes.a.ports[1] Host port 9000/tcp is also published by another entry of this service (runtimes.a.ports[0]) and 1 more entry',
+          'runtimes.b.ports[0] Host port 9000/tcp is also published by service "a" (runtimes.a.ports[0]) and 1 more entry',
+        ],
+      );
+      // The suggested free port skips every port the file takes (9001 here).
+      assert.match(found.find((f) => f.code === 'duplicate-port')!.message, /e\.g\. "9002:1"\.$/);
     });
 
     it('rejects ports out of range and addresses that are not IPs', () => {
@@ -234,6 +256,44 @@ describe('stack validation (unit)', () => {
       assert.deepEqual(
         found.map((f) => `${formatPath(f.path)} ${f.message.split('.')[0]}`),
         ['runtimes.llm.dependsOn[0] Dependency cycle: llm → ui → llm', 'uis.ui.runtime Dependency cycle: ui → llm → ui'],
+      );
+    });
+  });
+
+  describe('limits', () => {
+    it('keeps the first MAX_PROBLEMS findings, errors before warnings, and builds no message past them', () => {
+      const problems = new Problems<string>(3);
+      let built = 0;
+      const make = (s: string) => () => {
+        built++;
+        return s;
+      };
+      for (let i = 0; i < 5; i++) problems.add('warning', make(`w${i}`));
+      problems.add('error', make('e0'));
+      problems.add('info', make('i0'));
+      assert.equal(problems.hasError, true);
+      assert.deepEqual(problems.shown(), { items: ['w0', 'w1', 'e0'], notShown: 4 });
+      assert.equal(built, 4, 'three warnings (they might have been shown) and the error');
+      assert.equal(new Problems<string>().limit, MAX_PROBLEMS);
+    });
+
+    it('reports a cycle through thousands of services at each of the first ones, briefly', () => {
+      const n = 5000;
+      const runtimes = Object.fromEntries(Array.from({ length: n }, (_, i) => [`s${i}`, { kind: 'other' as const, image: 'x', dependsOn: [`s${(i + 1) % n}`] }]));
+      const found = validateStack(stack(runtimes));
+      assert.equal(found.length, MAX_PROBLEMS);
+      assert.deepEqual(found[7].path, ['runtimes', 's7', 'dependsOn', 0]);
+      assert.equal(found[7].message.split('.')[0], 'Dependency cycle: s7 → s8 → s9 → s10 → s11 → s12 → … 4992 more … → s5 → s6 → s7 (5000 services)');
+    });
+
+    it('finds the shortest cycle from each service where cycles share services', () => {
+      // a ⇄ b and b → c → a: from c the shortest way back is c → a → b → c.
+      const found = validateStack(
+        stack({ a: { kind: 'other', image: 'x', dependsOn: ['b'] }, b: { kind: 'other', image: 'x', dependsOn: ['a', 'c'] }, c: { kind: 'other', image: 'x', dependsOn: ['a'] }, d: { kind: 'other', image: 'x', dependsOn: ['a'] } }),
+      );
+      assert.deepEqual(
+        found.map((f) => `${formatPath(f.path)} ${f.message.split('.')[0]}`),
+        ['runtimes.a.dependsOn[0] Dependency cycle: a → b → a', 'runtimes.b.dependsOn[0] Dependency cycle: b → a → b', 'runtimes.c.dependsOn[0] Dependency cycle: c → a → b → c'],
       );
     });
   });
