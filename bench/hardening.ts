@@ -15,11 +15,16 @@
 //                 floor under the case's time). Headline: stackWorst = the slowest median and
 //                 its case. Budget: <= 200 ms per case.
 //
+// demoTokens     the demo runtime as `npm start` makes it (bench/lib/demoSpeed.ts): median tokens/s of
+//                 Try a Prompt's request (64 tokens) over 7 runs after a warm-up, and the first prompt's
+//                 wall time. Budget: >= 100 tokens/s. BENCH_HARDENING_SECTIONS=stack|demo runs one section.
+//
 // Env: BENCH_HARDENING_RUNS (default 10), BENCH_HARDENING_CASES (comma-separated case names: run only
 // those, e.g. to time one case of the old code in a process of its own).
 import * as os from 'node:os';
 import { parseDocument } from 'yaml';
 import { MAX_STACK_FILE_BYTES, parseStackDocument, type StackFormat } from '../src/core/stack/document';
+import { measureDemoTokensPerSecond } from './lib/demoSpeed';
 import { budget, budgetSummary, envNumber } from './lib/params';
 import { collectGarbage, round, summarize } from './lib/stats';
 
@@ -245,8 +250,28 @@ export async function stackWorstSection(): Promise<Record<string, unknown>> {
 
 // ---------------------------------------------------------------------------------------------
 
+const DEMO_BUDGET_TOKENS_PER_SECOND = 100;
+
+/** The demoTokens section: the demo runtime's generation speed, as a newcomer's first prompts see it. */
+export async function demoTokensSection(): Promise<Record<string, unknown>> {
+  const demo = await measureDemoTokensPerSecond();
+  return {
+    demoTokensPerSecond: demo.tokensPerSecond,
+    demoWallTokensPerSecond: demo.wallTokensPerSecond,
+    demoFirstPromptMs: demo.firstPromptMs,
+    demo,
+    targets: { demoTokensPerSecond: budget(demo.tokensPerSecond, DEMO_BUDGET_TOKENS_PER_SECOND, 'tokens/s', '>=') },
+  };
+}
+
 /** Each section adds its figures; targets are merged so one summary covers all of them. */
-const sections: readonly (() => Promise<Record<string, unknown>>)[] = [stackWorstSection];
+const allSections: Record<string, () => Promise<Record<string, unknown>>> = { stack: stackWorstSection, demo: demoTokensSection };
+const chosenSections = (process.env.BENCH_HARDENING_SECTIONS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+const sections = chosenSections.length ? chosenSections.map((n) => {
+  const s = allSections[n];
+  if (!s) throw new Error(`Unknown section in BENCH_HARDENING_SECTIONS: ${n}. Sections: ${Object.keys(allSections).join(', ')}`);
+  return s;
+}) : Object.values(allSections);
 
 export async function run(): Promise<Record<string, unknown>> {
   const loadAvgStart = os.loadavg().map((x) => round(x, 2));

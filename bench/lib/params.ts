@@ -24,12 +24,12 @@ export interface BudgetCheck {
 }
 
 /** A measured value against its budget; met and ratio are null when the value could not be measured. */
-export function budget(value: unknown, limit: number, unit: string, op: '<=' | '=' = '<='): BudgetCheck {
+export function budget(value: unknown, limit: number, unit: string, op: '<=' | '>=' | '=' = '<='): BudgetCheck {
   const v = typeof value === 'number' && Number.isFinite(value) ? value : null;
   return {
     target: `${op} ${limit} ${unit}`.trim(),
     value: v,
-    met: v === null ? null : op === '=' ? v === limit : v <= limit,
+    met: v === null ? null : op === '=' ? v === limit : op === '>=' ? v >= limit : v <= limit,
     ratio: v === null ? null : limit === 0 ? (v === 0 ? 0 : null) : round(v / limit, 3),
   };
 }
