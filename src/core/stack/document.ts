@@ -22,13 +22,41 @@ export interface StackDocument {
 }
 
 /**
- * Larger files get one diagnostic instead of a parse. A stack file is a few KB; parsing is linear,
- * but YAML parsing alone takes a good part of a second per MB (bench/hardening.ts), on every open
- * and every pause in typing, in the extension host.
+ * The offset of the first "[" or "{" nested more than four times MAX_STACK_DEPTH deep, outside quotes
+ * and comments, or undefined: nesting the tree pass would refuse anyway, caught before the yaml
+ * library spends time on it. One pass over the text; brackets inside plain scalars count too, which
+ * can only refuse a file holding hundreds of unmatched brackets.
  */
-export const MAX_STACK_FILE_BYTES = 1024 * 1024;
+export function flowTooDeepAt(text: string): number | undefined {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x5b /* [ */ || c === 0x7b /* { */) {
+      if (++depth > 4 * MAX_STACK_DEPTH) return i;
+    } else if (c === 0x5d /* ] */ || c === 0x7d /* } */) {
+      if (depth > 0) depth--;
+    } else if (c === 0x22 /* " */) {
+      for (i++; i < text.length && text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c /* \ */) i++;
+    } else if (c === 0x27 /* ' */) {
+      // '' inside single quotes is an escaped quote: it ends the string and opens the next one.
+      for (i++; i < text.length && text.charCodeAt(i) !== 0x27; i++);
+    } else if (c === 0x23 /* # */ && (i === 0 || /\s/.test(text[i - 1]))) {
+      while (i < text.length && text.charCodeAt(i) !== 0x0a) i++;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Larger files get one diagnostic instead of a parse. A stack file is a few KB; parsing is linear,
+ * but the yaml library alone takes over a second per MB on a 2-core machine (its CST parser ~0.6 s),
+ * on every open and every pause in typing, in the extension host. 64 KiB (thirty times the largest
+ * template) keeps the worst file within the editor's 200 ms budget (bench/hardening.ts).
+ */
+export const MAX_STACK_FILE_BYTES = 64 * 1024;
 /** Deeper nesting is refused before anything recurses into it: a stack file's deepest value is 5 levels down. */
 export const MAX_STACK_DEPTH = 64;
+const TOO_DEEP_MESSAGE = `Nested more than ${MAX_STACK_DEPTH} levels deep here; a stack file's values sit at most 5 levels down (runtimes.<name>.healthcheck.test). Flatten this value.`;
 /**
  * Values that aliases (*name) may add on top of the file's own nodes. Aliases share one value, but
  * the checks walk every use: nine levels of nine aliases ("billion laughs") would be 387 million.
@@ -112,6 +140,14 @@ export function parseStackDocument(text: string, format?: StackFormat): StackDoc
     }
   }
 
+  // Deep flow nesting costs the yaml library itself dearly (50,000 brackets: a quarter of a second),
+  // so it is refused from the text before yaml sees it.
+  const deepAt = flowTooDeepAt(text);
+  if (deepAt !== undefined) {
+    report('error', 'too-deep', [], () => TOO_DEEP_MESSAGE, () => lines.token(deepAt, deepAt + 1));
+    return done(undefined, undefined);
+  }
+
   const doc = parseYaml(text);
   const tree = scanTree(doc, lines, problems);
   const locator = new Locator(doc, lines, tree.aliases);
@@ -123,7 +159,7 @@ export function parseStackDocument(text: string, format?: StackFormat): StackDoc
       'error',
       'too-deep',
       [],
-      () => `Nested more than ${MAX_STACK_DEPTH} levels deep here; a stack file's values sit at most 5 levels down (runtimes.<name>.healthcheck.test). Flatten this value.`,
+      () => TOO_DEEP_MESSAGE,
       () => (node.range ? lines.firstLine(node.range[0], node.range[1]) : lines.range(0, 0)),
     );
   }
