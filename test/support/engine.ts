@@ -185,6 +185,9 @@ export async function slowLinkToEngine(dir: string, target = DEFAULT_SOCKET): Pr
     const upstream = http.request({ socketPath: target, method: req.method, path: req.url, headers: req.headers }, (answer) => {
       if (!hold) {
         res.writeHead(answer.statusCode ?? 502, answer.headers);
+        // Headers go out now, as the engine sent them: /events answers with headers and then waits
+        // for an event, and writeHead alone would keep them until the first one.
+        res.flushHeaders();
         answer.pipe(res);
         return;
       }
