@@ -59,33 +59,46 @@ export class UserWindow {
   }
 
   /**
-   * Runs a contributed command as a user does: from the command palette (F1, its title, Enter), or,
-   * for one the palette hides, from its button in the view's title bar. Returns once it was started;
-   * its quick picks and dialogs are then answered with pick/type/confirm.
+   * Runs a contributed command as a user does: from the command palette (F1, its title, Enter);
+   * with `on`, from that tree row's context menu; for one the palette hides, from its button in
+   * the view's title bar. Returns once it started; its quick picks and dialogs are then answered
+   * with pick/type/confirm.
    */
-  async runCommand(id: string): Promise<void> {
+  async runCommand(id: string, o: { on?: Locator } = {}): Promise<void> {
     const title = paletteTitle(id);
+    const plainTitle = manifest.contributes.commands.find((c) => c.command === id)!.title;
+    if (o.on) return this.contextMenu(o.on, plainTitle);
     if (hiddenFromPalette(id)) {
-      const plainTitle = manifest.contributes.commands.find((c) => c.command === id)!.title;
       const button = this.page.locator(`.pane-header .action-label[aria-label="${plainTitle}"]`).first();
       await this.page.locator('.pane-header').first().hover();
       await button.click({ timeout: 30_000 });
       return;
     }
-    await this.page.keyboard.press('Escape');
-    await this.page.keyboard.press('F1');
-    const box = this.page.locator('.quick-input-widget input');
-    await box.waitFor({ timeout: 30_000 });
-    await box.fill(`>${title}`);
-    // The row whose label is exactly the title ("LLM Stack: Stop" must not pick "… Stop Containers…").
-    const row = this.page.locator('.quick-input-list .monaco-list-row', { has: this.page.locator('.label-name', { hasText: new RegExp(`^${escape(title)}$`) }) }).first();
-    await row.waitFor({ timeout: 30_000 });
-    await row.click();
+    await this.runBuiltIn(title);
   }
 
-  /** The open quick pick's row for `label` (a substring, or a pattern of the whole row text). */
+  /** Right-clicks a row and clicks `item` in its context menu (a dropped click is retried, bounded). */
+  private async contextMenu(row: Locator, item: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      await row.click({ button: 'right' });
+      const entry = this.page.locator('.monaco-menu .action-item', { has: this.page.locator('.action-label', { hasText: new RegExp(`^${escape(item)}$`) }) }).first();
+      try {
+        await entry.waitFor({ timeout: 10_000 });
+        await entry.hover();
+        await entry.click();
+        await this.page.locator('.monaco-menu').first().waitFor({ state: 'detached', timeout: 5_000 });
+        return;
+      } catch (e) {
+        if (attempt >= 4) throw e;
+        await this.page.keyboard.press('Escape');
+      }
+    }
+  }
+
+  /** The open quick pick's row for `label`: a substring of the row, or a pattern of its label alone. */
   private row(label: string | RegExp): Locator {
-    return this.page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: label }).first();
+    const rows = this.page.locator('.quick-input-widget .quick-input-list .monaco-list-row');
+    return (typeof label === 'string' ? rows.filter({ hasText: label }) : rows.filter({ has: this.page.locator('.label-name', { hasText: label }) })).first();
   }
 
   /** Waits for a quick pick with `placeholder` (when given), and picks the row with `label`. */
@@ -100,6 +113,31 @@ export class UserWindow {
     } else {
       await row.click();
     }
+    await this.page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 10_000 }).catch(() => undefined);
+  }
+
+  /** The rows of the open quick pick, as their text. */
+  async pickRows(placeholder?: string | RegExp): Promise<string[]> {
+    const input = this.page.locator('.quick-input-widget input');
+    await input.waitFor({ timeout: 30_000 });
+    if (placeholder) await waitUntil(`the quick pick "${placeholder}"`, async () => ((await input.getAttribute('placeholder')) ?? '').match(placeholder), 30_000, 100);
+    const rows = this.page.locator('.quick-input-widget .quick-input-list .monaco-list-row');
+    await rows.first().waitFor({ timeout: 30_000 });
+    return (await rows.allInnerTexts()).map((t) => plain(t).replace(/\s+/g, ' ').trim());
+  }
+
+  /** Answers VS Code's own file dialog (the simple one code-server shows): types the path, clicks `ok`. */
+  async chooseFile(fsPath: string, ok: string): Promise<void> {
+    const widget = this.page.locator('.quick-input-widget');
+    const box = widget.locator('input.input');
+    await box.waitFor({ timeout: 30_000 });
+    await box.fill(fsPath);
+    // The dialog lists the folder's entries once it has read the typed path.
+    await waitUntil('the file dialog to take the path', async () => (await box.inputValue()) === fsPath, 10_000, 100);
+    const button = widget.locator('.monaco-button', { hasText: new RegExp(`^${escape(ok)}$`) }).first();
+    if (await button.isVisible()) await button.click();
+    else await this.page.keyboard.press('Enter');
+    await widget.waitFor({ state: 'hidden', timeout: 30_000 });
   }
 
   /** Types into the open input box (replacing its value) and presses Enter. */
@@ -140,14 +178,44 @@ export class UserWindow {
     await this.page.keyboard.press('Escape');
     await this.page.keyboard.press('F1');
     const box = this.page.locator('.quick-input-widget input');
+    // A focused webview (the metrics panel) keeps F1 to itself: the title bar's command center
+    // opens the same quick input.
+    if (!(await box.waitFor({ timeout: 3_000 }).then(() => true, () => false))) await this.page.locator('.titlebar .command-center').first().click();
     await box.waitFor({ timeout: 30_000 });
     await box.fill(`>${title}`);
     await this.page.locator('.quick-input-list .monaco-list-row', { has: this.page.locator('.label-name', { hasText: new RegExp(`^${escape(title)}$`) }) }).first().click({ timeout: 30_000 });
   }
 
-  /** The tree row whose accessible label starts with `name,` in the view titled `view`. */
+  /** The tree row whose accessible label starts with `name,` in the view titled `view` (a model or container row). */
   treeRow(view: 'Containers' | 'Models', name: string): Locator {
     return this.page.locator(`.pane:has(.pane-header[aria-label^="${view}"]) .monaco-list-row[aria-label^="${name},"]`).first();
+  }
+
+  /** Waits for a container's row, opening the "Other containers" group when it is folded. */
+  async showContainer(name: string): Promise<Locator> {
+    await this.expandView('Containers');
+    const row = this.treeRow('Containers', name);
+    const group = this.page.locator('.pane:has(.pane-header[aria-label^="Containers"]) .monaco-list-row[aria-label^="Other containers"]').first();
+    await waitUntil(`the row of ${name}`, async () => {
+      if (await row.isVisible()) return true;
+      if ((await group.isVisible()) && (await group.getAttribute('aria-expanded')) === 'false') await group.click();
+      return false;
+    }, 60_000, 200);
+    return row;
+  }
+
+  /** A group row (a runtime in the Models view) by the text it shows. */
+  groupRow(view: 'Containers' | 'Models', text: string | RegExp): Locator {
+    return this.page.locator(`.pane:has(.pane-header[aria-label^="${view}"]) .monaco-list-row`, { hasText: text }).first();
+  }
+
+  /** The accessible labels of every row the view shows, top to bottom. */
+  async rowLabels(view: 'Containers' | 'Models'): Promise<string[]> {
+    const rows = this.page.locator(`.pane:has(.pane-header[aria-label^="${view}"]) .monaco-list-row`);
+    const all = await rows.evaluateAll((els) =>
+      els.map((e) => e as unknown as DomNode & { getAttribute(n: string): string | null }).sort((a, b) => parseFloat(a.style.top) - parseFloat(b.style.top)).map((e) => e.getAttribute('aria-label') ?? ''),
+    );
+    return all.map(plain);
   }
 
   /** Expands a view section (Containers, Models) when it is collapsed. */
@@ -157,28 +225,44 @@ export class UserWindow {
     if ((await header.getAttribute('aria-expanded')) === 'false') await header.click();
   }
 
-  /** The text of the active editor as the user reads it (every line rendered). */
-  async activeEditorText(tab: string | RegExp): Promise<string> {
-    await this.page.locator('.tab.active', { hasText: tab }).first().waitFor({ timeout: 60_000 });
-    return this.visibleLines('.editor-group-container.active .monaco-editor .view-lines');
-  }
-
-  /** The text of an output channel, shown in the Output panel. */
-  async outputText(channel: string): Promise<string> {
-    await this.page.locator('.panel .monaco-select-box, .panel select').first().waitFor({ timeout: 30_000 });
-    await waitUntil(`the output channel ${channel} to be shown`, async () => {
-      const selected = await this.page.locator('.panel .monaco-select-box, .panel select').first().evaluate((e) => (e instanceof HTMLSelectElement ? e.options[e.selectedIndex]?.text : e.textContent) ?? '');
-      return selected.includes(channel);
-    }, 30_000, 200);
-    return this.visibleLines('.panel .output-view .view-lines, .panel .monaco-editor .view-lines');
-  }
-
-  private async visibleLines(selector: string): Promise<string> {
-    const lines = this.page.locator(selector).first();
+  /** The text of the editor whose tab is `tab`, the front one of its group, as the user reads it. */
+  async editorText(tab: string | RegExp): Promise<string> {
+    const group = this.page.locator('.editor-group-container', { has: this.page.locator('.tab.active', { hasText: tab }) }).first();
+    await group.waitFor({ timeout: 60_000 });
+    const lines = group.locator('.monaco-editor .view-lines').first();
     await lines.waitFor({ timeout: 30_000 });
+    return this.linesOf(lines);
+  }
+
+  /**
+   * The text of an output channel in the Output panel. The panel renders only the lines in view:
+   * with `filter`, its filter box narrows the channel to the matching lines first.
+   */
+  async outputText(channel: string, filter = ''): Promise<string> {
+    const select = this.page.locator('.panel select').first();
+    await select.waitFor({ timeout: 30_000 });
+    await waitUntil(`the output channel ${channel} to be shown`, async () => {
+      const selected = await select.evaluate((e) => {
+        const s = e as unknown as { selectedIndex: number; options: ArrayLike<{ text: string }> };
+        return s.options[s.selectedIndex]?.text ?? '';
+      });
+      return selected === channel;
+    }, 30_000, 200);
+    const box = this.page.locator('.panel .viewpane-filter input').first();
+    if ((await box.inputValue()) !== filter) {
+      await box.fill(filter);
+      // The filter applies after a short debounce: wait until every rendered line matches it.
+      if (filter) await waitUntil('the output filter to apply', async () => (await this.linesOf(this.page.locator('.panel .monaco-editor .view-lines').first())).split('\n').every((l) => !l || l.includes(filter)), 10_000, 100);
+    }
+    const lines = this.page.locator('.panel .monaco-editor .view-lines').first();
+    await lines.waitFor({ timeout: 30_000 });
+    return this.linesOf(lines);
+  }
+
+  private async linesOf(lines: Locator): Promise<string> {
     // Monaco renders lines in absolutely positioned divs: order them by their offset.
     const text = await lines.evaluate((el) =>
-      [...el.querySelectorAll<HTMLElement>('.view-line')]
+      Array.from((el as unknown as DomNode).querySelectorAll('.view-line'))
         .sort((a, b) => parseFloat(a.style.top) - parseFloat(b.style.top))
         .map((l) => l.textContent ?? '')
         .join('\n'),
@@ -189,7 +273,7 @@ export class UserWindow {
   /** What this window's clipboard holds. */
   async clipboard(): Promise<string> {
     await this.page.bringToFront();
-    return this.page.evaluate(() => navigator.clipboard.readText());
+    return this.page.evaluate<string>('navigator.clipboard.readText()');
   }
 
   /** Fails when this window's extension host logged an unhandled error from the extension. */
@@ -207,6 +291,13 @@ export class UserWindow {
     await this.host.close();
     fs.rmSync(this.host.dir, { recursive: true, force: true });
   }
+}
+
+/** The little of the DOM these page functions use (the tests compile without the DOM library). */
+interface DomNode {
+  readonly textContent: string | null;
+  readonly style: { readonly top: string };
+  querySelectorAll(selector: string): ArrayLike<DomNode>;
 }
 
 function escape(s: string): string {
