@@ -129,7 +129,8 @@ describe('commands through the workbench UI (host)', function () {
       await Promise.race([opened, trust.waitFor({ timeout: 60_000 }).then(() => trust.click())]);
       const tab = await opened;
       await waitUntil('the tab to load the port', () => tab.url() !== 'about:blank' && tab.url(), 30_000, 100);
-      assert.match(tab.url(), new RegExp(`^http://(127\\.0\\.0\\.1|localhost):${port}/?`));
+      // code-server opens a port of this machine through its own proxy (/proxy/<port>/).
+      assert.match(tab.url(), new RegExp(`^http://(127\\.0\\.0\\.1|localhost):(${port}/?|\\d+/proxy/${port}/?)$`));
       await tab.close();
     });
 
@@ -237,6 +238,17 @@ describe('commands through the workbench UI (host)', function () {
     });
   });
 
+  describe('the model registry, importing', () => {
+    it('Import Registry from JSON…: a malformed file chosen in the dialog is refused with an error that says why', async () => {
+      const bad = path.join(user.workspace, 'ui-bad-export.json');
+      fs.writeFileSync(bad, '{"format":"llm-local-stack-registry","version":1,"models":"nope"}');
+      await user.runCommand('llmStack.registry.import');
+      await user.chooseFile(bad, 'Open');
+      const shown = await user.notification('is not a registry export');
+      assert.match(shown, /ui-bad-export\.json is not a registry export: at \w+: .+\. Nothing was imported\./);
+    });
+  });
+
   describe('models', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'llmstack-ui-models-'));
     const small = `uismall${Date.now().toString(36)}`;
@@ -245,15 +257,21 @@ describe('commands through the workbench UI (host)', function () {
 
     before(async function () {
       this.timeout(180_000);
+      fs.mkdirSync(path.join(dir, 'source'), { recursive: true });
       writeTinyGguf(path.join(dir, 'source', `${small}__latest.gguf`), { name: small });
       writeTinyGguf(path.join(dir, 'source', `${big}__latest.gguf`), { name: big, embedding: 128, seed: 2 });
       const rt = await startRuntime(dir);
       mine.push(rt.id);
       runtime = { ...rt, name: (await engine().getContainer(rt.id).inspect()).Name.replace(/^\//, '') };
-      const res = await fetch(`${runtime.base}/api/pull`, { method: 'POST', body: JSON.stringify({ model: small, stream: false }) });
-      assert.ok(res.ok, await res.text());
       await user.expandView('Models');
-      await user.treeRow('Models', `${small}:latest`).waitFor({ timeout: 90_000 });
+      await user.groupRow('Models', runtime.name).waitFor({ timeout: 90_000 });
+    });
+
+    it('Pull Model… from the runtime’s context menu: the name typed, a notification, the row', async () => {
+      await user.runCommand('llmStack.models.pull', { on: user.groupRow('Models', runtime.name) });
+      await user.type(small, { title: `Pull models into ${runtime.name}` });
+      await user.notification(`Pulled ${small} into ${runtime.name}.`, 90_000);
+      await user.treeRow('Models', `${small}:latest`).waitFor({ timeout: 30_000 });
     });
     after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -389,8 +407,9 @@ describe('commands through the workbench UI (host)', function () {
     it('Apply Stack: confirmed in the dialog, the containers run and a notification says so', async () => {
       await openStack();
       await user.runCommand('llmStack.stack.apply');
-      await user.confirm(`Apply 2 changes to stack "${stackName}"?`, 'Apply');
-      await user.notification(/^Stack applied: 2 create/, 180_000);
+      // The stack's network and its two services.
+      await user.confirm(`Apply 3 changes to stack "${stackName}"?`, 'Apply');
+      await user.notification(/^Stack applied: .*\b2 create\b.* in [\d.]+ s\./, 180_000);
       const running = await stackContainers(stackName);
       assert.deepEqual(running.map((c) => `${c.Labels['io.llmstack.service']} ${c.State}`).sort(), ['llm running', 'web running']);
     });

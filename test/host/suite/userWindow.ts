@@ -107,10 +107,13 @@ export class UserWindow {
     const row = this.row(label);
     await row.waitFor({ timeout: 30_000 });
     if (o.many) {
+      await this.page.mouse.move(1, 1);
       // A multi-select quick pick: tick the row's checkbox, then accept with OK.
       await row.locator('input[type="checkbox"], .quick-input-list-checkbox, .monaco-checkbox').first().click();
       await this.page.locator('.quick-input-widget .monaco-button:has-text("OK")').first().click();
     } else {
+      // A hover left open by an earlier pointer move can cover the row: move the pointer away first.
+      await this.page.mouse.move(1, 1);
       await row.click();
     }
     await this.page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 10_000 }).catch(() => undefined);
@@ -175,6 +178,8 @@ export class UserWindow {
 
   /** Runs one of VS Code's own commands from the palette by its title. */
   async runBuiltIn(title: string): Promise<void> {
+    // Keys go to the workbench, not to a focused webview (the metrics panel keeps them).
+    await this.page.locator('.pane-header').first().focus();
     await this.page.keyboard.press('Escape');
     await this.page.keyboard.press('F1');
     const box = this.page.locator('.quick-input-widget input');
@@ -231,7 +236,8 @@ export class UserWindow {
     await group.waitFor({ timeout: 60_000 });
     const lines = group.locator('.monaco-editor .view-lines').first();
     await lines.waitFor({ timeout: 30_000 });
-    return this.linesOf(lines);
+    // The editor renders its lines a moment after the tab shows.
+    return waitUntil(`the text of ${tab}`, async () => (await this.linesOf(lines)).trim() && this.linesOf(lines), 30_000, 100);
   }
 
   /**
@@ -273,6 +279,9 @@ export class UserWindow {
   /** What this window's clipboard holds. */
   async clipboard(): Promise<string> {
     await this.page.bringToFront();
+    // The browser reads the clipboard for a focused document only, not while a webview's frame
+    // (the metrics panel) has the focus: focus a view header of the workbench itself.
+    await this.page.locator('.pane-header').first().focus();
     return this.page.evaluate<string>('navigator.clipboard.readText()');
   }
 
