@@ -292,7 +292,7 @@ describe('commands through the workbench UI (host)', function () {
     it('Show Model Details: picked, a document with what the runtime reports', async () => {
       await user.runCommand('llmStack.models.details');
       await user.pick(`${small}:latest`, { placeholder: 'Show details of…', many: true });
-      const text = await user.editorText(`${small}_latest.md`);
+      const text = await user.editorText(`${small}:latest.md`);
       assert.match(text, new RegExp(`^# ${small}:latest`, 'm'));
       assert.match(text, /As the runtime reports it/);
     });

@@ -129,14 +129,19 @@ export class UserWindow {
     return (await rows.allInnerTexts()).map((t) => plain(t).replace(/\s+/g, ' ').trim());
   }
 
-  /** Answers VS Code's own file dialog (the simple one code-server shows): types the path, clicks `ok`. */
+  /**
+   * Answers VS Code's own file dialog (the simple one code-server shows): once it shows its folder,
+   * types the path key by key as a user would (it completes names as they are typed), then clicks `ok`.
+   */
   async chooseFile(fsPath: string, ok: string): Promise<void> {
     const widget = this.page.locator('.quick-input-widget');
     const box = widget.locator('input.input');
     await box.waitFor({ timeout: 30_000 });
-    await box.fill(fsPath);
-    // The dialog lists the folder's entries once it has read the typed path.
-    await waitUntil('the file dialog to take the path', async () => (await box.inputValue()) === fsPath, 10_000, 100);
+    await waitUntil('the file dialog to show its folder', async () => /\/$/.test(await box.inputValue()), 15_000, 100);
+    await box.focus();
+    await this.page.keyboard.press('Control+A');
+    await this.page.keyboard.type(fsPath);
+    await waitUntil('the file dialog to take the path', async () => (await box.inputValue()).startsWith(fsPath), 15_000, 100);
     const button = widget.locator('.monaco-button', { hasText: new RegExp(`^${escape(ok)}$`) }).first();
     if (await button.isVisible()) await button.click();
     else await this.page.keyboard.press('Enter');
