@@ -138,10 +138,12 @@ export class UserWindow {
     const box = widget.locator('input.input');
     await box.waitFor({ timeout: 30_000 });
     await waitUntil('the file dialog to show its folder', async () => /\/$/.test(await box.inputValue()), 15_000, 100);
-    await box.focus();
-    await this.page.keyboard.press('Control+A');
-    await this.page.keyboard.type(fsPath);
-    await waitUntil('the file dialog to take the path', async () => (await box.inputValue()).startsWith(fsPath), 15_000, 100);
+    // The dialog rewrites its value while it reads folders: set the path until it stays (bounded).
+    await waitUntil('the file dialog to take the path', async () => {
+      if ((await box.inputValue()) !== fsPath) await box.fill(fsPath);
+      await new Promise((r) => setTimeout(r, 300));
+      return (await box.inputValue()) === fsPath;
+    }, 15_000, 100);
     const button = widget.locator('.monaco-button', { hasText: new RegExp(`^${escape(ok)}$`) }).first();
     if (await button.isVisible()) await button.click();
     else await this.page.keyboard.press('Enter');
@@ -171,8 +173,16 @@ export class UserWindow {
   /** Waits for a notification whose text matches, and returns its text as shown. */
   async notification(text: string | RegExp, timeoutMs = 60_000): Promise<string> {
     const toast = this.page.locator('.notification-toast .notification-list-item', { hasText: text }).first();
-    await toast.waitFor({ timeout: timeoutMs });
-    return plain((await toast.locator('.notification-list-item-message').innerText()).trim());
+    const found = await toast.waitFor({ timeout: timeoutMs }).then(() => toast, async (e: unknown) => {
+      // A toast hides itself after a while: the notification center keeps every notification.
+      await this.runBuiltIn('Notifications: Show Notifications');
+      const item = this.page.locator('.notifications-center .notification-list-item', { hasText: text }).first();
+      if (!(await item.waitFor({ timeout: 5_000 }).then(() => true, () => false))) throw e;
+      return item;
+    });
+    const shown = plain((await found.locator('.notification-list-item-message').innerText()).trim());
+    if (!(await toast.isVisible())) await this.runBuiltIn('Notifications: Hide Notifications');
+    return shown;
   }
 
   /** Closes every notification, so the next check sees only new ones. */
