@@ -177,7 +177,10 @@ export class UserWindow {
       // A toast hides itself after a while: the notification center keeps every notification.
       await this.runBuiltIn('Notifications: Show Notifications');
       const item = this.page.locator('.notifications-center .notification-list-item', { hasText: text }).first();
-      if (!(await item.waitFor({ timeout: 5_000 }).then(() => true, () => false))) throw e;
+      if (!(await item.waitFor({ timeout: 5_000 }).then(() => true, () => false))) {
+        const all = await this.page.locator('.notifications-center .notification-list-item-message').allInnerTexts();
+        throw new Error(`${e instanceof Error ? e.message.split('\n')[0] : String(e)}; the notifications: ${all.map(plain).join(' | ') || 'none'}`);
+      }
       return item;
     });
     const shown = plain((await found.locator('.notification-list-item-message').innerText()).trim());
