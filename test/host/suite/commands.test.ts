@@ -252,7 +252,8 @@ describe('commands through the workbench UI (host)', function () {
   describe('models', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'llmstack-ui-models-'));
     const small = `uismall${Date.now().toString(36)}`;
-    const big = `uibig${Date.now().toString(36)}`;
+    // Named so that name order (small first) and size order (big first) differ.
+    const big = `uizbig${Date.now().toString(36)}`;
     let runtime: { base: string; id: string; name: string };
 
     before(async function () {
@@ -308,11 +309,17 @@ describe('commands through the workbench UI (host)', function () {
     it('Filter Models… hides what does not match; Clear Model Filter shows it again', async () => {
       await user.runCommand('llmStack.models.filter');
       await user.type(big, { title: 'Filter models' });
-      await user.treeRow('Models', `${small}:latest`).waitFor({ state: 'detached', timeout: 30_000 });
-      await user.treeRow('Models', `${big}:latest`).waitFor({ timeout: 30_000 });
-      await user.page.locator('.pane-header[aria-label^="Models"]', { hasText: `filter: ${big}` }).waitFor({ timeout: 30_000 });
-      await user.runCommand('llmStack.models.clearFilter');
-      await user.treeRow('Models', `${small}:latest`).waitFor({ timeout: 30_000 });
+      const filtered = user.page.locator('.pane-header[aria-label^="Models"]', { hasText: `filter: ${big}` });
+      try {
+        await user.treeRow('Models', `${small}:latest`).waitFor({ state: 'detached', timeout: 30_000 });
+        await user.treeRow('Models', `${big}:latest`).waitFor({ timeout: 30_000 });
+        await filtered.waitFor({ timeout: 30_000 });
+        await user.runCommand('llmStack.models.clearFilter');
+        await user.treeRow('Models', `${small}:latest`).waitFor({ timeout: 30_000 });
+      } finally {
+        // The later tests need every row: never leave the filter on.
+        if (await filtered.isVisible()) await user.runCommand('llmStack.models.clearFilter');
+      }
     });
 
     it('Sort Models…: by size puts the larger model first, by name puts it back', async () => {
@@ -320,8 +327,8 @@ describe('commands through the workbench UI (host)', function () {
         const labels = await user.rowLabels('Models');
         return [labels.findIndex((l) => l.startsWith(`${big}:latest,`)), labels.findIndex((l) => l.startsWith(`${small}:latest,`))];
       };
-      // "uibig…" sorts before "uismall…" by name too: name order is checked by another pair of
-      // names, so size order is checked with the rows' names reversed.
+      const [b0, s0] = await order();
+      assert.ok(s0 >= 0 && b0 > s0, `by name: small at ${s0}, big at ${b0}`);
       await user.runCommand('llmStack.models.sort');
       await user.pick(/Size \(largest first\)/, { placeholder: 'Sort models by' });
       await user.page.locator('.pane-header[aria-label^="Models"]', { hasText: 'by size' }).waitFor({ timeout: 30_000 });
@@ -330,6 +337,8 @@ describe('commands through the workbench UI (host)', function () {
       await user.runCommand('llmStack.models.sort');
       await user.pick(/^Name$/, { placeholder: 'Sort models by' });
       await user.page.locator('.pane-header[aria-label^="Models"]', { hasText: 'by size' }).waitFor({ state: 'detached', timeout: 30_000 });
+      const [b2, s2] = await order();
+      assert.ok(s2 >= 0 && b2 > s2, `by name again: small at ${s2}, big at ${b2}`);
     });
 
     it('Delete Model…: picked, confirmed, the row leaves and the runtime no longer has it', async () => {
