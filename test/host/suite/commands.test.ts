@@ -323,22 +323,22 @@ describe('commands through the workbench UI (host)', function () {
     });
 
     it('Sort Models…: by size puts the larger model first, by name puts it back', async () => {
-      const order = async () => {
+      /** Whether the rows show big above small (the view re-renders its rows after its header). */
+      const bigFirst = async (): Promise<boolean | undefined> => {
         const labels = await user.rowLabels('Models');
-        return [labels.findIndex((l) => l.startsWith(`${big}:latest,`)), labels.findIndex((l) => l.startsWith(`${small}:latest,`))];
+        const b = labels.findIndex((l) => l.startsWith(`${big}:latest,`));
+        const s = labels.findIndex((l) => l.startsWith(`${small}:latest,`));
+        return b < 0 || s < 0 ? undefined : b < s;
       };
-      const [b0, s0] = await order();
-      assert.ok(s0 >= 0 && b0 > s0, `by name: small at ${s0}, big at ${b0}`);
+      assert.equal(await bigFirst(), false, 'by name: small first');
       await user.runCommand('llmStack.models.sort');
       await user.pick(/Size \(largest first\)/, { placeholder: 'Sort models by' });
       await user.page.locator('.pane-header[aria-label^="Models"]', { hasText: 'by size' }).waitFor({ timeout: 30_000 });
-      const [b, s] = await order();
-      assert.ok(b >= 0 && s >= 0 && b < s, `big at ${b}, small at ${s}`);
+      await waitUntil('big above small', async () => (await bigFirst()) === true, 30_000, 100);
       await user.runCommand('llmStack.models.sort');
       await user.pick(/^Name$/, { placeholder: 'Sort models by' });
       await user.page.locator('.pane-header[aria-label^="Models"]', { hasText: 'by size' }).waitFor({ state: 'detached', timeout: 30_000 });
-      const [b2, s2] = await order();
-      assert.ok(s2 >= 0 && b2 > s2, `by name again: small at ${s2}, big at ${b2}`);
+      await waitUntil('small above big again', async () => (await bigFirst()) === false, 30_000, 100);
     });
 
     it('Delete Model…: picked, confirmed, the row leaves and the runtime no longer has it', async () => {
