@@ -1,5 +1,5 @@
 // Show Logs: follows a container's stdout/stderr in a terminal (closing it stops following) or in
-// an output channel.
+// an output channel; one view and one stream per container, revealed again when asked twice.
 import * as vscode from 'vscode';
 import type { ContainerActions, LogChunk } from './core/docker/actions';
 import type { IDisposable } from './core/lifecycle';
@@ -8,17 +8,28 @@ import { logsSettings } from './settings';
 const RED = '\x1b[31m';
 const RESET = '\x1b[0m';
 
+/** A container's output channel and the stream feeding it (none once the stream ended). */
+interface ChannelFollow {
+  readonly channel: vscode.OutputChannel;
+  follow?: IDisposable;
+}
+
 export class ContainerLogs implements vscode.Disposable {
   private readonly follows = new Set<IDisposable>();
-  private readonly channels = new Map<string, vscode.OutputChannel>();
-  /** Terminal → stop following; closing a terminal (by the user or by code) ends its stream. */
-  private readonly terminals = new Map<vscode.Terminal, () => void>();
+  private readonly channels = new Map<string, ChannelFollow>();
+  /** Container id → its logs terminal, what stops its stream, and whether the stream still runs. */
+  private readonly terminals = new Map<string, { terminal: vscode.Terminal; stop: () => void; live: boolean }>();
+  /** Streams being opened, so a second Show Logs while the first is connecting waits for it. */
+  private readonly opening = new Map<string, Promise<void>>();
   private readonly closeListener: vscode.Disposable;
 
   constructor(private readonly actions: ContainerActions) {
     this.closeListener = vscode.window.onDidCloseTerminal((t) => {
-      this.terminals.get(t)?.();
-      this.terminals.delete(t);
+      for (const [id, entry] of this.terminals) {
+        if (entry.terminal !== t) continue;
+        entry.stop();
+        this.terminals.delete(id);
+      }
     });
   }
 
@@ -28,32 +39,57 @@ export class ContainerLogs implements vscode.Disposable {
   }
 
   async show(id: string, name: string): Promise<void> {
+    const pending = this.opening.get(id);
+    if (pending) return pending;
     const { target, tail } = logsSettings();
-    if (target === 'outputChannel') return this.showInChannel(id, name, tail);
-    return this.showInTerminal(id, name, tail);
+    const opened = target === 'outputChannel' ? this.showInChannel(id, name, tail) : this.showInTerminal(id, name, tail);
+    this.opening.set(id, opened);
+    try {
+      await opened;
+    } finally {
+      this.opening.delete(id);
+    }
+  }
+
+  private track(follow: IDisposable): IDisposable {
+    this.follows.add(follow);
+    return {
+      dispose: () => {
+        follow.dispose();
+        this.follows.delete(follow);
+      },
+    };
   }
 
   private async showInTerminal(id: string, name: string, tail: number): Promise<void> {
+    // Running it again reveals the terminal that already follows this container; one whose
+    // stream ended (the container stopped) is replaced by a fresh one.
+    const open = this.terminals.get(id);
+    if (open?.live) {
+      open.terminal.show(true);
+      return;
+    }
+    open?.terminal.dispose();
+    this.terminals.delete(id);
     const write = new vscode.EventEmitter<string>();
     const close = new vscode.EventEmitter<void>();
     let follow: IDisposable | undefined;
     const stop = () => {
-      if (follow) {
-        follow.dispose();
-        this.follows.delete(follow);
-        follow = undefined;
-      }
+      follow?.dispose();
+      follow = undefined;
     };
     // Start the stream before the terminal so a failure is one clear error, not an empty terminal.
-    follow = await this.actions.logs(id, name, {
+    const raw = await this.actions.logs(id, name, {
       tail,
       onData: (c: LogChunk) => write.fire((c.stream === 'stderr' ? RED : '') + c.text.replace(/\r?\n/g, '\r\n') + (c.stream === 'stderr' ? RESET : '')),
       onEnd: (error) => {
         write.fire(error ? `\r\n${RED}${error.message}${RESET}\r\n` : `\r\n[log stream ended: container "${name}" stopped]\r\n`);
-        if (follow) this.follows.delete(follow);
+        this.follows.delete(raw);
+        const entry = this.terminals.get(id);
+        if (entry?.stop === stop) entry.live = false;
       },
     });
-    this.follows.add(follow);
+    follow = this.track(raw);
     const pty: vscode.Pseudoterminal = {
       onDidWrite: write.event,
       onDidClose: close.event,
@@ -68,28 +104,36 @@ export class ContainerLogs implements vscode.Disposable {
       },
     };
     const terminal = vscode.window.createTerminal({ name: `Logs: ${name}`, pty, iconPath: new vscode.ThemeIcon('output') });
-    this.terminals.set(terminal, stop);
+    this.terminals.set(id, { terminal, stop, live: true });
     terminal.show(true);
   }
 
   private async showInChannel(id: string, name: string, tail: number): Promise<void> {
-    let channel = this.channels.get(id);
-    if (!channel) {
-      channel = vscode.window.createOutputChannel(`LLM Stack Logs: ${name}`);
-      this.channels.set(id, channel);
+    let entry = this.channels.get(id);
+    if (!entry) {
+      entry = { channel: vscode.window.createOutputChannel(`LLM Stack Logs: ${name}`) };
+      this.channels.set(id, entry);
     }
-    const ch = channel;
-    ch.clear();
-    const follow = await this.actions.logs(id, name, {
+    const e = entry;
+    // Still following: reveal the channel; a second stream would print every line twice.
+    if (e.follow) {
+      e.channel.show(true);
+      return;
+    }
+    // The previous stream ended (the container stopped): start over with the tail.
+    e.channel.clear();
+    const raw = await this.actions.logs(id, name, {
       tail,
-      onData: (c) => ch.append(c.stream === 'stderr' ? c.text.replace(/^(?=.)/gm, '[stderr] ') : c.text),
+      onData: (c) => e.channel.append(c.stream === 'stderr' ? c.text.replace(/^(?=.)/gm, '[stderr] ') : c.text),
       onEnd: (error) => {
-        ch.appendLine(error ? error.message : `[log stream ended: container "${name}" stopped]`);
-        this.follows.delete(follow);
+        e.channel.appendLine(error ? error.message : `[log stream ended: container "${name}" stopped]`);
+        this.follows.delete(raw);
+        if (e.follow === tracked) e.follow = undefined;
       },
     });
-    this.follows.add(follow);
-    ch.show(true);
+    const tracked = this.track(raw);
+    e.follow = tracked;
+    e.channel.show(true);
   }
 
   dispose(): void {
@@ -97,7 +141,10 @@ export class ContainerLogs implements vscode.Disposable {
     this.terminals.clear();
     for (const f of this.follows) f.dispose();
     this.follows.clear();
-    for (const c of this.channels.values()) c.dispose();
+    for (const { channel, follow } of this.channels.values()) {
+      follow?.dispose();
+      channel.dispose();
+    }
     this.channels.clear();
   }
 }

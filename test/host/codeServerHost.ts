@@ -67,6 +67,16 @@ async function waitHttp(url: string, timeoutMs: number, proc: ChildProcess): Pro
   throw new Error(`code-server did not answer at ${url} within ${timeoutMs} ms`);
 }
 
+/**
+ * This process's environment without VS Code's and code-server's own variables: started from
+ * inside an extension host (a host test opening a user's window), code-server would otherwise take
+ * itself for that server's child (CODE_SERVER_PARENT_PID) or forward its arguments to it
+ * (VSCODE_IPC_HOOK_CLI) and exit.
+ */
+function inheritedEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(VSCODE_|CODE_SERVER_)/.test(k)));
+}
+
 export async function startHost(o: HostOptions = {}): Promise<RunningHost> {
   const entry = codeServerEntry();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'llmstack-host-'));
@@ -108,7 +118,7 @@ export async function startHost(o: HostOptions = {}): Promise<RunningHost> {
   const proc = spawn(
     process.execPath,
     [entry, '--auth', 'none', '--bind-addr', host, '--disable-telemetry', '--disable-update-check', ...(o.restricted ? [] : ['--disable-workspace-trust']), '--user-data-dir', userData, '--extensions-dir', path.join(dir, 'exts'), workspace],
-    { env: { ...process.env, ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] },
+    { env: { ...inheritedEnv(), ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   proc.stdout!.on('data', (d: Buffer) => fs.appendFileSync(path.join(dir, 'code-server.log'), d));
   proc.stderr!.on('data', (d: Buffer) => fs.appendFileSync(path.join(dir, 'code-server.log'), d));

@@ -79,6 +79,24 @@ function registeredCommandIds(): Set<string> {
   return ids;
 }
 
+/**
+ * Command ids a host test runs: `vscode.commands.executeCommand('id', …)` inside the suite's host,
+ * or `user.runCommand('id', …)`, which runs it from the palette, a context menu or a view button of
+ * a user's window (test/host/suite/userWindow.ts). Comments do not count.
+ */
+function commandsRunByHostTests(): Set<string> {
+  const dir = path.join(root, 'test', 'host', 'suite');
+  const ids = new Set<string>();
+  for (const file of fs.readdirSync(dir).filter((f) => f.endsWith('.test.ts'))) {
+    const text = fs
+      .readFileSync(path.join(dir, file), 'utf8')
+      .replace(/\/\*[\s\S]*?\*\//g, '')
+      .replace(/^\s*\/\/.*$/gm, '');
+    for (const m of text.matchAll(/\b(?:executeCommand|runCommand)(?:<[^>]*>)?\(\s*(['"`])([\w.]+)\1/g)) ids.add(m[2]);
+  }
+  return ids;
+}
+
 function menuItems(): { menu: string; item: MenuItem }[] {
   return Object.entries(manifest.contributes.menus ?? {}).flatMap(([menu, items]) => items.map((item) => ({ menu, item })));
 }
@@ -103,6 +121,12 @@ describe('manifest (unit)', () => {
     const registered = registeredCommandIds();
     const missing = [...contributedIds].filter((id) => !registered.has(id));
     assert.deepEqual(missing, [], `contributed but never registered: ${missing.join(', ')}`);
+  });
+
+  it('every contributed command is run by a host test (test/host/suite/*.test.ts)', () => {
+    const run = commandsRunByHostTests();
+    const never = [...contributedIds].filter((id) => !run.has(id));
+    assert.deepEqual(never, [], `never run in the real host: ${never.join(', ')}; run each with executeCommand('<id>', …) or user.runCommand('<id>', …) in a host test`);
   });
 
   it('every command in a menu is contributed (or built in)', () => {

@@ -29,16 +29,20 @@ describe('extension in the real host (host)', function () {
   it('shows a container the test started, as an Ollama runtime, with its state and port', async () => {
     const a = await api();
     const name = uniqueName('host-tree');
+    const other = uniqueName('host-tree-other');
     await createTestContainer({ name, image: OLLAMA_LIKE, ports: [11434] });
-    await waitForTree(a, `${name} running`, (nodes) => nodes.some((n) => n.name === name && n.record.state === 'running'));
+    await createTestContainer({ name: other });
+    await waitForTree(a, `${name} running and ${other}`, (nodes) => nodes.some((n) => n.name === name && n.record.state === 'running') && nodes.some((n) => n.name === other));
     const node = treeNodes(a).find((n) => n.name === name)!;
     assert.equal(node.runtime, 'ollama');
     assert.match(node.description, /^running .*ollama\/ollama:llmstack-test · \d+→11434/);
     assert.match(a.statusBar.summary!.text, /^Docker · \d+ runtimes? up/);
-    // Runtimes come before the "Other containers" group.
+    // Runtimes come before the "Other containers" group, which holds the plain container.
     const roots = a.containersTree.getChildren();
-    const firstOther = roots.findIndex((r) => r.kind === 'others');
-    assert.ok(firstOther === -1 || roots.slice(0, firstOther).some((r) => r.kind === 'container' && r.name === name));
+    const others = roots.findIndex((r) => r.kind === 'others');
+    const runtime = roots.findIndex((r) => r.kind === 'container' && r.name === name);
+    assert.ok(others > runtime && runtime >= 0, `runtime at ${runtime}, "Other containers" at ${others}`);
+    assert.ok(a.containersTree.getChildren(roots[others]).some((n) => n.kind === 'container' && n.name === other));
   });
 
   it('stops a container with the extension command, and the tree changes', async () => {
@@ -83,8 +87,13 @@ describe('extension in the real host (host)', function () {
     await createTestContainer({ name, script: 'while true; do echo hello-from-logs; sleep 0.3; done' });
     await waitForTree(a, name, (nodes) => nodes.some((n) => n.name === name && n.record.state === 'running'));
     const before = a.logs.activeFollows;
-    await vscode.commands.executeCommand('llmStack.containers.logs', treeNodes(a).find((n) => n.name === name));
+    const node = treeNodes(a).find((n) => n.name === name);
+    await vscode.commands.executeCommand('llmStack.containers.logs', node);
     const terminal = await waitUntil('the logs terminal', () => vscode.window.terminals.find((t) => t.name === `Logs: ${name}`), 20_000);
+    assert.equal(a.logs.activeFollows, before + 1);
+    // Asked again, it shows the same terminal: one terminal and one stream per container.
+    await vscode.commands.executeCommand('llmStack.containers.logs', node);
+    assert.deepEqual(vscode.window.terminals.filter((t) => t.name === `Logs: ${name}`), [terminal]);
     assert.equal(a.logs.activeFollows, before + 1);
     terminal.dispose();
     await waitUntil('following to stop', () => a.logs.activeFollows === before, 20_000);

@@ -10,6 +10,7 @@ import type { LlmStackApi } from '../../../src/extension';
 import type { ModelNode, ModelTreeNode, RuntimeNode } from '../../../src/core/runtimes/modelTree';
 import type { PullSnapshot } from '../../../src/core/runtimes/pullProgress';
 import { engine, removeTestContainers, waitUntil } from '../../support/engine';
+import { formatParameterCount } from '../../../src/core/runtimes/gguf';
 import { tinyParameterCount, writeTinyGguf } from '../../support/gguf';
 import { startRuntime } from '../../support/runtime';
 import { api } from './hostSupport';
@@ -140,8 +141,9 @@ describe('Models view on the real test runtime (host)', function () {
 
   it('records a generation as a usage event with its token counts', async () => {
     const a = await api();
-    const text = await vscode.commands.executeCommand<string>('llmStack.models.tryPrompt', { runtimeId, name: 'medium:latest' }, 'Hello there');
-    assert.equal(typeof text, 'string');
+    const text = await vscode.commands.executeCommand<string | undefined>('llmStack.models.tryPrompt', { runtimeId, name: 'medium:latest' }, 'Hello there');
+    // The command answers undefined when it failed (and showed an error): an answer has text.
+    assert.ok(typeof text === 'string' && text.length > 0, `the answer: ${JSON.stringify(text)}`);
     const { repos } = await a.registry.get();
     const id = repos.listModels({ search: 'medium' })[0].id;
     const gen = repos.usageByDay(id, 1).find((u) => u.kind === 'generate');
@@ -161,7 +163,8 @@ describe('Models view on the real test runtime (host)', function () {
     const [broken, good] = modelNodes(a, folderId);
     assert.equal(good.name, 'family/tiny-q.gguf');
     assert.match(good.description, /F32 · llama/);
-    assert.match(good.tooltip, new RegExp(`Parameters: ${(tinyParameterCount() / 1e3).toFixed(0)}`.slice(0, 14)));
+    // The count read from the file's tensors, as the tooltip prints it (e.g. "Parameters: 57.6K").
+    assert.ok(good.tooltip.split('\n').includes(`Parameters: ${formatParameterCount(tinyParameterCount())}`), good.tooltip);
     assert.equal(broken.name, 'broken.gguf');
     assert.ok(broken.problem, 'a non-GGUF file is listed with its problem');
     const target = { runtimeId: folderId, name: good.name };
@@ -208,8 +211,10 @@ describe('Models view on the real test runtime (host)', function () {
     await waitUntil('the runtime to leave the view', () => !a.catalog.get(runtimeId), 30_000);
     const { repos } = await a.registry.get();
     assert.ok(repos.recentAudit(20).some((e) => e.operation === 'model.pull' && e.target.endsWith('/big') && e.outcome === 'error'));
-    const big = repos.listModels({ search: 'big' })[0];
-    assert.ok(!big || !repos.usageByDay(big.id, 1).some((u) => u.kind === 'pull' && u.count > 1), 'no second pull recorded');
+    // "big" was pulled once, completely, by an earlier test: the broken pull adds no second one.
+    const big = repos.listModels({ search: 'big' }).find((m) => m.name === 'big' && m.tag === 'latest');
+    assert.ok(big, 'the registry holds big:latest from its first pull');
+    assert.deepEqual(repos.usageByDay(big.id, 1).filter((u) => u.kind === 'pull').map((u) => u.count), [1], 'no second pull recorded');
     assert.ok(fs.existsSync(path.join(dir, 'models', 'big__latest.gguf.partial')), 'the partial download stays for a resume');
     await engine().getContainer(containerId).start();
     // The engine publishes the restarted container on a new random port: a new endpoint.
