@@ -199,12 +199,16 @@ export class UserWindow {
     // Keys go to the workbench, not to a focused webview (the metrics panel keeps them).
     await this.page.locator('.pane-header').first().focus();
     await this.page.keyboard.press('Escape');
-    await this.page.keyboard.press('F1');
     const box = this.page.locator('.quick-input-widget input');
-    // A focused webview (the metrics panel) keeps F1 to itself: the title bar's command center
-    // opens the same quick input.
-    if (!(await box.waitFor({ timeout: 3_000 }).then(() => true, () => false))) await this.page.locator('.titlebar .command-center').first().click();
-    await box.waitFor({ timeout: 30_000 });
+    // F1 first; a focused webview (the metrics panel) keeps F1 to itself, and then the title bar's
+    // command center opens the same quick input. Each try first looks whether the palette came up
+    // late (on a busy machine): a second open would toggle it closed again.
+    for (let attempt = 0; ; attempt++) {
+      if (attempt % 2 === 0) await this.page.keyboard.press('F1');
+      else await this.page.locator('.titlebar .command-center').first().click();
+      if (await box.waitFor({ timeout: 5_000 }).then(() => true, () => false)) break;
+      if (attempt >= 5) throw new Error(`the command palette did not open for "${title}" (F1 and the command center, 6 tries)`);
+    }
     await box.fill(`>${title}`);
     await this.page.locator('.quick-input-list .monaco-list-row', { has: this.page.locator('.label-name', { hasText: new RegExp(`^${escape(title)}$`) }) }).first().click({ timeout: 30_000 });
   }
