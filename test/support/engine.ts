@@ -357,3 +357,20 @@ export function ping(socketPath: string): Promise<boolean> {
     req.end();
   });
 }
+
+/** Whether the engine has the docker_gwbridge network that `swarm init` creates and `swarm leave` keeps. */
+export async function hasGwbridge(docker: Docker = engine()): Promise<boolean> {
+  return (await docker.listNetworks({ filters: { name: ['docker_gwbridge'] } })).some((n) => n.Name === 'docker_gwbridge');
+}
+
+/**
+ * Removes docker_gwbridge, which a swarm init made and `swarm leave` keeps: the engine refuses while
+ * the left swarm's gateway endpoints are still being taken down, so it is retried until gone (bounded).
+ */
+export async function removeGwbridge(docker: Docker = engine()): Promise<void> {
+  await waitUntil('docker_gwbridge to be removed', async () => {
+    if (!(await hasGwbridge(docker))) return true;
+    await docker.getNetwork('docker_gwbridge').remove().catch(() => undefined);
+    return !(await hasGwbridge(docker));
+  }, 30_000, 250);
+}

@@ -6,7 +6,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { createTestContainer, engine, OLLAMA_LIKE, uniqueName, waitUntil } from '../../support/engine';
+import { createTestContainer, engine, hasGwbridge, OLLAMA_LIKE, removeGwbridge, uniqueName, waitUntil } from '../../support/engine';
 import { writeTinyGguf } from '../../support/gguf';
 import { startRuntime } from '../../support/runtime';
 import { UserWindow } from './userWindow';
@@ -471,14 +471,18 @@ describe('commands through the workbench UI (host)', function () {
 
     describe('Docker Swarm (inits the engine’s swarm when it has none, and leaves it again)', () => {
       let found: string;
+      let gwbridgeBefore = true;
       before(async () => {
         found = (await engine().info()).Swarm.LocalNodeState;
+        gwbridgeBefore = await hasGwbridge();
       });
       after(async function () {
         this.timeout(120_000);
         const services = await engine().listServices({ filters: { label: [`io.llmstack.stack=${stackName}`] } }).catch(() => []);
         for (const svc of services) await engine().getService(svc.ID).remove().catch(() => undefined);
         if (found === 'inactive' && (await engine().info()).Swarm.LocalNodeState !== 'inactive') await engine().swarmLeave({ force: true });
+        // swarm init made docker_gwbridge and leave keeps it: the engine is left as it was found.
+        if (found === 'inactive' && !gwbridgeBefore) await removeGwbridge();
       });
 
       it('Initialise Swarm…: confirmed in the dialog, the engine is a swarm manager', async function () {

@@ -4,7 +4,7 @@ import * as assert from 'node:assert/strict';
 import * as os from 'node:os';
 import { LABEL_SERVICE, LABEL_STACK, type StackFile } from '../../../../src/core/stack/schema';
 import { deploySwarm, listSwarmStack, NOT_IN_SWARM, removeSwarm, SwarmError, swarmServiceSpecs, swarmStatus } from '../../../../src/core/stack/swarm';
-import { BUSYBOX, engine, TEST_LABEL, uniqueName, waitUntil } from '../../../support/engine';
+import { BUSYBOX, engine, hasGwbridge, removeGwbridge, TEST_LABEL, uniqueName, waitUntil } from '../../../support/engine';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 // The specs the deploy sends, for what the engine test below does not exercise (published ports
@@ -101,7 +101,7 @@ describe('stack on Docker Swarm (integration)', function () {
     if (state === 'inactive') {
       // Only possible before the swarm exists: the refusal on an engine outside any swarm.
       inactiveError = await deploySwarm(docker, file()).catch((e: unknown) => e);
-      gwbridgeBefore = (await docker.listNetworks({ filters: { name: ['docker_gwbridge'] } })).some((n) => n.Name === 'docker_gwbridge');
+      gwbridgeBefore = await hasGwbridge(docker);
       await docker.swarmInit({ ListenAddr: '127.0.0.1:2377', AdvertiseAddr: '127.0.0.1' });
       initialisedHere = true;
     } else if (state !== 'active') {
@@ -117,7 +117,7 @@ describe('stack on Docker Swarm (integration)', function () {
       if (initialisedHere) {
         await docker.swarmLeave({ force: true }).catch(() => undefined);
         await waitUntil('the engine to leave the swarm', async () => (await swarmStatus(docker)) === 'inactive', 30_000, 200).catch(() => undefined);
-        if (!gwbridgeBefore) await docker.getNetwork('docker_gwbridge').remove().catch(() => undefined);
+        if (!gwbridgeBefore) await removeGwbridge(docker);
       }
       // The volume is free once the last task container is gone, which trails the service removal.
       await waitUntil(

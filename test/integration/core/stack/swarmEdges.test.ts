@@ -6,7 +6,7 @@ import * as assert from 'node:assert/strict';
 import type { StackFile } from '../../../../src/core/stack/schema';
 import { LABEL_STACK } from '../../../../src/core/stack/schema';
 import { deploySwarm, listSwarmStack, removeSwarm, SwarmError, swarmStatus } from '../../../../src/core/stack/swarm';
-import { BUSYBOX, engine, TEST_LABEL, uniqueName, waitUntil } from '../../../support/engine';
+import { BUSYBOX, engine, hasGwbridge, removeGwbridge, TEST_LABEL, uniqueName, waitUntil } from '../../../support/engine';
 
 const SLEEPER = 'trap "exit 0" TERM; while true; do sleep 1; done';
 
@@ -29,7 +29,7 @@ describe('stack on Docker Swarm, when a deploy cannot go as written (integration
   before(async () => {
     const state = await swarmStatus(docker);
     if (state === 'inactive') {
-      gwbridgeBefore = (await docker.listNetworks({ filters: { name: ['docker_gwbridge'] } })).some((n) => n.Name === 'docker_gwbridge');
+      gwbridgeBefore = await hasGwbridge(docker);
       await docker.swarmInit({ ListenAddr: '127.0.0.1:2377', AdvertiseAddr: '127.0.0.1' });
       initialisedHere = true;
     } else if (state !== 'active') {
@@ -50,7 +50,7 @@ describe('stack on Docker Swarm, when a deploy cannot go as written (integration
       if (initialisedHere) {
         await docker.swarmLeave({ force: true }).catch(() => undefined);
         await waitUntil('the engine to leave the swarm', async () => (await swarmStatus(docker)) === 'inactive', 30_000, 200).catch(() => undefined);
-        if (!gwbridgeBefore) await docker.getNetwork('docker_gwbridge').remove().catch(() => undefined);
+        if (!gwbridgeBefore) await removeGwbridge(docker);
       }
     }
   });
