@@ -64,10 +64,10 @@ export class UserWindow {
    * the view's title bar. Returns once it started; its quick picks and dialogs are then answered
    * with pick/type/confirm.
    */
-  async runCommand(id: string, o: { on?: Locator } = {}): Promise<void> {
+  async runCommand(id: string, o: { on?: Locator; shows?: Locator } = {}): Promise<void> {
     const title = paletteTitle(id);
     const plainTitle = manifest.contributes.commands.find((c) => c.command === id)!.title;
-    if (o.on) return this.contextMenu(o.on, plainTitle);
+    if (o.on) return this.contextMenu(o.on, plainTitle, o.shows);
     if (hiddenFromPalette(id)) {
       const button = this.page.locator(`.pane-header .action-label[aria-label="${plainTitle}"]`).first();
       await this.page.locator('.pane-header').first().hover();
@@ -77,8 +77,12 @@ export class UserWindow {
     await this.runBuiltIn(title);
   }
 
-  /** Right-clicks a row and clicks `item` in its context menu (a dropped click is retried, bounded). */
-  private async contextMenu(row: Locator, item: string): Promise<void> {
+  /**
+   * Right-clicks a row and clicks `item` in its context menu. A dropped click is retried (bounded):
+   * one the menu lost (it stays open), and, with `shows`, one after which what the command shows
+   * (its input box) never came (a row re-rendered under the pointer takes the click away).
+   */
+  private async contextMenu(row: Locator, item: string, shows?: Locator): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       await row.click({ button: 'right' });
       const entry = this.page.locator('.monaco-menu .action-item', { has: this.page.locator('.action-label', { hasText: new RegExp(`^${escape(item)}$`) }) }).first();
@@ -87,6 +91,7 @@ export class UserWindow {
         await entry.hover();
         await entry.click();
         await this.page.locator('.monaco-menu').first().waitFor({ state: 'detached', timeout: 5_000 });
+        if (shows) await shows.waitFor({ timeout: 15_000 });
         return;
       } catch (e) {
         if (attempt >= 4) throw e;
@@ -184,8 +189,22 @@ export class UserWindow {
       return item;
     });
     const shown = plain((await found.locator('.notification-list-item-message').innerText()).trim());
-    if (!(await toast.isVisible())) await this.runBuiltIn('Notifications: Hide Notifications');
+    await this.hideNotificationCenter();
     return shown;
+  }
+
+  /**
+   * Closes the notification center when it is open. Escape closes it (VS Code binds Escape to
+   * "Hide Notifications" while the center is visible); the palette's command would not do: it
+   * is listed only while the center shows, and opening the palette can close the center first.
+   */
+  private async hideNotificationCenter(): Promise<void> {
+    const center = this.page.locator('.notifications-center.visible');
+    await waitUntil('the notification center to close', async () => {
+      if (!(await center.isVisible())) return true;
+      await this.page.keyboard.press('Escape');
+      return false;
+    }, 15_000, 200);
   }
 
   /** Closes every notification, so the next check sees only new ones. */
