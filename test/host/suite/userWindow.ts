@@ -142,7 +142,8 @@ export class UserWindow {
     const widget = this.page.locator('.quick-input-widget');
     const box = widget.locator('input.input');
     await box.waitFor({ timeout: 30_000 });
-    await waitUntil('the file dialog to show its folder', async () => /\/$/.test(await box.inputValue()), 15_000, 100);
+    // It shows a folder (…/) or, saving, the proposed file's path.
+    await waitUntil('the file dialog to show a path', async () => (await box.inputValue()).startsWith('/'), 30_000, 100);
     // The dialog rewrites its value while it reads folders: set the path until it stays (bounded).
     await waitUntil('the file dialog to take the path', async () => {
       if ((await box.inputValue()) !== fsPath) await box.fill(fsPath);
@@ -219,17 +220,27 @@ export class UserWindow {
     await this.page.locator('.pane-header').first().focus();
     await this.page.keyboard.press('Escape');
     const box = this.page.locator('.quick-input-widget input');
+    const row = this.page.locator('.quick-input-list .monaco-list-row', { has: this.page.locator('.label-name', { hasText: new RegExp(`^${escape(title)}$`) }) }).first();
     // F1 first; a focused webview (the metrics panel) keeps F1 to itself, and then the title bar's
-    // command center opens the same quick input. Each try first looks whether the palette came up
-    // late (on a busy machine): a second open would toggle it closed again.
-    for (let attempt = 0; ; attempt++) {
-      if (attempt % 2 === 0) await this.page.keyboard.press('F1');
-      else await this.page.locator('.titlebar .command-center').first().click();
-      if (await box.waitFor({ timeout: 5_000 }).then(() => true, () => false)) break;
-      if (attempt >= 5) throw new Error(`the command palette did not open for "${title}" (F1 and the command center, 6 tries)`);
+    // command center opens the same quick input. On a busy machine a palette can come up late and
+    // a later open toggles it closed again, even after it showed: each try opens it only when it
+    // is not showing, and a try whose palette closed under it (fill or pick failed) starts over.
+    let last: unknown;
+    for (let attempt = 0; attempt < 6; attempt++) {
+      if (!(await box.isVisible())) {
+        if (attempt % 2 === 0) await this.page.keyboard.press('F1');
+        else await this.page.locator('.titlebar .command-center').first().click();
+      }
+      try {
+        await box.waitFor({ timeout: 5_000 });
+        await box.fill(`>${title}`, { timeout: 5_000 });
+        await row.click({ timeout: 15_000 });
+        return;
+      } catch (e) {
+        last = e;
+      }
     }
-    await box.fill(`>${title}`);
-    await this.page.locator('.quick-input-list .monaco-list-row', { has: this.page.locator('.label-name', { hasText: new RegExp(`^${escape(title)}$`) }) }).first().click({ timeout: 30_000 });
+    throw new Error(`could not run "${title}" from the command palette (F1 and the command center, 6 tries): ${last instanceof Error ? last.message.split('\n')[0] : String(last)}`);
   }
 
   /** The tree row whose accessible label starts with `name,` in the view titled `view` (a model or container row). */
