@@ -50,7 +50,7 @@ const GROWTH_BUDGET_MB = 5;
 
 
 // ---------------------------------------------------------------------------------------------
-// The panel host's per-sample work (src/metricsPanel.ts onSample/post, without vscode)
+// The panel host's per-sample work (src/vscode/metrics/panel.ts onSample/post, without vscode)
 
 
 /** What the panel does with each sample: build the append, validate it, and serialize it (postMessage does). */

@@ -63,7 +63,7 @@ export function reportGlueCoverage(root: string, rawDir: string, reportsDir: str
         path.join(root, 'node_modules', 'c8', 'bin', 'c8.js'), 'report',
         '--temp-directory', v8Dir, '--reports-dir', reportsDir,
         '--reporter', 'text-summary', '--reporter', 'text',
-        '--exclude-after-remap', '--include', 'src/**', '--exclude', 'src/core/**',
+        '--exclude-after-remap', '--include', 'src/**', '--exclude', 'src/core/**', '--exclude', 'src/app/**',
       ],
       { cwd: root, stdio: 'inherit' },
     );

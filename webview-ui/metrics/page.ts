@@ -1,4 +1,4 @@
-// The HTML shell of the metrics panel, shared by the extension (src/metricsPanel.ts) and the render
+// The HTML shell of the metrics panel, shared by the extension (src/vscode/metrics/panel.ts) and the render
 // harness (test/webview/renderHarness.ts) so both run the bundle under the same strict CSP.
 // Pure string code: no DOM, no Node, no vscode.
 

@@ -2,7 +2,7 @@
 // a restart loop, and (raised by the runtime health prober) a runtime that stops answering its
 // health endpoint. Fed by the engine's raw container events plus the events-fed container cache;
 // keeps the set of active alerts, and decides which ones deserve a notification (rate limit per
-// container and kind, mutes per container). No VS Code here: src/alerts.ts shows the notifications.
+// container and kind, mutes per container). No VS Code here: src/vscode/health/alertNotifications.ts shows the notifications.
 //
 // Rules (all times from the injectable clock):
 // - unhealthy: "health_status: unhealthy" event (or an unhealthy running container in the list

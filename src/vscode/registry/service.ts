@@ -4,11 +4,11 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { errorMessage } from './core/lifecycle';
-import { readIfExists, fileKind, RegistryError } from './core/registry/fileStore';
-import { Registry } from './core/registry/registry';
-import { RegistryRepositories } from './core/registry/repositories';
-import { SECTION } from './settings';
+import { errorMessage } from '../../core/lifecycle';
+import { readIfExists, fileKind, RegistryError } from '../../core/registry/fileStore';
+import { Registry } from '../../core/registry/registry';
+import { RegistryRepositories } from '../../core/registry/repositories';
+import { SECTION } from '../settings';
 
 const KEY_SECRET = 'llmStack.registry.key';
 

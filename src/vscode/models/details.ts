@@ -1,12 +1,12 @@
 // Show Details: a read-only Markdown document (virtual scheme, no file written) with what the
 // runtime reports and what the registry remembers: versions and digests, usage, benchmarks, audit.
 import * as vscode from 'vscode';
-import type { ModelCatalog } from './core/runtimes/catalog';
-import { ago } from './core/runtimes/modelTree';
-import { formatBytes } from './core/runtimes/pullProgress';
-import { runtimeInput } from './core/runtimes/registrySync';
-import { runtimeKindLabels, splitModelName } from './core/runtimes/runtime';
-import type { RegistryService } from './registryService';
+import type { ModelCatalog } from '../../core/runtimes/catalog';
+import { ago } from '../../core/runtimes/modelTree';
+import { formatBytes } from '../../core/runtimes/pullProgress';
+import { runtimeInput } from '../../core/runtimes/registrySync';
+import { runtimeKindLabels, splitModelName } from '../../core/runtimes/runtime';
+import type { RegistryService } from '../registry/service';
 
 export const DETAILS_SCHEME = 'llmstack-model';
 

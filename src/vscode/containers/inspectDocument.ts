@@ -1,6 +1,6 @@
 // Inspect: shows `docker inspect` JSON as a read-only document (virtual scheme, no file written).
 import * as vscode from 'vscode';
-import type { ContainerActions } from './core/docker/actions';
+import type { ContainerActions } from '../../core/docker/actions';
 
 export const INSPECT_SCHEME = 'llmstack-inspect';
 

@@ -1,9 +1,9 @@
 // Reads the extension's settings and turns them into inputs for the core.
 import * as os from 'node:os';
 import * as vscode from 'vscode';
-import { readTextFile } from './core/docker/connection';
-import type { EndpointResolution } from './core/docker/endpoint';
-import { resolveEndpoints } from './core/docker/endpoint';
+import { readTextFile } from '../core/docker/connection';
+import type { EndpointResolution } from '../core/docker/endpoint';
+import { resolveEndpoints } from '../core/docker/endpoint';
 
 export const SECTION = 'llmStack';
 

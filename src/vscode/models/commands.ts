@@ -1,20 +1,20 @@
 // Model commands. Each takes (node?, nodes?) so one function serves the palette (quick picks),
 // the context menu, inline buttons and multi-select; multi-select runs in parallel with one summary.
 import * as vscode from 'vscode';
-import { runBatch } from './core/docker/actions';
-import { errorMessage } from './core/lifecycle';
-import type { ModelCatalog, RuntimeState } from './core/runtimes/catalog';
-import { verifyDigest, expectedDigestFromPath } from './core/runtimes/integrity';
-import { locateModelFile } from './core/runtimes/modelFiles';
-import { OllamaClient } from './core/runtimes/ollama';
-import type { ModelTreeNode } from './core/runtimes/modelTree';
-import { formatBytes } from './core/runtimes/pullProgress';
-import { modelInput, runtimeInput } from './core/runtimes/registrySync';
-import { splitModelName, type RuntimeModel } from './core/runtimes/runtime';
-import type { RegistryService } from './registryService';
-import { showModelDetails } from './modelDetails';
-import { sortLabels, type ModelsTreeProvider } from './modelsTree';
-import { apiKeySecret, SECTION } from './settings';
+import { runBatch } from '../../core/docker/actions';
+import { errorMessage } from '../../core/lifecycle';
+import type { ModelCatalog, RuntimeState } from '../../core/runtimes/catalog';
+import { verifyDigest, expectedDigestFromPath } from '../../core/runtimes/integrity';
+import { locateModelFile } from '../../core/runtimes/modelFiles';
+import { OllamaClient } from '../../core/runtimes/ollama';
+import type { ModelTreeNode } from '../../core/runtimes/modelTree';
+import { formatBytes } from '../../core/runtimes/pullProgress';
+import { modelInput, runtimeInput } from '../../core/runtimes/registrySync';
+import { splitModelName, type RuntimeModel } from '../../core/runtimes/runtime';
+import type { RegistryService } from '../registry/service';
+import { showModelDetails } from './details';
+import { sortLabels, type ModelsTreeProvider } from './treeView';
+import { apiKeySecret, SECTION } from '../settings';
 
 /** What commands accept: a tree node, or { runtimeId, name } from tests and other commands. */
 export type ModelArg = ModelTreeNode | { runtimeId: string; name?: string } | undefined;

@@ -2,9 +2,9 @@
 // item holds the metrics sampler like the visible panel does; turned off or disposed, it lets go,
 // so nothing is sampled for nobody.
 import * as vscode from 'vscode';
-import { Disposable, type Event, type IDisposable } from './core/lifecycle';
-import type { SampleBatch } from './core/metrics/types';
-import { SECTION } from './settings';
+import { Disposable, type Event, type IDisposable } from '../../core/lifecycle';
+import type { SampleBatch } from '../../core/metrics/types';
+import { SECTION } from '../settings';
 
 export const STATUS_BAR_METRICS_SETTING = 'statusBar.metrics';
 

@@ -3,12 +3,12 @@
 // what each `auto` became on this machine, and Plan / Apply / Down CodeLenses on the `name:` line.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { Disposable, errorMessage, type Logger } from './core/lifecycle';
-import { isStackFileName, parseStackDocument, stackFormatOf, type StackDocument } from './core/stack/document';
-import type { HardwareProbe } from './core/stack/hardware';
-import { resolveStack, stackModelInfo } from './core/stack/resolve';
-import type { StackFile } from './core/stack/schema';
-import type { AutoExplanation, StackDiagnostic, StackRange } from './core/stack/types';
+import { Disposable, errorMessage, type Logger } from '../../core/lifecycle';
+import { isStackFileName, parseStackDocument, stackFormatOf, type StackDocument } from '../../core/stack/document';
+import type { HardwareProbe } from '../../core/stack/hardware';
+import { resolveStack, stackModelInfo } from '../../core/stack/resolve';
+import type { StackFile } from '../../core/stack/schema';
+import type { AutoExplanation, StackDiagnostic, StackRange } from '../../core/stack/types';
 
 export const STACK_DIAGNOSTIC_SOURCE = 'LLM Stack';
 

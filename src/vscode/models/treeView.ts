@@ -1,10 +1,10 @@
 // The Models view: runtime groups with their models, read from the catalog (never from the
 // network inside getChildren). Filter and sort live in the view's title bar and persist per workspace.
 import * as vscode from 'vscode';
-import type { ModelCatalog } from './core/runtimes/catalog';
-import type { IdleManager } from './core/runtimes/idle';
-import { modelNode, runtimeChildren, runtimeNode, type ModelSort, type ModelTreeNode, type ModelViewOptions } from './core/runtimes/modelTree';
-import { Disposable, Emitter } from './core/lifecycle';
+import type { ModelCatalog } from '../../core/runtimes/catalog';
+import type { IdleManager } from '../../core/runtimes/idle';
+import { modelNode, runtimeChildren, runtimeNode, type ModelSort, type ModelTreeNode, type ModelViewOptions } from '../../core/runtimes/modelTree';
+import { Disposable, Emitter } from '../../core/lifecycle';
 
 const OPTIONS_KEY = 'llmStack.models.viewOptions';
 

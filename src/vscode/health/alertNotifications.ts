@@ -2,10 +2,10 @@
 // Show Logs, Restart and Mute; the alerts quick pick behind the status bar item; mutes kept in
 // globalState; the settings that drive the monitor and the runtime health prober.
 import * as vscode from 'vscode';
-import type { Alert, AlertMonitor, AlertSettings, MuteEntry } from './core/docker/alerts';
-import { Disposable } from './core/lifecycle';
-import type { ProbeSettings } from './core/runtimes/probes';
-import { SECTION } from './settings';
+import type { Alert, AlertMonitor, AlertSettings, MuteEntry } from '../../core/docker/alerts';
+import { Disposable } from '../../core/lifecycle';
+import type { ProbeSettings } from '../../core/runtimes/probes';
+import { SECTION } from '../settings';
 
 /** globalState key of the muted containers. */
 export const MUTES_KEY = 'llmStack.alerts.muted';

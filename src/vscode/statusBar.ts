@@ -1,10 +1,10 @@
 // Status bar item following an explicit health state: colour, text, tooltip and click action.
 import * as vscode from 'vscode';
-import type { ContainerCache } from './core/docker/containerCache';
-import type { EngineConnection } from './core/docker/connection';
-import type { Classifier } from './core/docker/containers';
-import { HealthAlert, HealthSummary, summarizeHealth } from './core/docker/health';
-import { Disposable, type Event, type IDisposable } from './core/lifecycle';
+import type { ContainerCache } from '../core/docker/containerCache';
+import type { EngineConnection } from '../core/docker/connection';
+import type { Classifier } from '../core/docker/containers';
+import { HealthAlert, HealthSummary, summarizeHealth } from '../core/docker/health';
+import { Disposable, type Event, type IDisposable } from '../core/lifecycle';
 
 /** Active alerts for the item (AlertMonitor): they raise its level, and a click then shows them. */
 export interface StatusBarAlerts {

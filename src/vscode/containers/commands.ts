@@ -1,12 +1,12 @@
 // Container commands. Each takes (node?, nodes?) so one function serves the palette (quick pick),
 // the context menu, inline buttons and multi-select.
 import * as vscode from 'vscode';
-import { ContainerAction, ContainerActions, runBatch } from './core/docker/actions';
-import type { ContainerCache } from './core/docker/containerCache';
-import { ContainerRecord, displayState, portUrl } from './core/docker/containers';
-import { errorMessage } from './core/lifecycle';
-import type { ContainerLogs } from './containerLogs';
-import type { ContainersTreeNode } from './containersTree';
+import { ContainerAction, ContainerActions, runBatch } from '../../core/docker/actions';
+import type { ContainerCache } from '../../core/docker/containerCache';
+import { ContainerRecord, displayState, portUrl } from '../../core/docker/containers';
+import { errorMessage } from '../../core/lifecycle';
+import type { ContainerLogs } from './logs';
+import type { ContainersTreeNode } from './treeView';
 import { showInspect } from './inspectDocument';
 
 type Target = { id: string; name: string };

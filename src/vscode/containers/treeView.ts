@@ -1,12 +1,12 @@
 // The Containers view: reads the events-fed cache, never the engine; shows the connection
 // problem as the view's message plus welcome content instead of popups.
 import * as vscode from 'vscode';
-import type { ContainerCache } from './core/docker/containerCache';
-import type { ConnectionState, EngineConnection } from './core/docker/connection';
-import type { Classifier } from './core/docker/containers';
-import { buildContainerTree, ContainerNodeModel, ContainerTreeModel } from './core/docker/containerTree';
-import { connectionContext, viewDescription } from './core/docker/health';
-import { Disposable, Emitter } from './core/lifecycle';
+import type { ContainerCache } from '../../core/docker/containerCache';
+import type { ConnectionState, EngineConnection } from '../../core/docker/connection';
+import type { Classifier } from '../../core/docker/containers';
+import { buildContainerTree, ContainerNodeModel, ContainerTreeModel } from '../../core/docker/containerTree';
+import { connectionContext, viewDescription } from '../../core/docker/health';
+import { Disposable, Emitter } from '../../core/lifecycle';
 
 export interface OthersGroupNode {
   readonly kind: 'others';

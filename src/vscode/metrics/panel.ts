@@ -4,10 +4,10 @@
 // hidden, so it reloads and asks again when shown).
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
-import { metricsPageHtml } from '../webview-ui/metrics/page';
-import { Disposable, DisposableStore, errorMessage, type Event, type IDisposable, type Logger } from './core/lifecycle';
-import type { GpuStatus, SampleBatch, SeriesInfo } from './core/metrics/types';
-import { fromPanelSchema, parseMessage, seriesMessage, toPanelSchema, type FromPanel, type SeriesInfoMessage, type ToPanel, type WindowMinutes } from './shared/metricsProtocol';
+import { metricsPageHtml } from '../../../webview-ui/metrics/page';
+import { Disposable, DisposableStore, errorMessage, type Event, type IDisposable, type Logger } from '../../core/lifecycle';
+import type { GpuStatus, SampleBatch, SeriesInfo } from '../../core/metrics/types';
+import { fromPanelSchema, parseMessage, seriesMessage, toPanelSchema, type FromPanel, type SeriesInfoMessage, type ToPanel, type WindowMinutes } from '../../shared/metricsProtocol';
 
 export const METRICS_VIEW_TYPE = 'llmStack.metrics';
 export const SHOW_METRICS_COMMAND = 'llmStack.metrics.show';

@@ -4,25 +4,25 @@
 // The work itself is in src/core/stack; this file asks, shows and reports.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { EngineConnection } from './core/docker/connection';
-import { createClassifier, normalizeImage } from './core/docker/containers';
-import { errorMessage, type Logger } from './core/lifecycle';
-import { safeTarget, writeFileSafely } from './core/safeWrite';
-import { applyStack, ApplyError, downStack, type ApplyReport, type DownResult } from './core/stack/apply';
-import { StackFileError } from './core/stack/document';
-import { toCompose } from './core/stack/export/compose';
-import { toKubernetes } from './core/stack/export/kubernetes';
-import { exportRunningStack } from './core/stack/exportRunning';
-import type { HardwareProbe } from './core/stack/hardware';
-import { hostPathWarnings } from './core/stack/hostPaths';
-import { formatPlan, type PlanStep, type StackPlan } from './core/stack/plan';
-import { deploySwarm, removeSwarm, swarmStatus, type SwarmDeployResult } from './core/stack/swarm';
-import { LABEL_SERVICE, LABEL_STACK } from './core/stack/schema';
-import { ensureStackModels, type StackModelHost, type StackModelResult } from './core/stack/stackModels';
-import { stackTemplates } from './core/stack/templates';
-import { planPrepared, prepareStack, type PreparedStack } from './core/stack/workflow';
-import { imagePatterns } from './settings';
-import { isStackDocument } from './stackEditor';
+import type { EngineConnection } from '../../core/docker/connection';
+import { createClassifier, normalizeImage } from '../../core/docker/containers';
+import { errorMessage, type Logger } from '../../core/lifecycle';
+import { safeTarget, writeFileSafely } from '../../core/safeWrite';
+import { applyStack, ApplyError, downStack, type ApplyReport, type DownResult } from '../../core/stack/apply';
+import { StackFileError } from '../../core/stack/document';
+import { toCompose } from '../../core/stack/export/compose';
+import { toKubernetes } from '../../core/stack/export/kubernetes';
+import { exportRunningStack } from '../../core/stack/exportRunning';
+import type { HardwareProbe } from '../../core/stack/hardware';
+import { hostPathWarnings } from '../../core/stack/hostPaths';
+import { formatPlan, type PlanStep, type StackPlan } from '../../core/stack/plan';
+import { deploySwarm, removeSwarm, swarmStatus, type SwarmDeployResult } from '../../core/stack/swarm';
+import { LABEL_SERVICE, LABEL_STACK } from '../../core/stack/schema';
+import { ensureStackModels, type StackModelHost, type StackModelResult } from '../../core/stack/stackModels';
+import { stackTemplates } from '../../core/stack/templates';
+import { planPrepared, prepareStack, type PreparedStack } from '../../core/stack/workflow';
+import { imagePatterns } from '../settings';
+import { isStackDocument } from './editor';
 
 export const PLAN_SCHEME = 'llmstack-plan';
 

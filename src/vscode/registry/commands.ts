@@ -3,9 +3,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { BackupInfo } from './core/registry/registry';
-import { exportRegistry, importRegistry, parseExport } from './core/registry/transfer';
-import { describeRegistryError, RegistryService } from './registryService';
+import { BackupInfo } from '../../core/registry/registry';
+import { exportRegistry, importRegistry, parseExport } from '../../core/registry/transfer';
+import { describeRegistryError, RegistryService } from './service';
 
 export const STATS_URI = vscode.Uri.from({ scheme: 'llmstack-registry', path: '/Registry Statistics.md' });
 

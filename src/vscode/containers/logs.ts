@@ -1,9 +1,9 @@
 // Show Logs: follows a container's stdout/stderr in a terminal (closing it stops following) or in
 // an output channel; one view and one stream per container, revealed again when asked twice.
 import * as vscode from 'vscode';
-import type { ContainerActions, LogChunk } from './core/docker/actions';
-import type { IDisposable } from './core/lifecycle';
-import { logsSettings } from './settings';
+import type { ContainerActions, LogChunk } from '../../core/docker/actions';
+import type { IDisposable } from '../../core/lifecycle';
+import { logsSettings } from '../settings';
 
 const RED = '\x1b[31m';
 const RESET = '\x1b[0m';

@@ -1,13 +1,13 @@
 // Feeds the catalog its endpoints: runtime containers from the events-fed container cache, the
 // endpoints and GGUF folders in settings. A runtime container that starts again is listed again.
 import * as vscode from 'vscode';
-import type { ContainerCache } from './core/docker/containerCache';
-import type { Classifier } from './core/docker/containers';
-import { Disposable } from './core/lifecycle';
-import type { ModelCatalog } from './core/runtimes/catalog';
-import { discoverRuntimes, mergeEndpoints, parseUserEndpoints } from './core/runtimes/discovery';
-import { ggufFolderEndpoint } from './core/runtimes/ggufFolder';
-import { ggufFolders, SECTION, userEndpointsSetting } from './settings';
+import type { ContainerCache } from '../../core/docker/containerCache';
+import type { Classifier } from '../../core/docker/containers';
+import { Disposable } from '../../core/lifecycle';
+import type { ModelCatalog } from '../../core/runtimes/catalog';
+import { discoverRuntimes, mergeEndpoints, parseUserEndpoints } from '../../core/runtimes/discovery';
+import { ggufFolderEndpoint } from '../../core/runtimes/ggufFolder';
+import { ggufFolders, SECTION, userEndpointsSetting } from '../settings';
 
 export class ModelSources extends Disposable {
   private debounce: NodeJS.Timeout | undefined;
