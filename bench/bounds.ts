@@ -80,7 +80,7 @@ async function refusedLongLine(): Promise<{ ms: number; rssGrowthMB: number; mes
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   try {
     const client = new OllamaClient(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
-    collectGarbage();
+    await collectGarbage();
     const rss0 = process.memoryUsage().rss;
     const t0 = performance.now();
     let message = 'no error';

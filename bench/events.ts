@@ -338,6 +338,7 @@ async function measureActivation(timeoutMs: number): Promise<{ activateMs: numbe
   const modulePath = '../test/host/codeServerHost';
   let mod: CodeServerHostModule;
   try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when this benchmark runs
     mod = require(modulePath) as CodeServerHostModule;
   } catch (e) {
     const err = e as NodeJS.ErrnoException;

@@ -485,6 +485,7 @@ interface RenderModule {
 export async function measureRendering(): Promise<Record<string, unknown>> {
   let mod: RenderModule;
   try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when this benchmark runs
     mod = require('../test/webview/renderHarness') as RenderModule;
   } catch (e) {
     return { renderFrameMs: null, renderNote: `loading test/webview/renderHarness failed: ${errorMessage(e)}` };

@@ -91,6 +91,7 @@ async function main(): Promise<number> {
     process.stderr.write(`[bench] ${name}: running\n`);
     const started = Date.now();
     try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when this benchmark runs
       const mod = require(`./${name}`) as Partial<Benchmark>;
       if (typeof mod.run !== 'function') throw new Error(`bench/${name}.ts does not export run()`);
       const figures = await mod.run();

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test tier: unit, integration on a real Docker Engine (started here when none
 # answers), and the extension-host suite inside a real VS Code (code-server + Chromium).
-# Coverage of src/core is checked by c8 for the unit and integration tiers (at least 90 % of lines
+# ESLint checks the layering first. Coverage of src/core and src/app is checked by c8 for the unit and integration tiers (at least 90 % of lines
 # and branches); the host tier reports the glue's. The run must leave the engine as it found it.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -18,7 +18,8 @@ SNAPSHOT=test-results/engine-before.json
 rm -f "$SNAPSHOT"
 step "engine: snapshot before the run" bash -c "bash scripts/ensure-docker.sh && node out/test/setup/engineLeftovers.js snapshot $SNAPSHOT"
 step "manifest: every contributed command is registered" node scripts/check-commands.mjs
-step "unit + integration (c8: src/core at least 90 % lines and branches)" bash -c 'bash scripts/ensure-docker.sh && bash scripts/ensure-compose.sh >/dev/null && npx c8 --check-coverage --lines 90 --branches 90 --include "out/src/core/**" --reporter text-summary --reporter text --reports-dir test-results/coverage mocha --config .mocharc.json --grep "\((unit|integration)\)" "out/test/unit/**/*.test.js" "out/test/integration/**/*.test.js"'
+step "lint: layering, floating promises, unused exports (eslint)" npx eslint --max-warnings 0 .
+step "unit + integration (c8: src/core and src/app at least 90 % lines and branches)" bash -c 'bash scripts/ensure-docker.sh && bash scripts/ensure-compose.sh >/dev/null && npx c8 --check-coverage --lines 90 --branches 90 --include "out/src/core/**" --include "out/src/app/**" --reporter text-summary --reporter text --reports-dir test-results/coverage mocha --config .mocharc.json --grep "\((unit|integration)\)" "out/test/unit/**/*.test.js" "out/test/integration/**/*.test.js"'
 step "host: real VS Code (code-server) + Chromium (reports the glue's coverage)" bash -c 'bash scripts/ensure-code-server.sh >/dev/null && node out/test/host/runCodeServer.js'
 step "engine: the run left no container, network, volume or dangling image" node out/test/setup/engineLeftovers.js check "$SNAPSHOT"
 echo "tiers: $passed passed, $failed failed"

@@ -124,7 +124,7 @@ export class ContainerActions {
     try {
       const info = await c.inspect();
       tty = !!info.Config?.Tty;
-      raw = (await c.logs({ follow: true, stdout: true, stderr: true, tail: options.tail ?? 500 } as never)) as unknown as Readable;
+      raw = await (c.logs({ follow: true, stdout: true, stderr: true, tail: options.tail ?? 500 } as never) as unknown as Promise<Readable>);
     } catch (e) {
       throw toActionError('Showing logs of', name, e);
     }

@@ -178,10 +178,10 @@ export class ContainerCache extends Disposable {
     try {
       // Subscribe first, then list: an event that lands during the list refreshes its container
       // afterwards, so nothing between the two is lost.
-      const stream = (await docker.getEvents({
+      const stream = await (docker.getEvents({
         filters: { type: ['container'] },
         abortSignal: ac.signal,
-      } as never)) as unknown as Readable;
+      } as never) as unknown as Promise<Readable>);
       if (ac.signal.aborted || this.isDisposed) {
         stream.destroy?.();
         return;
