@@ -286,10 +286,9 @@ describe('commands through the workbench UI (host)', function () {
     });
 
     it('Copy Model Name and Copy Endpoint URL from the context menu: the clipboard holds them', async () => {
-      await user.runCommand('llmStack.models.copyName', { on: user.treeRow('Models', `${small}:latest`) });
-      await waitUntil('the name on the clipboard', async () => (await user.clipboard()) === `${small}:latest`, 10_000, 100);
-      await user.runCommand('llmStack.models.copyEndpoint', { on: user.groupRow('Models', runtime.name) });
-      await waitUntil('the endpoint on the clipboard', async () => (await user.clipboard()) === runtime.base, 10_000, 100);
+      // Copying twice is harmless: a click the menu lost is retried until the clipboard holds it.
+      await user.runCommand('llmStack.models.copyName', { on: user.treeRow('Models', `${small}:latest`), shows: async () => (await user.clipboard()) === `${small}:latest` });
+      await user.runCommand('llmStack.models.copyEndpoint', { on: user.groupRow('Models', runtime.name), shows: async () => (await user.clipboard()) === runtime.base });
     });
 
     it('Show Model Details: picked, a document with what the runtime reports', async () => {
@@ -383,8 +382,9 @@ describe('commands through the workbench UI (host)', function () {
       await prompt();
       assert.match(await user.notification(/HTTP 401/, 120_000), /Invalid API Key/);
       await user.clearNotifications();
-      await user.runCommand('llmStack.models.setApiKey', { on: user.groupRow('Models', new RegExp(`^\\s*${name}`)) });
-      await user.type('ui-secret-key', { title: `API key for ${name}` });
+      const keyTitle = `API key for ${name}`;
+      await user.runCommand('llmStack.models.setApiKey', { on: user.groupRow('Models', new RegExp(`^\\s*${name}`)), shows: user.page.locator('.quick-input-widget .quick-input-title', { hasText: keyTitle }) });
+      await user.type('ui-secret-key', { title: keyTitle });
       await prompt();
       await user.notification(new RegExp(`${small}:latest: [1-9]\\d* tokens in`), 120_000);
     });

@@ -64,7 +64,7 @@ export class UserWindow {
    * the view's title bar. Returns once it started; its quick picks and dialogs are then answered
    * with pick/type/confirm.
    */
-  async runCommand(id: string, o: { on?: Locator; shows?: Locator } = {}): Promise<void> {
+  async runCommand(id: string, o: { on?: Locator; shows?: Locator | (() => Promise<boolean>) } = {}): Promise<void> {
     const title = paletteTitle(id);
     const plainTitle = manifest.contributes.commands.find((c) => c.command === id)!.title;
     if (o.on) return this.contextMenu(o.on, plainTitle, o.shows);
@@ -80,9 +80,10 @@ export class UserWindow {
   /**
    * Right-clicks a row and clicks `item` in its context menu. A dropped click is retried (bounded):
    * one the menu lost (it stays open), and, with `shows`, one after which what the command shows
-   * (its input box) never came (a row re-rendered under the pointer takes the click away).
+   * (its input box, or a condition such as the clipboard's content) never came (a row re-rendered
+   * under the pointer takes the click away). Only for commands that are safe to run twice.
    */
-  private async contextMenu(row: Locator, item: string, shows?: Locator): Promise<void> {
+  private async contextMenu(row: Locator, item: string, shows?: Locator | (() => Promise<boolean>)): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       await row.click({ button: 'right' });
       const entry = this.page.locator('.monaco-menu .action-item', { has: this.page.locator('.action-label', { hasText: new RegExp(`^${escape(item)}$`) }) }).first();
@@ -91,7 +92,8 @@ export class UserWindow {
         await entry.hover();
         await entry.click();
         await this.page.locator('.monaco-menu').first().waitFor({ state: 'detached', timeout: 5_000 });
-        if (shows) await shows.waitFor({ timeout: 15_000 });
+        if (typeof shows === 'function') await waitUntil(`what ${item} does`, shows, 10_000, 100);
+        else if (shows) await shows.waitFor({ timeout: 15_000 });
         return;
       } catch (e) {
         if (attempt >= 4) throw e;
