@@ -20,7 +20,6 @@
 // ~/.cache/llm-local-stack/node-llama-cpp-3.22.1/node_modules), BENCH_MODELS_KEEP=1 (keep the temp dir).
 import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -38,6 +37,7 @@ import type { RuntimeEndpoint } from '../src/core/runtimes/runtime';
 import { interruptCleanups } from './lib/benchContainers';
 import { collectGarbage, round, summarize, Summary } from './lib/stats';
 import { envNumber, rng, budget, budgetSummary } from './lib/params';
+import { freePort } from '../test/support/net';
 
 const log = (msg: string) => process.stderr.write(`[bench:models] ${msg}\n`);
 const repoRoot = path.resolve(__dirname, '..', '..');
@@ -523,17 +523,6 @@ async function measureRefresh(tmp: string, warnings: string[]): Promise<Record<s
 
 // ---------------------------------------------------------------------------------------------
 // Pull of a large file through the test runtime
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Writes size bytes: a 1 MiB random block, each copy stamped with its index so no two MiB are equal. */
 function writeSourceFile(file: string, size: number): void {

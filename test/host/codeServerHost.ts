@@ -3,11 +3,11 @@
 // sibling script and the activation benchmark.
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { format } from 'node:util';
 import { chromium, Browser, Page } from 'playwright-core';
+import { freePort } from '../support/net';
 
 export const ROOT = path.resolve(__dirname, '..', '..', '..');
 export const EXTENSION_ID = 'llm-local-stack.llm-local-stack';
@@ -17,14 +17,6 @@ export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic',
 export function codeServerEntry(): string {
   const dir = execFileSync('bash', [path.join(ROOT, 'scripts', 'ensure-code-server.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim().split('\n').pop()!;
   return path.join(dir, 'node_modules', 'code-server', 'out', 'node', 'entry.js');
-}
-
-export async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
 }
 
 export interface HostOptions {

@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { engine, TEST_LABEL, uniqueName, waitUntil } from './engine';
+import { engine, TEST_LABEL, type TestContainers, uniqueName, waitUntil } from './engine';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 export const RUNTIME_IMAGE = 'llmstack-test/runtime:1';
@@ -20,7 +20,7 @@ export function buildRuntimeImage(): void {
   imageReady = true;
 }
 
-export async function startRuntime(dir: string, env: string[] = []): Promise<{ base: string; id: string }> {
+export async function startRuntime(dir: string, env: string[] = [], own?: TestContainers): Promise<{ base: string; id: string }> {
   fs.mkdirSync(path.join(dir, 'models'), { recursive: true });
   fs.mkdirSync(path.join(dir, 'source'), { recursive: true });
   const c = await engine().createContainer({
@@ -34,6 +34,8 @@ export async function startRuntime(dir: string, env: string[] = []): Promise<{ b
       PortBindings: { '11434/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] },
     },
   });
+  // Remembered before anything can fail, so that the suite removes it in any case.
+  own?.add(c.id);
   await c.start();
   const port = (await c.inspect()).NetworkSettings.Ports['11434/tcp']![0].HostPort;
   const base = `http://127.0.0.1:${port}`;

@@ -6,10 +6,10 @@
 // run's process exits; a guard in the child ends it when this process dies without cleaning up.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { freePort } from './net';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const SERVER = path.join(ROOT, 'test', 'runtime', 'server', 'server.mjs');
@@ -87,18 +87,6 @@ function installExitHook(): void {
       fs.rmSync(l.appDir, { recursive: true, force: true });
     }
     live.clear();
-  });
-}
-
-/** A free port on 127.0.0.1 (closed again at once; the runtime binds it a moment later). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
   });
 }
 

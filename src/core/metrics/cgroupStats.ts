@@ -6,7 +6,7 @@
 // not check out (another machine's engine, Docker Desktop's VM, a cgroup namespace that hides
 // the path) falls back to the stats stream, so the figures are the same either way.
 import * as fs from 'node:fs';
-import type { ContainerStatsReading } from './containerStats';
+import type { ContainerStatsReading } from './containerStats/figures';
 
 /** The files of one container, kept open: each sample is one pread per file, no open/close. */
 interface Files {

@@ -1,147 +1,18 @@
-// Per-container CPU, memory, network and block IO from the engine's stats stream, as `docker stats` computes them, plus container pids.
+// Per-container CPU, memory, network and block IO, as `docker stats` computes them, plus container pids.
+// The source of each container's figures is chosen here (the kernel's cgroup files or a stats
+// stream); the figures are worked out in containerStats/figures.ts, the stream read in
+// containerStats/stream.ts, and the engine's answers parsed in containerStats/answers.ts.
 import type Docker from 'dockerode';
-import { StringDecoder } from 'node:string_decoder';
 import { Emitter, errorMessage, type Event, type IDisposable, type Logger, silentLogger } from '../lifecycle';
 import { withTimeout } from '../docker/connection';
 import { CgroupStatsSource, openCgroupFiles } from './cgroupStats';
+import { parseInspectState, parseTopPids } from './containerStats/answers';
+import type { ContainerStatsReading } from './containerStats/figures';
+import { ContainerStatsStream, type StreamEnd } from './containerStats/stream';
 
-/** The fields of a stats frame used here (Engine API ContainerStatsResponse); all optional, engines differ. */
-export interface StatsFrame {
-  read?: string;
-  preread?: string;
-  num_procs?: number;
-  cpu_stats?: CpuStats;
-  precpu_stats?: CpuStats;
-  memory_stats?: {
-    usage?: number;
-    limit?: number;
-    stats?: Record<string, number>;
-    /** Windows */
-    privateworkingset?: number;
-  };
-  networks?: Record<string, { rx_bytes?: number; tx_bytes?: number }>;
-  blkio_stats?: { io_service_bytes_recursive?: { op?: string; value?: number }[] | null };
-}
-
-interface CpuStats {
-  cpu_usage?: { total_usage?: number; percpu_usage?: number[] | null };
-  system_cpu_usage?: number;
-  online_cpus?: number;
-}
-
-export interface ContainerStatsReading {
-  /** When the frame arrived (epoch ms, the sampler's clock). */
-  readonly at: number;
-  /** Percent of one core, as `docker stats` shows it (400 % = four cores busy). */
-  readonly cpu?: number;
-  /** Bytes in use without the reclaimable page cache. */
-  readonly memory?: number;
-  readonly memoryLimit?: number;
-  readonly netRx?: number;
-  readonly netTx?: number;
-  readonly blockRead?: number;
-  readonly blockWrite?: number;
-}
-
-/** Docker sends all-zero frames, read time "0001-01-01…", for a container that is not running. */
-export function isNotRunningFrame(f: StatsFrame): boolean {
-  return !f.read || f.read.startsWith('0001-01-01');
-}
-
-/** CPU percent as the Docker CLI computes it: on Linux from the system-time delta, on Windows from 100 ns intervals. */
-export function cpuPercent(f: StatsFrame): number | undefined {
-  const cur = f.cpu_stats;
-  const pre = f.precpu_stats;
-  const total = cur?.cpu_usage?.total_usage;
-  const preTotal = pre?.cpu_usage?.total_usage;
-  if (total === undefined || preTotal === undefined) return undefined;
-  const cpuDelta = total - preTotal;
-  if (cur?.system_cpu_usage !== undefined) {
-    // The first frame of a stream has no previous reading: its delta would span the whole uptime.
-    if (!pre?.system_cpu_usage) return undefined;
-    const systemDelta = cur.system_cpu_usage - pre.system_cpu_usage;
-    const online = cur.online_cpus || cur.cpu_usage?.percpu_usage?.length || 0;
-    if (systemDelta <= 0 || online === 0) return undefined;
-    return cpuDelta > 0 ? (cpuDelta / systemDelta) * online * 100 : 0;
-  }
-  if (f.num_procs && f.read && f.preread) {
-    const ns = (Date.parse(f.read) - Date.parse(f.preread)) * 1e6;
-    const possible = (ns / 100) * f.num_procs;
-    if (!(possible > 0)) return undefined;
-    return cpuDelta > 0 ? (cpuDelta / possible) * 100 : 0;
-  }
-  return undefined;
-}
-
-/**
- * Memory without the page cache the kernel can drop, like `docker stats`: total_inactive_file on
- * cgroup v1 (older CLIs took `cache`, which also holds active file pages; it is used only where
- * total_inactive_file is missing), inactive_file on cgroup v2, the private working set on Windows.
- */
-export function memoryUsage(f: StatsFrame): { used: number; limit?: number } | undefined {
-  const m = f.memory_stats;
-  if (!m) return undefined;
-  if (m.usage === undefined) return m.privateworkingset !== undefined ? { used: m.privateworkingset } : undefined;
-  const s = m.stats ?? {};
-  const cache = s.total_inactive_file ?? s.inactive_file ?? s.cache;
-  const used = cache !== undefined && cache < m.usage ? m.usage - cache : m.usage;
-  // An unlimited container reports the host's memory (or a huge number) as its limit.
-  const limit = m.limit && m.limit < 2 ** 60 ? m.limit : undefined;
-  return { used, limit };
-}
-
-export function networkTotals(f: StatsFrame): { rx: number; tx: number } | undefined {
-  if (!f.networks) return undefined;
-  let rx = 0;
-  let tx = 0;
-  for (const n of Object.values(f.networks)) {
-    rx += n.rx_bytes ?? 0;
-    tx += n.tx_bytes ?? 0;
-  }
-  return { rx, tx };
-}
-
-export function blockTotals(f: StatsFrame): { read: number; write: number } | undefined {
-  const list = f.blkio_stats?.io_service_bytes_recursive;
-  if (!list) return undefined;
-  let read = 0;
-  let write = 0;
-  for (const e of list) {
-    const op = e.op?.toLowerCase();
-    if (op === 'read') read += e.value ?? 0;
-    else if (op === 'write') write += e.value ?? 0;
-  }
-  return { read, write };
-}
-
-/** Turns consecutive frames into rates; counters come from the frame's own read time, not arrival. */
-export class StatsRates {
-  private prev: { t: number; net?: { rx: number; tx: number }; blk?: { read: number; write: number } } | undefined;
-
-  update(f: StatsFrame, at: number): ContainerStatsReading {
-    const t = f.read ? Date.parse(f.read) : NaN;
-    const net = networkTotals(f);
-    const blk = blockTotals(f);
-    const mem = memoryUsage(f);
-    const prev = this.prev;
-    this.prev = Number.isFinite(t) ? { t, net, blk } : undefined;
-    const dt = prev && Number.isFinite(t) ? (t - prev.t) / 1000 : 0;
-    const rate = (cur: number | undefined, before: number | undefined) =>
-      dt > 0 && cur !== undefined && before !== undefined && cur >= before ? (cur - before) / dt : undefined;
-    return {
-      at,
-      cpu: cpuPercent(f),
-      memory: mem?.used,
-      memoryLimit: mem?.limit,
-      netRx: rate(net?.rx, prev?.net?.rx),
-      netTx: rate(net?.tx, prev?.net?.tx),
-      blockRead: rate(blk?.read, prev?.blk?.read),
-      blockWrite: rate(blk?.write, prev?.blk?.write),
-    };
-  }
-}
-
-export type StreamEndReason = 'not-running' | 'closed' | 'error' | 'disposed';
+export { parseTopPids, type StatsFrame } from './containerStats/answers';
+export { blockTotals, cpuPercent, isNotRunningFrame, memoryUsage, networkTotals, StatsRates, type ContainerStatsReading } from './containerStats/figures';
+export { ContainerStatsStream, type StreamEnd, type StreamEndReason } from './containerStats/stream';
 
 /**
  * Where container figures come from: 'auto' reads the kernel's cgroup files when the engine runs
@@ -149,110 +20,6 @@ export type StreamEndReason = 'not-running' | 'closed' | 'error' | 'disposed';
  * 'stream' always uses the stream.
  */
 export type ContainerStatsSource = 'auto' | 'stream';
-
-export interface StreamEnd {
-  readonly id: string;
-  readonly reason: StreamEndReason;
-  readonly message?: string;
-}
-
-const MAX_FRAME = 1024 * 1024;
-
-/** One container's stats stream; ends by itself when the container stops or goes away. */
-export class ContainerStatsStream implements IDisposable {
-  private readonly onDidEndEmitter = new Emitter<StreamEnd>();
-  readonly onDidEnd: Event<StreamEnd> = this.onDidEndEmitter.event;
-  private readonly abort = new AbortController();
-  private stream: NodeJS.ReadableStream | undefined;
-  private readonly rates = new StatsRates();
-  private latestReading: ContainerStatsReading | undefined;
-  private endedWith: StreamEnd | undefined;
-  private frameCount = 0;
-
-  constructor(
-    readonly id: string,
-    container: Docker.Container,
-    private readonly now: () => number = Date.now,
-  ) {
-    const opts = { stream: true as const, abortSignal: this.abort.signal };
-    container.stats(opts).then(
-      (stream) => this.attach(stream),
-      (e: unknown) => this.end(this.abort.signal.aborted ? 'disposed' : 'error', errorMessage(e)),
-    );
-  }
-
-  get latest(): ContainerStatsReading | undefined {
-    return this.latestReading;
-  }
-
-  get ended(): StreamEnd | undefined {
-    return this.endedWith;
-  }
-
-  get frames(): number {
-    return this.frameCount;
-  }
-
-  dispose(): void {
-    this.end('disposed');
-  }
-
-  private attach(stream: NodeJS.ReadableStream): void {
-    this.stream = stream;
-    if (this.endedWith) {
-      this.destroy();
-      return;
-    }
-    const decoder = new StringDecoder('utf8');
-    let buffer = '';
-    stream.on('data', (chunk: Buffer | string) => {
-      buffer += typeof chunk === 'string' ? chunk : decoder.write(chunk);
-      let nl: number;
-      while ((nl = buffer.indexOf('\n')) >= 0 && !this.endedWith) {
-        const line = buffer.slice(0, nl).trim();
-        buffer = buffer.slice(nl + 1);
-        if (line) this.onFrame(line);
-      }
-      if (buffer.length > MAX_FRAME) this.end('error', 'a stats frame exceeded 1 MiB');
-    });
-    stream.on('end', () => this.end('closed'));
-    stream.on('close', () => this.end('closed'));
-    stream.on('error', (e: unknown) => this.end(this.abort.signal.aborted ? 'disposed' : 'error', errorMessage(e)));
-  }
-
-  private onFrame(line: string): void {
-    let frame: StatsFrame;
-    try {
-      frame = JSON.parse(line) as StatsFrame;
-    } catch {
-      return;
-    }
-    if (typeof frame !== 'object' || frame === null) return;
-    this.frameCount++;
-    if (isNotRunningFrame(frame)) {
-      this.end('not-running');
-      return;
-    }
-    this.latestReading = this.rates.update(frame, this.now());
-  }
-
-  private end(reason: StreamEndReason, message?: string): void {
-    if (this.endedWith) return;
-    this.endedWith = { id: this.id, reason, message };
-    this.abort.abort();
-    this.destroy();
-    this.onDidEndEmitter.fire(this.endedWith);
-    this.onDidEndEmitter.dispose();
-  }
-
-  private destroy(): void {
-    const s = this.stream as (NodeJS.ReadableStream & { destroy?: () => void }) | undefined;
-    if (!s) return;
-    // The abort already errors the socket; the listener keeps that error from going unhandled.
-    s.on('error', () => undefined);
-    s.destroy?.();
-  }
-}
 
 export interface ContainerStatsOptions {
   readonly log?: Logger;
@@ -448,15 +215,20 @@ export class ContainerStats implements IDisposable {
     this.endedAt.delete(id);
     const stillWanted = () => epoch === this.epoch && !this.disposed && this.wanted.has(id) && this.locating.delete(id);
     withTimeout(`Inspecting ${id.slice(0, 12)}`, this.requestTimeoutMs, (abortSignal) =>
-      (docker.getContainer(id).inspect as (o: object) => Promise<{ State?: { Running?: boolean; Pid?: number } }>)({ abortSignal }),
+      (docker.getContainer(id).inspect as (o: object) => Promise<unknown>)({ abortSignal }),
     ).then(
       (info) => {
         if (!stillWanted()) return;
-        if (!info.State?.Running) {
+        const state = parseInspectState(info);
+        if (!state) {
+          this.ended(id, { id, reason: 'error', message: 'the engine answered the inspect with something other than a container' });
+          return;
+        }
+        if (!state.running) {
           this.ended(id, { id, reason: 'not-running' });
           return;
         }
-        const files = openCgroupFiles(id, info.State.Pid ?? 0);
+        const files = openCgroupFiles(id, state.pid);
         if (typeof files === 'string') {
           this.log.debug(`Stats of ${id.slice(0, 12)} come from the stats stream: ${files}.`);
           this.streamOnly.add(id);
@@ -493,7 +265,7 @@ export class ContainerStats implements IDisposable {
   }
 
   private openStream(docker: Docker, id: string): void {
-    const s = new ContainerStatsStream(id, docker.getContainer(id), this.now);
+    const s = new ContainerStatsStream(id, docker.getContainer(id), this.now, this.log);
     this.streams.set(id, s);
     this.endedAt.delete(id);
     s.onDidEnd((e) => {
@@ -502,18 +274,4 @@ export class ContainerStats implements IDisposable {
       this.ended(id, e);
     });
   }
-}
-
-/** The PID column of a `docker top` answer ({ Titles, Processes }). */
-export function parseTopPids(top: unknown): number[] {
-  const t = top as { Titles?: unknown; Processes?: unknown } | undefined;
-  if (!t || !Array.isArray(t.Titles) || !Array.isArray(t.Processes)) return [];
-  const col = t.Titles.findIndex((x) => String(x).toUpperCase() === 'PID');
-  if (col < 0) return [];
-  const out: number[] = [];
-  for (const row of t.Processes) {
-    const v = Array.isArray(row) ? Number(row[col]) : NaN;
-    if (Number.isInteger(v) && v > 0) out.push(v);
-  }
-  return out;
 }

@@ -1,5 +1,7 @@
 // NVIDIA GPU and GPU-process readings from nvidia-smi, run once in loop mode as long-lived child processes.
-import { ChildProcess, spawn } from 'node:child_process';
+// This module is the one place nvidia-smi is started: the sampler's loops (NvidiaSmi) and the
+// hardware probe's one bounded run (runNvidiaSmiOnce, core/stack/hardware.ts) both go through it.
+import { type ChildProcess, spawn } from 'node:child_process';
 import { StringDecoder } from 'node:string_decoder';
 import { Emitter, errorMessage, type Event, type IDisposable, type Logger, silentLogger } from '../lifecycle';
 import type { GpuStatus } from './types';
@@ -95,6 +97,89 @@ export function classifyFailure(output: string, code: number | null, signal: Nod
   const how = errnoCode ? `could not be started (${errnoCode})` : signal ? `was killed by ${signal}` : `exited with code ${code}`;
   const detail = output.trim().split(/\r?\n/).slice(-3).join(' ').slice(0, 400);
   return { kind: 'error', message: `nvidia-smi ${how}${detail ? `: ${detail}` : ''}` };
+}
+
+/** Starts nvidia-smi; throws where spawn throws (an unusable path: empty, a NUL byte). */
+function spawnNvidiaSmi(binary: string, args: readonly string[]): ChildProcess {
+  return spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
+}
+
+/** SIGTERM, then SIGKILL after graceMs: a driver-hung nvidia-smi may ignore SIGTERM. */
+function stopNvidiaSmi(child: ChildProcess, graceMs: number): void {
+  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }, graceMs);
+  timer.unref?.();
+  child.once('close', () => clearTimeout(timer));
+}
+
+/** How one bounded run of nvidia-smi ended. */
+export type NvidiaSmiRun =
+  /** It exited; `output` is stdout and stderr together, cut at maxOutput. */
+  | { readonly kind: 'exited'; readonly output: string; readonly code: number | null; readonly signal: NodeJS.Signals | null }
+  /** spawn threw: the path cannot name a program. */
+  | { readonly kind: 'unusable'; readonly message: string }
+  /** It could not be started (ENOENT, EACCES…). */
+  | { readonly kind: 'failed'; readonly errnoCode: string }
+  /** It did not exit within timeoutMs and was killed. */
+  | { readonly kind: 'timeout' };
+
+export interface NvidiaSmiRunOptions {
+  readonly timeoutMs: number;
+  /** Aborting rejects with the signal's reason and kills nvidia-smi. */
+  readonly signal?: AbortSignal;
+  /** Output beyond this is dropped. */
+  readonly maxOutput: number;
+  /** SIGKILL follows SIGTERM after this (default 1 s). */
+  readonly killTimeoutMs?: number;
+}
+
+/** One nvidia-smi run to its exit, bounded by timeoutMs; never rejects except on abort. */
+export function runNvidiaSmiOnce(binary: string, args: readonly string[], o: NvidiaSmiRunOptions): Promise<NvidiaSmiRun> {
+  const { signal } = o;
+  return new Promise<NvidiaSmiRun>((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason ?? new Error('aborted'));
+    let settled = false;
+    let output = '';
+    let child: ChildProcess;
+    try {
+      child = spawnNvidiaSmi(binary, args);
+    } catch (e) {
+      return resolve({ kind: 'unusable', message: (e as Error).message });
+    }
+    const kill = () => stopNvidiaSmi(child, o.killTimeoutMs ?? 1000);
+    const finish = (r: NvidiaSmiRun | { error: unknown }) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      if ('error' in r) reject(r.error);
+      else resolve(r);
+    };
+    const onAbort = () => {
+      kill();
+      finish({ error: signal!.reason ?? new Error('aborted') });
+    };
+    // Resolve at the bound without waiting for 'close': a hung child (or one whose children hold the pipes) must not hold us.
+    const timer = setTimeout(() => {
+      kill();
+      finish({ kind: 'timeout' });
+    }, o.timeoutMs);
+    timer.unref?.();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const collect = (chunk: Buffer) => {
+      if (output.length < o.maxOutput) output += chunk.toString('utf8');
+    };
+    child.stdout!.on('data', collect);
+    child.stderr!.on('data', collect);
+    child.on('error', (e: NodeJS.ErrnoException) => {
+      if (child.pid !== undefined) return; // a failed kill; 'close' follows
+      finish({ kind: 'failed', errnoCode: e.code ?? e.message });
+    });
+    child.once('close', (code, sig) => finish({ kind: 'exited', output, code, signal: sig }));
+  });
 }
 
 export interface NvidiaSmiOptions {
@@ -242,7 +327,7 @@ export class NvidiaSmi implements IDisposable {
     const args = [query, '--format=csv,noheader,nounits', '-lms', String(this.intervalMs)];
     let child: ChildProcess;
     try {
-      child = spawn(this.binary, args, { stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
+      child = spawnNvidiaSmi(this.binary, args);
     } catch (e) {
       this.failed(kind, classifyFailure('', null, null, (e as NodeJS.ErrnoException).code ?? errorMessage(e)), 0);
       return;
@@ -304,13 +389,7 @@ export class NvidiaSmi implements IDisposable {
   private kill(loop: Loop): void {
     loop.ended = true;
     this.loops.delete(loop.kind);
-    if (loop.child.exitCode !== null || loop.child.signalCode !== null || loop.child.pid === undefined) return;
-    loop.child.kill('SIGTERM');
-    const timer = setTimeout(() => {
-      if (loop.child.exitCode === null && loop.child.signalCode === null) loop.child.kill('SIGKILL');
-    }, this.killTimeoutMs);
-    timer.unref?.();
-    loop.child.once('close', () => clearTimeout(timer));
+    stopNvidiaSmi(loop.child, this.killTimeoutMs);
   }
 
   private onLoopEnd(loop: Loop, code: number | null, signal: NodeJS.Signals | null, errnoCode?: string): void {

@@ -1,8 +1,8 @@
-// What this machine has for a stack's `auto` values: CPU cores, memory, and NVIDIA GPUs from one short nvidia-smi run.
-import { type ChildProcess, spawn } from 'node:child_process';
+// What this machine has for a stack's `auto` values: CPU cores, memory, and NVIDIA GPUs from one short
+// nvidia-smi run (started by core/metrics/nvidia.ts, which owns nvidia-smi for the sampler too).
 import * as fs from 'node:fs';
 import * as os from 'node:os';
-import { classifyFailure, csvNumber } from '../metrics/nvidia';
+import { classifyFailure, csvNumber, runNvidiaSmiOnce } from '../metrics/nvidia';
 import type { GpuStatus } from '../metrics/types';
 import type { GpuInfo, HardwareInfo } from './types';
 
@@ -83,75 +83,28 @@ function seconds(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000} s` : `${(ms / 1000).toFixed(1)} s`;
 }
 
-/** One `nvidia-smi --query-gpu` run, bounded by timeoutMs; never rejects except on abort. */
-function queryGpus(binary: string, timeoutMs: number, signal?: AbortSignal): Promise<InventoryResult> {
-  return new Promise<InventoryResult>((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason ?? new Error('aborted'));
-    let settled = false;
-    let output = '';
-    let child: ChildProcess;
-    try {
-      child = spawn(binary, [`--query-gpu=${GPU_INVENTORY_QUERY}`, '--format=csv,noheader,nounits'], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-        windowsHide: true,
-      });
-    } catch (e) {
-      // An unusable path (empty, a NUL byte) throws instead of emitting 'error'.
-      return resolve({ gpus: [], note: `No GPU information: nvidia-smi could not be started (${(e as Error).message}).` });
-    }
-    const kill = () => {
-      if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
-      child.kill('SIGTERM');
-      // A driver-hung nvidia-smi may ignore SIGTERM.
-      const t = setTimeout(() => {
-        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      }, 1000);
-      t.unref?.();
-      child.once('close', () => clearTimeout(t));
-    };
-    const finish = (r: InventoryResult | { error: unknown }) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-      if ('error' in r) reject(r.error);
-      else resolve(r);
-    };
-    const onAbort = () => {
-      kill();
-      finish({ error: signal!.reason ?? new Error('aborted') });
-    };
-    // Resolve at the bound without waiting for 'close': a hung child (or one whose children hold the pipes) must not hold us.
-    const timer = setTimeout(() => {
-      kill();
-      finish({
-        gpus: [],
-        note: `No GPU information: nvidia-smi did not answer within ${seconds(timeoutMs)} (the NVIDIA driver may be busy or hung).`,
-      });
-    }, timeoutMs);
-    timer.unref?.();
-    signal?.addEventListener('abort', onAbort, { once: true });
-    const collect = (chunk: Buffer) => {
-      if (output.length < MAX_OUTPUT) output += chunk.toString('utf8');
-    };
-    child.stdout!.on('data', collect);
-    child.stderr!.on('data', collect);
-    child.on('error', (e: NodeJS.ErrnoException) => {
-      if (child.pid !== undefined) return; // a failed kill; 'close' follows
-      if (e.code === 'ENOENT') {
-        const note = binary === 'nvidia-smi' ? 'No NVIDIA GPU found (nvidia-smi is not installed).' : `No NVIDIA GPU found (nvidia-smi not found at ${binary}).`;
-        finish({ gpus: [], note });
-      } else finish({ gpus: [], note: noteOf(classifyFailure('', null, null, e.code ?? e.message)) });
-    });
-    child.once('close', (code, sig) => {
-      const gpus = parseGpuInventory(output);
-      if (gpus.length) return finish({ gpus });
-      const status = classifyFailure(output, code, sig);
+/** The GPU inventory from one `nvidia-smi --query-gpu` run, bounded by timeoutMs; never rejects except on abort. */
+async function queryGpus(binary: string, timeoutMs: number, signal?: AbortSignal): Promise<InventoryResult> {
+  const run = await runNvidiaSmiOnce(binary, [`--query-gpu=${GPU_INVENTORY_QUERY}`, '--format=csv,noheader,nounits'], { timeoutMs, signal, maxOutput: MAX_OUTPUT });
+  switch (run.kind) {
+    case 'unusable':
+      return { gpus: [], note: `No GPU information: nvidia-smi could not be started (${run.message}).` };
+    case 'timeout':
+      return { gpus: [], note: `No GPU information: nvidia-smi did not answer within ${seconds(timeoutMs)} (the NVIDIA driver may be busy or hung).` };
+    case 'failed':
+      if (run.errnoCode === 'ENOENT') {
+        return { gpus: [], note: binary === 'nvidia-smi' ? 'No NVIDIA GPU found (nvidia-smi is not installed).' : `No NVIDIA GPU found (nvidia-smi not found at ${binary}).` };
+      }
+      return { gpus: [], note: noteOf(classifyFailure('', null, null, run.errnoCode)) };
+    case 'exited': {
+      const gpus = parseGpuInventory(run.output);
+      if (gpus.length) return { gpus };
+      const status = classifyFailure(run.output, run.code, run.signal);
       // Exit 0 without rows and without a known message: nvidia-smi ran and simply listed nothing.
-      const note = code === 0 && status.kind === 'error' ? 'No NVIDIA GPU found (nvidia-smi listed none).' : noteOf(status);
-      finish({ gpus: [], note });
-    });
-  });
+      const note = run.code === 0 && status.kind === 'error' ? 'No NVIDIA GPU found (nvidia-smi listed none).' : noteOf(status);
+      return { gpus: [], note };
+    }
+  }
 }
 
 /**

@@ -1,30 +1,22 @@
 // Container actions and log following against the real engine, including the bad cases.
 import * as assert from 'node:assert/strict';
 import { ActionError, ContainerActions, LogChunk, runBatch } from '../../../../src/core/docker/actions';
-import { createTestContainer, engine, removeTestContainers, uniqueName, waitUntil } from '../../../support/engine';
-import { connect } from './support';
+import { engine, uniqueName, waitUntil } from '../../../support/engine';
+import { connect, useEngine } from '../../../support/engineFixture';
 
 describe('container actions on a real engine (integration)', function () {
   this.timeout(90_000);
-  let env: ReturnType<typeof connect>;
+  const env = useEngine();
   let actions: ContainerActions;
 
-  before(async () => {
-    env = connect();
-    await env.connection.connect();
-    await env.cache.waitFor((c) => c.isLoaded, 20_000);
+  before(() => {
     actions = new ContainerActions(env.connection);
   });
-  after(async () => {
-    env?.dispose();
-    await removeTestContainers();
-  });
-  afterEach(async () => removeTestContainers());
 
   const state = async (id: string) => (await engine().getContainer(id).inspect()).State;
 
   it('stops, starts, restarts and removes, and the cache follows', async () => {
-    const c = await createTestContainer({ name: uniqueName('act') });
+    const c = await env.own.create({ name: uniqueName('act') });
     await actions.run('stop', c.id);
     assert.equal((await state(c.id)).Running, false);
     await env.cache.waitFor((cache) => cache.get(c.id)?.state === 'exited', 20_000);
@@ -39,7 +31,7 @@ describe('container actions on a real engine (integration)', function () {
   });
 
   it('explains a container removed while an action runs', async () => {
-    const c = await createTestContainer({ name: uniqueName('gone') });
+    const c = await env.own.create({ name: uniqueName('gone') });
     await c.remove({ force: true });
     await assert.rejects(actions.run('stop', c.id, 'gone-one'), (e: unknown) => {
       assert.ok(e instanceof ActionError);
@@ -50,8 +42,8 @@ describe('container actions on a real engine (integration)', function () {
   });
 
   it('runs a batch in parallel and reports each failure', async () => {
-    const a = await createTestContainer({ name: uniqueName('batch') });
-    const b = await createTestContainer({ name: uniqueName('batch') });
+    const a = await env.own.create({ name: uniqueName('batch') });
+    const b = await env.own.create({ name: uniqueName('batch') });
     const result = await runBatch([a.id, 'does-not-exist-llmstack', b.id], (id) => actions.run('stop', id));
     assert.deepEqual(result.succeeded.sort(), [a.id, b.id].sort());
     assert.equal(result.failed.length, 1);
@@ -59,14 +51,14 @@ describe('container actions on a real engine (integration)', function () {
   });
 
   it('inspects a container, and explains a missing one', async () => {
-    const c = await createTestContainer({ name: uniqueName('insp') });
+    const c = await env.own.create({ name: uniqueName('insp') });
     const data = (await actions.inspect(c.id)) as { Id: string };
     assert.equal(data.Id, c.id);
     await assert.rejects(actions.inspect('does-not-exist-llmstack', 'nope'), /Inspecting "nope" failed: the container no longer exists/);
   });
 
   it('follows logs with stdout and stderr apart, and ends when the container goes', async () => {
-    const c = await createTestContainer({
+    const c = await env.own.create({
       name: uniqueName('logs'),
       script: 'i=0; while true; do echo "out $i"; echo "err $i" >&2; i=$((i+1)); sleep 0.2; done',
     });
@@ -85,7 +77,7 @@ describe('container actions on a real engine (integration)', function () {
   });
 
   it('follows the raw stream of a TTY container', async () => {
-    const c = await createTestContainer({ name: uniqueName('tty'), tty: true, script: 'while true; do echo tty-line; sleep 0.2; done' });
+    const c = await env.own.create({ name: uniqueName('tty'), tty: true, script: 'while true; do echo tty-line; sleep 0.2; done' });
     const chunks: LogChunk[] = [];
     const follow = await actions.logs(c.id, 'tty', { onData: (ch) => chunks.push(ch), onEnd: () => undefined });
     try {

@@ -5,23 +5,18 @@ import { ContainerActions } from '../../../../src/core/docker/actions';
 import { type Alert, type AlertKind, AlertMonitor, type AlertNotice, healthDetailsFromInspect } from '../../../../src/core/docker/alerts';
 import { createClassifier } from '../../../../src/core/docker/containers';
 import { summarizeHealth } from '../../../../src/core/docker/health';
-import { createTestContainer, removeTestContainers, uniqueName, waitUntil } from '../../../support/engine';
-import { connect } from './support';
+import { uniqueName, waitUntil } from '../../../support/engine';
+import { useEngine } from '../../../support/engineFixture';
 
 describe('alerts on a real engine (integration)', function () {
   this.timeout(90_000);
-  let env: ReturnType<typeof connect>;
+  const env = useEngine();
   let actions: ContainerActions;
   let monitor: AlertMonitor;
   let notices: AlertNotice[];
   const classifier = createClassifier();
 
-  before(async () => {
-    await removeTestContainers();
-    env = connect();
-    await env.connection.connect();
-    assert.equal(env.connection.state.kind, 'connected');
-    await env.cache.waitFor((c) => c.isLoaded, 20_000);
+  before(() => {
     actions = new ContainerActions(env.connection);
   });
   beforeEach(() => {
@@ -34,14 +29,7 @@ describe('alerts on a real engine (integration)', function () {
     notices = [];
     monitor.onAlert((n) => notices.push(n));
   });
-  afterEach(async () => {
-    await removeTestContainers();
-    monitor.dispose();
-  });
-  after(async () => {
-    env?.dispose();
-    await removeTestContainers();
-  });
+  afterEach(() => monitor.dispose());
 
   const alertOf = (name: string, kind: AlertKind): Alert | undefined => monitor.active().find((a) => a.containerName === name && a.kind === kind);
   const idOf = (name: string) => env.cache.list().find((r) => r.name === name)?.id;
@@ -50,7 +38,7 @@ describe('alerts on a real engine (integration)', function () {
     const name = uniqueName('llmstack-unhealthy');
     // Read "before" ahead of the start: the healthcheck fails 1 s after it, sooner than a loaded
     // machine may take to see the container running.
-    const c = await createTestContainer({ name, start: false, healthcheck: { test: 'echo probe failed; false', intervalMs: 1000, retries: 1 } });
+    const c = await env.own.create({ name, start: false, healthcheck: { test: 'echo probe failed; false', intervalMs: 1000, retries: 1 } });
     await env.cache.waitFor((cache) => cache.list().some((r) => r.name === name), 20_000);
     const before = summarizeHealth(env.connection.state, env.cache.list(), classifier, Date.now(), monitor.active());
     assert.equal(before.alerts, undefined);
@@ -80,7 +68,7 @@ describe('alerts on a real engine (integration)', function () {
 
   it('a container that exits with code 3 raises "exited"', async () => {
     const name = uniqueName('llmstack-exit3');
-    await createTestContainer({ name, script: 'sleep 1; exit 3' });
+    await env.own.create({ name, script: 'sleep 1; exit 3' });
     const alert = await waitUntil('the exit alert', () => alertOf(name, 'exited'), 30_000);
     assert.equal(alert.message, `${name}: exited unexpectedly with code 3`);
     assert.equal(alert.severity, 'warning');
@@ -92,7 +80,7 @@ describe('alerts on a real engine (integration)', function () {
 
   it('a container with restart: always that exits 1 at once raises "restart-loop"', async () => {
     const name = uniqueName('llmstack-loop');
-    await createTestContainer({ name, script: 'exit 1', restart: 'always' });
+    await env.own.create({ name, script: 'exit 1', restart: 'always' });
     const alert = await waitUntil('the restart-loop alert', () => alertOf(name, 'restart-loop'), 30_000);
     assert.equal(alert.severity, 'error');
     assert.match(alert.message, new RegExp(`^${name}: restarting in a loop \\(\\d+ restarts within 60 s\\)$`));
@@ -104,8 +92,8 @@ describe('alerts on a real engine (integration)', function () {
     const stubborn = uniqueName('llmstack-stubborn');
     const polite = uniqueName('llmstack-polite');
     // sh as PID 1 ignores SIGTERM without a trap: docker stop kills it after the 2 s stop timeout (exit 137).
-    await createTestContainer({ name: stubborn, script: 'while true; do sleep 1; done' });
-    await createTestContainer({ name: polite });
+    await env.own.create({ name: stubborn, script: 'while true; do sleep 1; done' });
+    await env.own.create({ name: polite });
     await env.cache.waitFor((c) => [stubborn, polite].every((n) => c.list().some((r) => r.name === n && r.state === 'running')), 20_000);
     const sid = idOf(stubborn)!;
     const pid = idOf(polite)!;
@@ -121,7 +109,7 @@ describe('alerts on a real engine (integration)', function () {
     // all of the above gets its alert after every earlier exit's grace period has run out: rules see
     // events in the engine's order, and every grace period is equally long.
     const control = uniqueName('llmstack-control');
-    await createTestContainer({ name: control, script: 'exit 3' });
+    await env.own.create({ name: control, script: 'exit 3' });
     await waitUntil('the control container\'s exit alert', () => alertOf(control, 'exited'), 30_000);
     assert.deepEqual(
       notices.map((n) => n.alert.message),

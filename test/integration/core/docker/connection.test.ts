@@ -3,7 +3,8 @@ import * as assert from 'node:assert/strict';
 import * as net from 'node:net';
 import { EngineConnection } from '../../../../src/core/docker/connection';
 import { localServer, waitUntil } from '../../../support/engine';
-import { resolutionFor } from './support';
+import { resolutionFor } from '../../../support/engineFixture';
+import { freePort } from '../../../support/net';
 
 describe('engine connection (integration)', function () {
   this.timeout(60_000);
@@ -26,10 +27,7 @@ describe('engine connection (integration)', function () {
   });
 
   it('names a refused TCP port', async () => {
-    const srv = net.createServer();
-    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-    const port = (srv.address() as net.AddressInfo).port;
-    await new Promise<void>((r) => srv.close(() => r()));
+    const port = await freePort();
     const c = conn(`tcp://127.0.0.1:${port}`);
     await c.connect();
     assert.equal(c.state.kind, 'disconnected');

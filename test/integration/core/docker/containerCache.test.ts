@@ -7,25 +7,12 @@ import { ContainerCache } from '../../../../src/core/docker/containerCache';
 import { createClassifier } from '../../../../src/core/docker/containers';
 import { buildContainerTree } from '../../../../src/core/docker/containerTree';
 import { summarizeHealth } from '../../../../src/core/docker/health';
-import { createTestContainer, OLLAMA_LIKE, removeTestContainers, slowLinkToEngine, uniqueName, waitUntil } from '../../../support/engine';
-import { connect } from './support';
+import { OLLAMA_LIKE, slowLinkToEngine, uniqueName, waitUntil } from '../../../support/engine';
+import { connect, useEngine } from '../../../support/engineFixture';
 
 describe('container cache on a real engine (integration)', function () {
   this.timeout(90_000);
-  let env: ReturnType<typeof connect>;
-
-  before(async () => {
-    await removeTestContainers();
-    env = connect();
-    await env.connection.connect();
-    assert.equal(env.connection.state.kind, 'connected');
-    await env.cache.waitFor((c) => c.isLoaded, 20_000);
-  });
-  after(async () => {
-    env?.dispose();
-    await removeTestContainers();
-  });
-  afterEach(async () => removeTestContainers());
+  const env = useEngine();
 
   const byName = (cache: ContainerCache, name: string) => cache.list().find((r) => r.name === name);
 
@@ -39,7 +26,7 @@ describe('container cache on a real engine (integration)', function () {
 
   it('sees a container start, stop and disappear through events alone', async () => {
     const name = uniqueName('cache');
-    const c = await createTestContainer({ name, image: OLLAMA_LIKE, ports: [11434] });
+    const c = await env.own.create({ name, image: OLLAMA_LIKE, ports: [11434] });
     await env.cache.waitFor((cache) => byName(cache, name)?.state === 'running', 20_000);
     const rec = byName(env.cache, name)!;
     assert.equal(rec.image, OLLAMA_LIKE);
@@ -62,7 +49,7 @@ describe('container cache on a real engine (integration)', function () {
 
   it('shows an unhealthy container from its Docker healthcheck, and the summary turns to error', async () => {
     const name = uniqueName('unhealthy');
-    await createTestContainer({ name, image: OLLAMA_LIKE, healthcheck: { test: 'exit 1', intervalMs: 500, retries: 1 } });
+    await env.own.create({ name, image: OLLAMA_LIKE, healthcheck: { test: 'exit 1', intervalMs: 500, retries: 1 } });
     await env.cache.waitFor((cache) => byName(cache, name)?.health === 'unhealthy', 30_000);
     const s = summarizeHealth(env.connection.state, env.cache.list(), createClassifier());
     assert.equal(s.level, 'error');
@@ -71,7 +58,7 @@ describe('container cache on a real engine (integration)', function () {
 
   it('puts non-runtime containers under others, and user patterns promote them', async () => {
     const name = uniqueName('plain');
-    await createTestContainer({ name });
+    await env.own.create({ name });
     await env.cache.waitFor((cache) => !!byName(cache, name), 20_000);
     const plain = buildContainerTree(env.cache.list(), createClassifier(), Date.now());
     assert.ok(plain.others.some((n) => n.name === name));
@@ -87,7 +74,7 @@ describe('container cache on a real engine (integration)', function () {
       await slow.connection.connect();
       await slow.cache.waitFor((c) => c.isLoaded, 20_000);
       const name = uniqueName('ghost');
-      const c = await createTestContainer({ name });
+      const c = await env.own.create({ name });
       await slow.cache.waitFor((cache) => byName(cache, name)?.state === 'running', 20_000);
       // From now on the engine's answers about this container arrive late: its kill and die events
       // send the cache to read it, and the destroy event overtakes those answers.
@@ -98,7 +85,7 @@ describe('container cache on a real engine (integration)', function () {
       await link.release();
       // A later container seen through the same link: by then the late answers were handled.
       const marker = uniqueName('marker');
-      await createTestContainer({ name: marker });
+      await env.own.create({ name: marker });
       await slow.cache.waitFor((cache) => byName(cache, marker)?.state === 'running', 20_000);
       assert.equal(byName(slow.cache, name), undefined, 'the removed container is not listed again');
     } finally {
@@ -110,7 +97,7 @@ describe('container cache on a real engine (integration)', function () {
 
   it('a full reload gives the same list the events built', async () => {
     const names = [uniqueName('a'), uniqueName('b')];
-    await Promise.all(names.map((name) => createTestContainer({ name })));
+    await Promise.all(names.map((name) => env.own.create({ name })));
     await env.cache.waitFor((cache) => names.every((n) => byName(cache, n)?.state === 'running'), 20_000);
     const before = env.cache.list().map((r) => `${r.id}:${r.state}`).sort();
     await env.cache.reload();
@@ -120,7 +107,7 @@ describe('container cache on a real engine (integration)', function () {
 
   it('a second cache built later starts from the same full list', async () => {
     const name = uniqueName('late');
-    await createTestContainer({ name });
+    await env.own.create({ name });
     await env.cache.waitFor((cache) => !!byName(cache, name), 20_000);
     const other = connect();
     try {

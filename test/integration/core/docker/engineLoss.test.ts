@@ -2,7 +2,7 @@
 // reconnects by itself and shows the right list again.
 import * as assert from 'node:assert/strict';
 import { createTestContainer, engine, ScratchEngine, uniqueName } from '../../../support/engine';
-import { connect } from './support';
+import { connect } from '../../../support/engineFixture';
 
 describe('engine loss and reconnect (integration)', function () {
   this.timeout(180_000);

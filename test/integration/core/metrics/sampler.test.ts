@@ -1,25 +1,16 @@
 // The sampler wired as the extension wires it, on the real engine: held-only sampling and container series.
 import * as assert from 'node:assert/strict';
 import { MetricsSampler, SampleEvent } from '../../../../src/core/metrics/sampler';
-import { TestContainers, uniqueName, waitUntil } from '../../../support/engine';
-import { connect } from '../docker/support';
+import { uniqueName, waitUntil } from '../../../support/engine';
+import { useEngine } from '../../../support/engineFixture';
 
 describe('metrics sampler on a real engine (integration)', function () {
   this.timeout(90_000);
-  let env: ReturnType<typeof connect>;
+  // The sampler is disposed before its containers go: removeEach is left to the afterEach below.
+  const env = useEngine({ removeEach: false });
+  const own = env.own;
   let sampler: MetricsSampler;
-  const own = new TestContainers();
 
-  before(async () => {
-    env = connect();
-    await env.connection.connect();
-    assert.equal(env.connection.state.kind, 'connected');
-    await env.cache.waitFor((c) => c.isLoaded, 20_000);
-  });
-  after(async () => {
-    env?.dispose();
-    await own.removeAll();
-  });
   beforeEach(() => {
     sampler = new MetricsSampler({ engine: env.connection, containers: env.cache, intervalMs: 250 });
   });

@@ -7,9 +7,7 @@ import * as assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import type * as http from 'node:http';
-import * as net from 'node:net';
 import * as path from 'node:path';
-import type { Logger } from '../../../../src/core/lifecycle';
 import { Registry } from '../../../../src/core/registry/registry';
 import { RegistryRepositories } from '../../../../src/core/registry/repositories';
 import { CatalogError, type CatalogHooks, ModelCatalog, modelKey } from '../../../../src/core/runtimes/catalog';
@@ -23,20 +21,15 @@ import { localServer } from '../../../support/engine';
 import { tinyParameterCount, writeTinyGguf } from '../../../support/gguf';
 import { type RuntimeProcess, startRuntimeProcess } from '../../../support/runtimeProcess';
 import { Sandbox } from '../../../unit/core/registry/support';
+import { freePort } from '../../../support/net';
+import { captureLog, testEndpoint } from '../../../support/fixtures';
 
 const TINY = { name: 'tiny', contextLength: 256 };
 const CHAT = { name: 'chat', contextLength: 256, seed: 7 };
 
-const ollamaEndpoint = (base: string, name = 'ollama-test', containerId?: string): RuntimeEndpoint => ({
-  id: `ollama@${base}`,
-  kind: 'ollama',
-  api: 'ollama',
-  name,
-  baseUrl: base,
-  source: containerId ? 'container' : 'user',
-  containerId,
-});
-const llamaEndpoint = (base: string, name = 'llama-server', requiresKey?: boolean): RuntimeEndpoint => ({ id: `llamacpp@${base}`, kind: 'llamacpp', api: 'openai', name, baseUrl: base, source: 'user', requiresKey });
+const ollamaEndpoint = (base: string, name = 'ollama-test', containerId?: string): RuntimeEndpoint =>
+  testEndpoint('ollama', base, { name, source: containerId ? 'container' : 'user', containerId });
+const llamaEndpoint = (base: string, name = 'llama-server', requiresKey?: boolean): RuntimeEndpoint => testEndpoint('llamacpp', base, { name, requiresKey });
 
 const isRuntimeError = (kind: RuntimeError['kind'], re?: RegExp) => (e: unknown) => {
   assert.ok(e instanceof RuntimeError, `expected a RuntimeError, got ${String(e)}`);
@@ -51,10 +44,6 @@ const isCatalogError = (kind: string, re?: RegExp) => (e: unknown) => {
   return true;
 };
 
-function capture(): Logger & { lines: string[] } {
-  const lines: string[] = [];
-  return { lines, debug: (m) => lines.push(`debug ${m}`), info: (m) => lines.push(`info ${m}`), warn: (m) => lines.push(`warn ${m}`), error: (m) => lines.push(`error ${m}`) };
-}
 
 /** The registry, its RegistrySync, and hooks that count listings and hand out API keys. */
 class Harness {
@@ -107,14 +96,6 @@ class Harness {
 async function openHarness(box: Sandbox): Promise<Harness> {
   const registry = await box.registry({ file: box.file(), persistDelayMs: 60_000 });
   return new Harness(registry, new RegistryRepositories(registry));
-}
-
-async function refusedPort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
 }
 
 describe('Model catalog on the real test runtime (integration)', function () {
@@ -494,7 +475,7 @@ describe('Model catalog on the real test runtime (integration)', function () {
   });
 
   it('keeps working when the registry hooks fail: the listing and the operation succeed, the failure is logged', async () => {
-    const log = capture();
+    const log = captureLog();
     const broken = new ModelCatalog({
       log,
       hooks: {
@@ -725,7 +706,7 @@ describe('Model catalog on broken endpoints (integration)', function () {
     );
     const bad = ollamaEndpoint(await serve((_q, r) => r.end('{"models": [ oops')), 'bad-json');
     const hang = ollamaEndpoint(await serve(() => undefined), 'hanging');
-    const refused = ollamaEndpoint(`http://127.0.0.1:${await refusedPort()}`, 'refused');
+    const refused = ollamaEndpoint(`http://127.0.0.1:${await freePort()}`, 'refused');
     const webui = llamaEndpoint(
       await serve((_q, r) => {
         r.writeHead(200, { 'content-type': 'text/html' });

@@ -2,29 +2,30 @@
 // endpoints on 127.0.0.1: an HTML page, malformed JSON, a hang, a refused port, a cut stream.
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { OllamaClient, PullProgress, RuntimeError } from '../../../../src/core/runtimes/ollama';
-import { localServer, removeTestContainers } from '../../../support/engine';
+import { localServer, TestContainers } from '../../../support/engine';
 import { writeTinyGguf } from '../../../support/gguf';
 import { buildRuntimeImage, startRuntime } from '../../../support/runtime';
+import { freePort } from '../../../support/net';
 
 const isRuntimeError = (kind: RuntimeError['kind'], re?: RegExp) => (e: unknown) => e instanceof RuntimeError && e.kind === kind && (!re || re.test(e.message));
 
 describe('Ollama client on the real test runtime (integration)', function () {
   this.timeout(300_000);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'llmstack-ollama-'));
+  const own = new TestContainers();
   let client: OllamaClient;
 
   before(async () => {
     buildRuntimeImage();
     fs.mkdirSync(path.join(dir, 'source'), { recursive: true });
     writeTinyGguf(path.join(dir, 'source', 'tiny__q8.gguf'), { name: 'tiny', contextLength: 256 });
-    client = new OllamaClient((await startRuntime(dir)).base);
+    client = new OllamaClient((await startRuntime(dir, [], own)).base);
   });
   after(async () => {
-    await removeTestContainers();
+    await own.removeAll();
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
@@ -81,10 +82,7 @@ describe('Ollama client on broken endpoints (integration)', function () {
     } finally {
       await hang.close();
     }
-    const srv = net.createServer();
-    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-    const port = (srv.address() as net.AddressInfo).port;
-    await new Promise<void>((r) => srv.close(() => r()));
+    const port = await freePort();
     await assert.rejects(new OllamaClient(`http://127.0.0.1:${port}`).version(), isRuntimeError('unreachable', /Cannot reach the Ollama runtime/));
   });
 

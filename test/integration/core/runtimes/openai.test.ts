@@ -5,13 +5,13 @@ import * as assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import type * as http from 'node:http';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { metricValue, OpenAiClient, RuntimeError } from '../../../../src/core/runtimes/openai';
-import { localServer, removeTestContainers } from '../../../support/engine';
+import { localServer, TestContainers } from '../../../support/engine';
 import { tinyParameterCount, writeTinyGguf } from '../../../support/gguf';
 import { buildRuntimeImage, startRuntime } from '../../../support/runtime';
+import { freePort } from '../../../support/net';
 
 const isRuntimeError = (kind: RuntimeError['kind'], re?: RegExp) => (e: unknown) => e instanceof RuntimeError && e.kind === kind && (!re || re.test(e.message));
 
@@ -31,6 +31,7 @@ describe('OpenAI-compatible client on the real test runtime (integration)', func
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'llmstack-openai-'));
   const plainDir = fs.mkdtempSync(path.join(os.tmpdir(), 'llmstack-openai-plain-'));
   const key = `sk-test-${randomBytes(8).toString('hex')}`;
+  const own = new TestContainers();
   const model = { name: 'tiny', contextLength: 256 };
   let base = '';
   let plainBase = '';
@@ -42,11 +43,11 @@ describe('OpenAI-compatible client on the real test runtime (integration)', func
       fs.mkdirSync(path.join(d, 'models'), { recursive: true });
       writeTinyGguf(path.join(d, 'models', 'tiny__q8.gguf'), model);
     }
-    [base, plainBase] = (await Promise.all([startRuntime(dir, ['METRICS=1', `API_KEY=${key}`]), startRuntime(plainDir)])).map((r) => r.base);
+    [base, plainBase] = (await Promise.all([startRuntime(dir, ['METRICS=1', `API_KEY=${key}`], own), startRuntime(plainDir, [], own)])).map((r) => r.base);
     client = new OpenAiClient(base, { apiKey: `${key}\n`, displayName: 'llama.cpp server' });
   });
   after(async () => {
-    await removeTestContainers();
+    await own.removeAll();
     fs.rmSync(dir, { recursive: true, force: true });
     fs.rmSync(plainDir, { recursive: true, force: true });
   });
@@ -232,10 +233,7 @@ describe('OpenAI-compatible client on other servers and broken endpoints (integr
     } finally {
       await hang.close();
     }
-    const srv = net.createServer();
-    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-    const port = (srv.address() as net.AddressInfo).port;
-    await new Promise<void>((r) => srv.close(() => r()));
+    const port = await freePort();
     await assert.rejects(new OpenAiClient(`http://127.0.0.1:${port}`, { displayName: 'vLLM' }).health(), isRuntimeError('unreachable', /Cannot reach vLLM at http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\)/));
     await assert.rejects(new OpenAiClient(`http://127.0.0.1:${port}`).models(), isRuntimeError('unreachable', /Cannot reach the OpenAI-compatible server/));
   });

@@ -10,6 +10,7 @@ import type { ContainerState } from '../../../../src/core/docker/containers';
 import { defaultProbe, HealthProber, type ProbeOutcome, type ProbeSettings } from '../../../../src/core/runtimes/probes';
 import type { RuntimeEndpoint } from '../../../../src/core/runtimes/runtime';
 import { waitUntil } from '../../../support/engine';
+import { testEndpoint } from '../../../support/fixtures';
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 
@@ -53,8 +54,7 @@ const json = (status: number, body: unknown): Handler => (_q, r) => {
 };
 
 function endpoint(over: Partial<RuntimeEndpoint> & { baseUrl: string }): RuntimeEndpoint {
-  const kind = over.kind ?? 'llamacpp';
-  return { id: `${kind}@${over.baseUrl}`, kind, api: kind === 'ollama' ? 'ollama' : 'openai', name: 'llama-test', source: 'container', containerId: 'c0ffee', ...over };
+  return testEndpoint(over.kind ?? 'llamacpp', over.baseUrl, { name: 'llama-test', source: 'container', containerId: 'c0ffee', ...over });
 }
 
 const settings = (over: Partial<ProbeSettings> = {}) => () => ({ intervalMs: 0, failureThreshold: 2, timeoutMs: 2000, ...over });
@@ -151,7 +151,7 @@ describe('runtime health probes (integration)', function () {
     });
     const ollama = endpoint({ baseUrl: srv.url, kind: 'ollama', id: 'ollama@x' });
     const vllm = endpoint({ baseUrl: srv.url, kind: 'vllm', id: 'vllm@x', requiresKey: true });
-    const gguf: RuntimeEndpoint = { id: 'gguf@/models', kind: 'gguf', api: 'gguf', name: 'models', baseUrl: '/models', source: 'folder' };
+    const gguf = testEndpoint('gguf', '/models', { name: 'models' });
     const prober = track(new HealthProber({ endpoints: () => [ollama, vllm, gguf], settings: settings(), apiKey: async (e) => (e.id === 'vllm@x' ? 'sk-123456' : undefined) }));
     await prober.probeNow();
     assert.deepEqual(seen.sort(), ['GET /api/version -', 'GET /health Bearer sk-123456']);

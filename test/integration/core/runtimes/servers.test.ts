@@ -16,19 +16,11 @@ import { OpenAiClient } from '../../../../src/core/runtimes/openai';
 import { defaultProbe } from '../../../../src/core/runtimes/probes';
 import { modelNode, runtimeNode } from '../../../../src/core/runtimes/modelTree';
 import { modelInput } from '../../../../src/core/runtimes/registrySync';
-import type { RuntimeEndpoint } from '../../../../src/core/runtimes/runtime';
 import { localServer } from '../../../support/engine';
 import { writeTinyGguf } from '../../../support/gguf';
 import { type RuntimeProcess, startRuntimeProcess } from '../../../support/runtimeProcess';
+import { testEndpoint } from '../../../support/fixtures';
 
-const endpoint = (kind: RuntimeEndpoint['kind'], base: string): RuntimeEndpoint => ({
-  id: `${kind}@${base}`,
-  kind,
-  api: kind === 'ollama' ? 'ollama' : 'openai',
-  name: `${kind}-test`,
-  baseUrl: base,
-  source: 'user',
-});
 
 describe('runtime clients on what the real servers send (integration)', function () {
   this.timeout(300_000);
@@ -56,7 +48,7 @@ describe('runtime clients on what the real servers send (integration)', function
     // As llama.cpp prints it: a C++ double with 6 significant digits.
     assert.match(text, /^llamacpp:tokens_predicted_total 1\.23457e\+07$/m);
     const client = new OpenAiClient(rt.base);
-    const ep = endpoint('llamacpp', rt.base);
+    const ep = testEndpoint('llamacpp', rt.base);
     const throughput = new ModelThroughput({ timeoutMs: 10_000 });
     throughput.setRuntimes([{ endpoint: ep, models: [{ name: 'tiny:q8' }] }]);
     assert.deepEqual(await throughput.sample(), [], 'a first read only starts the count');
@@ -81,7 +73,7 @@ describe('runtime clients on what the real servers send (integration)', function
 
   it('an Ollama thinking model: the reasoning comes apart from the answer, even when the budget ends inside it', async () => {
     const rt = await start('thinking', ['tiny__latest'], { THINKING: '1', THINK_TOKENS: '2' });
-    const runtime = new OllamaRuntime(endpoint('ollama', rt.base));
+    const runtime = new OllamaRuntime(testEndpoint('ollama', rt.base));
     const short = await runtime.generate('tiny', 'why is the sky blue?', { maxTokens: 2 });
     assert.ok(short.thinking && short.thinking.length > 0, 'the tokens went to thinking, and they are returned');
     assert.equal(short.text, '', 'no answer yet');
@@ -120,7 +112,7 @@ describe('runtime clients on what the real servers send (integration)', function
 
   it('a llama.cpp router: real status per model, no context length of 0, loads and unloads through its own endpoints', async () => {
     const rt = await start('router', ['tiny__q8', 'small__q4'], { MODE: 'llamacpp-router', ROUTER_LOAD_DELAY_MS: '300' });
-    const ep = endpoint('llamacpp', rt.base);
+    const ep = testEndpoint('llamacpp', rt.base);
     const catalog = new ModelCatalog();
     try {
       catalog.setEndpoints([ep]);
@@ -151,14 +143,14 @@ describe('runtime clients on what the real servers send (integration)', function
     }
     // A single-model llama-server has no such endpoints: load stays unsupported there.
     const single = await start('single', ['tiny__q8'], {});
-    const plain = new OpenAiRuntime(endpoint('llamacpp', single.base));
+    const plain = new OpenAiRuntime(testEndpoint('llamacpp', single.base));
     const listing = await plain.list();
     assert.equal(plain.capabilities.load, false);
     assert.equal(listing.models[0]!.contextLength, 256);
     assert.ok(listing.models[0]!.loaded);
     const c2 = new ModelCatalog();
     try {
-      c2.setEndpoints([endpoint('llamacpp', single.base)]);
+      c2.setEndpoints([testEndpoint('llamacpp', single.base)]);
       await c2.waitFor((c) => c.get(`llamacpp@${single.base}`)?.status === 'ok', 60_000);
       await assert.rejects(c2.load(`llamacpp@${single.base}`, 'tiny:q8'), (e: unknown) => e instanceof CatalogError && e.kind === 'unsupported');
     } finally {
@@ -172,7 +164,7 @@ describe('runtime clients on what the real servers send (integration)', function
     const client = new OpenAiClient(rt.base);
     assert.equal((await client.models()).length, 1);
     assert.deepEqual(await client.health('localai'), { status: 'loading', detail: 'starting (GET /readyz answers 503)' });
-    assert.deepEqual(await defaultProbe(endpoint('localai', rt.base), { timeoutMs: 5000 }), { ok: true, detail: 'starting (GET /readyz answers 503)' });
+    assert.deepEqual(await defaultProbe(testEndpoint('localai', rt.base), { timeoutMs: 5000 }), { ok: true, detail: 'starting (GET /readyz answers 503)' });
     fs.writeFileSync(ready, '');
     assert.deepEqual(await client.health('localai'), { status: 'ok' });
   });
@@ -183,7 +175,7 @@ describe('runtime clients on what the real servers send (integration)', function
     await new OpenAiClient(rt.base).complete('tiny:q8', 'hi', { maxTokens: 1 });
     const catalog = new ModelCatalog();
     try {
-      const ep = endpoint('lmstudio', rt.base);
+      const ep = testEndpoint('lmstudio', rt.base);
       catalog.setEndpoints([ep]);
       await catalog.waitFor((c) => c.get(ep.id)?.status === 'ok', 60_000);
       const state = catalog.get(ep.id)!;
@@ -204,7 +196,7 @@ describe('runtime clients on what the real servers send (integration)', function
 
   it('TGI: version and token limits from /info, context length from max_total_tokens, tokens/s from its tgi_* metrics', async () => {
     const rt = await start('tgi', ['tiny__q8'], { FLAVOR: 'tgi' });
-    const ep = endpoint('tgi', rt.base);
+    const ep = testEndpoint('tgi', rt.base);
     const listing = await new OpenAiRuntime(ep).list();
     assert.equal(listing.version, '2.0.4');
     assert.deepEqual(listing.info, [
@@ -258,7 +250,7 @@ describe('runtime clients on the failure answers of those servers (integration)'
         return [200, '{"success":true}'];
       },
     });
-    const runtime = new OpenAiRuntime(endpoint('llamacpp', base));
+    const runtime = new OpenAiRuntime(testEndpoint('llamacpp', base));
     assert.equal((await runtime.list()).models[0]!.status, undefined);
     await assert.rejects(runtime.load('big'), (e: unknown) => e instanceof RuntimeError && /Loading big failed: llamacpp-test reports it failed \(exit code 1\)/.test(e.message));
     const m = (await runtime.list()).models[0]!;
@@ -270,7 +262,7 @@ describe('runtime clients on the failure answers of those servers (integration)'
       'GET /v1/models': () => [200, '{"data":[{"id":"slow","object":"model","status":{"value":"loading","args":[]}}],"object":"list"}'],
       'POST /models/load': () => [200, '{"success":true}'],
     });
-    const runtime = new OpenAiRuntime(endpoint('llamacpp', base), { idleTimeoutMs: 600 });
+    const runtime = new OpenAiRuntime(testEndpoint('llamacpp', base), { idleTimeoutMs: 600 });
     await assert.rejects(runtime.load('slow'), (e: unknown) => e instanceof RuntimeError && e.kind === 'timeout' && /slow did not load within 1 s .*\(still loading\)/.test(e.message));
   });
 });

@@ -2,26 +2,19 @@
 // is kept (env, command, healthcheck, ports with their address, volumes, labels), the rest is not.
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parse } from 'yaml';
 import { LABEL_RUNTIME } from '../../../../src/core/docker/containers';
 import { exportRunningStack, formatNs } from '../../../../src/core/stack/exportRunning';
 import { LABEL_CONFIG_HASH, LABEL_SERVICE, LABEL_STACK, stackFileSchema, type StackFile } from '../../../../src/core/stack/schema';
-import { BUSYBOX, engine, OLLAMA_LIKE, removeTestContainers, TEST_LABEL, uniqueName } from '../../../support/engine';
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
+import { BUSYBOX, engine, OLLAMA_LIKE, TEST_LABEL, TestContainers, uniqueName } from '../../../support/engine';
+import { freePort } from '../../../support/net';
 
 describe('export running containers as a stack file (integration)', function () {
   this.timeout(60_000);
   const docker = engine();
+  const own = new TestContainers(docker);
   const stack = uniqueName('exp').toLowerCase().replace(/[^a-z0-9-]/g, '-');
   const volume = `${stack}_models`;
   let dir: string;
@@ -51,10 +44,11 @@ describe('export running containers as a stack file (integration)', function () 
         ],
       },
     });
+    own.add(llm.id);
     await llm.start();
     llmId = llm.id;
     // A UI, created but not started, wired to the runtime by its service name.
-    await docker.createContainer({
+    const webui = await docker.createContainer({
       name: `${stack}-webui`,
       Image: BUSYBOX,
       Cmd: ['sleep', '3600'],
@@ -63,6 +57,7 @@ describe('export running containers as a stack file (integration)', function () 
       ExposedPorts: { '8080/tcp': {} },
       HostConfig: { PortBindings: { '8080/tcp': [{ HostIp: '', HostPort: '13000' }] }, RestartPolicy: { Name: 'no' } },
     });
+    own.add(webui.id);
     // A container of no stack, as the extension's discovery would hand one over.
     const lone = await docker.createContainer({
       name: uniqueName('Lone_Box'),
@@ -70,11 +65,12 @@ describe('export running containers as a stack file (integration)', function () 
       Labels: { [TEST_LABEL]: 'true' },
       HostConfig: { RestartPolicy: { Name: 'on-failure', MaximumRetryCount: 3 } },
     });
+    own.add(lone.id);
     loneId = lone.id;
   });
 
   after(async () => {
-    await removeTestContainers(docker);
+    await own.removeAll();
     await docker.getVolume(volume).remove().catch(() => undefined);
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });

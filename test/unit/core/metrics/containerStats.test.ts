@@ -10,6 +10,7 @@ import {
   StatsFrame,
   StatsRates,
 } from '../../../../src/core/metrics/containerStats';
+import { parseInspectState, parseStatsFrame } from '../../../../src/core/metrics/containerStats/answers';
 
 /** A cgroup v2 frame (Docker 24+, as GET /containers/{id}/stats?stream=true sends it), trimmed of unused fields. */
 const V2: StatsFrame = {
@@ -140,5 +141,38 @@ describe('container stats figures (unit)', () => {
     assert.deepEqual(parseTopPids(windows), [1234]);
     assert.deepEqual(parseTopPids({ Titles: ['X'], Processes: [['1']] }), []);
     assert.deepEqual(parseTopPids(undefined), []);
+  });
+});
+
+describe('the engine answers behind container stats, read with zod (unit)', () => {
+  it('a recorded frame reads back as it was, the fields not used here left out', () => {
+    for (const frame of [V2, V1, STOPPED]) assert.deepEqual(parseStatsFrame(JSON.stringify({ ...frame, id: 'abc', pids_stats: { current: 3 } })), { frame });
+  });
+
+  it('null reads as absent, as engines send for lists they do not have', () => {
+    const read = parseStatsFrame(JSON.stringify({ read: V2.read, networks: null, blkio_stats: { io_service_bytes_recursive: null }, memory_stats: { usage: 10, stats: null } }));
+    assert.ok('frame' in read);
+    assert.equal(networkTotals(read.frame), undefined);
+    assert.equal(blockTotals(read.frame), undefined);
+    assert.deepEqual(memoryUsage(read.frame), { used: 10, limit: undefined });
+  });
+
+  it('a line that is not a frame is skipped with its reason', () => {
+    assert.match(String((parseStatsFrame('{"read": "2024') as { skipped: string }).skipped), /^not JSON/);
+    assert.match(String((parseStatsFrame('42') as { skipped: string }).skipped), /expected object/);
+    assert.match(String((parseStatsFrame('{"read": 5}') as { skipped: string }).skipped), /^read: .*expected string/);
+    assert.match(String((parseStatsFrame('{"networks": {"eth0": {"rx_bytes": "12"}}}') as { skipped: string }).skipped), /^networks\.eth0\.rx_bytes: /);
+    const many = Object.fromEntries(Array.from({ length: 9000 }, (_, i) => [`veth${i}`, { rx_bytes: 1, tx_bytes: 1 }]));
+    assert.match(String((parseStatsFrame(JSON.stringify({ networks: many })) as { skipped: string }).skipped), /^networks: more than 8192 entries/);
+    const long = { blkio_stats: { io_service_bytes_recursive: Array.from({ length: 9000 }, () => ({ op: 'read', value: 1 })) } };
+    assert.ok('skipped' in parseStatsFrame(JSON.stringify(long)));
+  });
+
+  it("inspect's State: running and the init pid, or nothing for an answer that is no container", () => {
+    assert.deepEqual(parseInspectState({ Id: 'x', State: { Status: 'running', Running: true, Pid: 4242 } }), { running: true, pid: 4242 });
+    assert.deepEqual(parseInspectState({ State: { Running: false, Pid: 0 } }), { running: false, pid: 0 });
+    assert.deepEqual(parseInspectState({}), { running: false, pid: 0 });
+    assert.equal(parseInspectState('not found'), undefined);
+    assert.equal(parseInspectState({ State: { Running: 'yes' } }), undefined);
   });
 });

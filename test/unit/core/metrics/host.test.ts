@@ -1,7 +1,7 @@
 // Host sampling: /proc parsers, real readings of this machine, and failing or hanging sources.
 import * as assert from 'node:assert/strict';
 import { HostSampler, HostSource, hostSeries, parseProcNetDev, parseProcStat, pickFilesystem } from '../../../../src/core/metrics/host';
-import type { Logger } from '../../../../src/core/lifecycle';
+import { captureLog } from '../../../support/fixtures';
 
 const PROC_NET_DEV = `Inter-|   Receive                                                |  Transmit
  face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed
@@ -12,10 +12,6 @@ docker0:  777777     999    0    0    0     0          0         0   888888     
 vethab12cd: 4242       10    0    0    0     0          0         0     4242       10    0    0    0     0       0          0
 `;
 
-function collectingLog(): Logger & { warnings: string[] } {
-  const warnings: string[] = [];
-  return { warnings, debug() {}, info() {}, warn: (m) => warnings.push(m), error: (m) => warnings.push(m) };
-}
 
 describe('host metrics (unit)', () => {
   it('sums the physical interfaces of /proc/net/dev, leaving out loopback, bridges and veths', () => {
@@ -55,7 +51,7 @@ describe('host metrics (unit)', () => {
   });
 
   it('a failing part gives a gap and one warning, not one per tick', async () => {
-    const log = collectingLog();
+    const log = captureLog();
     let calls = 0;
     const source: HostSource = {
       cpuTimes: async () => ({ idle: (calls += 1) * 50, total: calls * 100 }),
@@ -69,8 +65,9 @@ describe('host metrics (unit)', () => {
       const r = await h.sample();
       assert.equal(r.memoryUsed, undefined);
     }
-    assert.equal(log.warnings.length, 1);
-    assert.match(log.warnings[0], /Reading the host memory failed \(EACCES/);
+    const warnings = log.lines.filter((l) => /^(warn|error) /.test(l));
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0], /^warn Reading the host memory failed \(EACCES/);
     assert.equal((await h.sample()).cpu, 50);
   });
 
@@ -84,7 +81,7 @@ describe('host metrics (unit)', () => {
         return new Promise(() => undefined);
       },
     };
-    const h = new HostSampler({ source, callTimeoutMs: 100, log: collectingLog() });
+    const h = new HostSampler({ source, callTimeoutMs: 100, log: captureLog() });
     const t0 = Date.now();
     const r = await h.sample();
     assert.ok(Date.now() - t0 < 1000, 'the tick was not held up');

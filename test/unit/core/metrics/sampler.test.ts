@@ -10,6 +10,7 @@ import { parsePrometheus } from '../../../../src/core/runtimes/openai';
 import { gpuStatusSchema, toPanelSchema } from '../../../../src/shared/metricsProtocol';
 import { waitUntil } from '../../../support/engine';
 import { isAlive, nvidiaSmiStandIn, StandIn } from '../../../support/nvidiaSmiStandIn';
+import { testEndpoint } from '../../../support/fixtures';
 
 const H100 = '0, GPU-5d7e3f1b-2c4a-4e6b-9a1d-7c8e9f0a1b2c, NVIDIA H100 80GB HBM3, 87, 61327, 81559, 64, 512.38';
 
@@ -136,7 +137,7 @@ describe('metrics sampler (unit)', function () {
 
   it('charts recorded generations per model and removes their series with the runtime', async () => {
     const changed = new Emitter<string[]>();
-    let runtimes: RuntimeInfo[] = [{ endpoint: { id: 'ollama@x', kind: 'ollama', api: 'ollama', name: 'ollama', baseUrl: 'http://x', source: 'container' }, models: [] }];
+    let runtimes: RuntimeInfo[] = [{ endpoint: testEndpoint('ollama', 'http://x', { id: 'ollama@x', name: 'ollama', source: 'container' }), models: [] }];
     const catalog = { list: () => runtimes, onDidChange: changed.event };
     const s = sampler({ nvidia: false, catalog, host: { source: steadyHost() }, timers: new ManualTimers() });
     s.acquire('panel');

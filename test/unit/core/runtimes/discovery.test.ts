@@ -5,6 +5,7 @@ import fc from 'fast-check';
 import { createClassifier, LABEL_MANAGED, LABEL_RUNTIME, type ContainerRecord, type PublishedPort } from '../../../../src/core/docker/containers';
 import { discoverRuntimes, LABEL_PORT, mergeEndpoints, normalizeServerUrl, parseUserEndpoints } from '../../../../src/core/runtimes/discovery';
 import type { RuntimeEndpoint } from '../../../../src/core/runtimes/runtime';
+import { testEndpoint } from '../../../support/fixtures';
 
 let seq = 0;
 function rec(over: Partial<ContainerRecord> & { image: string }): ContainerRecord {
@@ -172,9 +173,9 @@ describe('user runtime endpoints (unit)', () => {
   });
 
   it('merges lists, keeping the first endpoint of each id', () => {
-    const a: RuntimeEndpoint = { id: 'ollama@http://127.0.0.1:11434', kind: 'ollama', api: 'ollama', name: 'from container', baseUrl: 'http://127.0.0.1:11434', source: 'container' };
+    const a = testEndpoint('ollama', 'http://127.0.0.1:11434', { name: 'from container', source: 'container' });
     const b: RuntimeEndpoint = { ...a, name: 'from settings', source: 'user' };
-    const c: RuntimeEndpoint = { ...a, id: 'openai@http://127.0.0.1:1234', kind: 'openai', api: 'openai', baseUrl: 'http://127.0.0.1:1234' };
+    const c = testEndpoint('openai', 'http://127.0.0.1:1234', { name: a.name, source: a.source });
     assert.deepEqual(mergeEndpoints([a], [b, c], [], [c]), [a, c]);
     assert.deepEqual(mergeEndpoints(), []);
   });

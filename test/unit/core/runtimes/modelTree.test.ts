@@ -4,29 +4,15 @@ import * as assert from 'node:assert/strict';
 import type { RuntimeState } from '../../../../src/core/runtimes/catalog';
 import { ago, modelNode, runtimeChildren, runtimeNode, visibleModels, type ModelNode, type ModelTimes } from '../../../../src/core/runtimes/modelTree';
 import type { RuntimeEndpoint, RuntimeModel } from '../../../../src/core/runtimes/runtime';
+import { testEndpoint } from '../../../support/fixtures';
 
 const NOW = Date.UTC(2026, 0, 15, 12, 0, 0);
 const MIN = 60_000;
 const HOUR = 3_600_000;
 
-const ollamaEp: RuntimeEndpoint = {
-  id: 'ollama@http://127.0.0.1:11434',
-  kind: 'ollama',
-  api: 'ollama',
-  name: 'ollama-main',
-  baseUrl: 'http://127.0.0.1:11434',
-  source: 'container',
-  containerId: 'c0ffee',
-};
-const llamaEp: RuntimeEndpoint = {
-  id: 'llamacpp@http://127.0.0.1:8080',
-  kind: 'llamacpp',
-  api: 'openai',
-  name: 'llama-server',
-  baseUrl: 'http://127.0.0.1:8080',
-  source: 'user',
-};
-const ggufEp: RuntimeEndpoint = { id: 'gguf@/models', kind: 'gguf', api: 'gguf', name: 'models', baseUrl: '/models', source: 'folder' };
+const ollamaEp = testEndpoint('ollama', 'http://127.0.0.1:11434', { name: 'ollama-main', source: 'container', containerId: 'c0ffee' });
+const llamaEp = testEndpoint('llamacpp', 'http://127.0.0.1:8080', { name: 'llama-server' });
+const ggufEp = testEndpoint('gguf', '/models', { name: 'models' });
 
 const llama3: RuntimeModel = {
   name: 'llama3:8b',

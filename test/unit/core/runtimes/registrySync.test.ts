@@ -2,38 +2,20 @@
 // syncListing (create, unchanged = no write, new versions, digest kept, absent models kept, invalid
 // entries skipped, last use in listing order), the RegistrySync hooks, and the input mappers.
 import * as assert from 'node:assert/strict';
-import type { Logger } from '../../../../src/core/lifecycle';
 import { Registry } from '../../../../src/core/registry/registry';
 import { RegistryRepositories } from '../../../../src/core/registry/repositories';
 import { modelInput, parseParameterSize, RegistrySync, runtimeInput } from '../../../../src/core/runtimes/registrySync';
-import type { RuntimeEndpoint, RuntimeModel } from '../../../../src/core/runtimes/runtime';
+import type { RuntimeModel } from '../../../../src/core/runtimes/runtime';
 import { Clock, digestOf, sandbox, savedHashes, scalar } from '../registry/support';
+import { captureLog, testEndpoint } from '../../../support/fixtures';
 
-const ep: RuntimeEndpoint = {
-  id: 'ollama@http://127.0.0.1:11434',
-  kind: 'ollama',
-  api: 'ollama',
-  name: 'ollama-main',
-  baseUrl: 'http://127.0.0.1:11434',
-  source: 'container',
-  containerId: 'c0ffee',
-};
-const llamaEp: RuntimeEndpoint = { id: 'llamacpp@http://127.0.0.1:8080', kind: 'llamacpp', api: 'openai', name: 'llama-server', baseUrl: 'http://127.0.0.1:8080', source: 'user' };
+const ep = testEndpoint('ollama', 'http://127.0.0.1:11434', { name: 'ollama-main', source: 'container', containerId: 'c0ffee' });
+const llamaEp = testEndpoint('llamacpp', 'http://127.0.0.1:8080', { name: 'llama-server' });
 
 const llama3: RuntimeModel = { name: 'llama3:8b', sizeBytes: 4_700_000_000, digest: digestOf(1), family: 'llama', parameterSize: '8.0B', quantization: 'Q4_K_M', format: 'gguf' };
 const qwen: RuntimeModel = { name: 'qwen2.5', sizeBytes: 986_000_000, digest: digestOf(2).slice('sha256:'.length), family: 'qwen2', parameterSize: '1.5B', quantization: 'Q8_0' };
 const phi: RuntimeModel = { name: 'phi3:mini', sizeBytes: 2_200_000_000, family: 'phi3', parameterCount: 3_820_000_000 };
 
-function capture(): Logger & { lines: string[] } {
-  const lines: string[] = [];
-  return {
-    lines,
-    debug: (m) => lines.push(`debug ${m}`),
-    info: (m) => lines.push(`info ${m}`),
-    warn: (m) => lines.push(`warn ${m}`),
-    error: (m) => lines.push(`error ${m}`),
-  };
-}
 
 describe('registry sync of runtime listings (unit)', () => {
   const box = sandbox();
@@ -202,11 +184,11 @@ describe('registry sync of runtime listings (unit)', () => {
   });
 
   describe('RegistrySync hooks', () => {
-    let log: ReturnType<typeof capture>;
+    let log: ReturnType<typeof captureLog>;
     let hooks: RegistrySync;
 
     beforeEach(() => {
-      log = capture();
+      log = captureLog();
       hooks = new RegistrySync(() => Promise.resolve(repos), log);
     });
 

@@ -7,8 +7,9 @@ import { desiredContainers, type DesiredService } from '../../../../src/core/sta
 import type { RuntimeState } from '../../../../src/core/runtimes/catalog';
 import { stackFileSchema } from '../../../../src/core/stack/schema';
 import { ensureStackModels, sameModel, type StackModelHost } from '../../../../src/core/stack/stackModels';
+import { testEndpoint } from '../../../support/fixtures';
 
-const ENDPOINT = { id: 'ollama@http://127.0.0.1:1', kind: 'ollama', api: 'ollama', name: 'demo-rt', baseUrl: 'http://127.0.0.1:1', source: 'container', containerId: 'cid' } as const;
+const ENDPOINT = testEndpoint('ollama', 'http://127.0.0.1:1', { name: 'demo-rt', source: 'container', containerId: 'cid' });
 
 function desired(models: unknown[]): DesiredService[] {
   return desiredContainers(stackFileSchema.parse({ name: 'demo', runtimes: { rt: { kind: 'ollama', image: 'ollama/ollama', models } } }), { stackDir: '/p' });
