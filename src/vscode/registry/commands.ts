@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { BackupInfo } from '../../core/registry/registry';
+import type { BackupInfo } from '../../core/registry/backups';
 import { exportRegistry, importRegistry, parseExport } from '../../core/registry/transfer';
 import { describeRegistryError, RegistryService } from './service';
 
