@@ -277,7 +277,8 @@ describe('registry use cases (integration)', function () {
     hosts.push(timed);
     await h.close();
     const deadline = Date.now() + 10_000;
-    while (!(await call(uc.listBackups, { registry: timed }, {})).backups.length) {
+    // The sidecar (with the reason) is written after the snapshot: wait for both.
+    while (!(await call(uc.listBackups, { registry: timed }, {})).backups.some((b) => b.reason === 'scheduled')) {
       assert.ok(Date.now() < deadline, 'no scheduled backup within 10 s');
       await new Promise((r) => setTimeout(r, 50));
     }
