@@ -7,7 +7,7 @@ import { ContainerAction, ContainerActions, LogChunk, runBatch } from '../../cor
 import type { ContainerCache } from '../../core/docker/containerCache';
 import { buildContainerTree, ContainerNodeModel } from '../../core/docker/containerTree';
 import { Classifier, ContainerRecord, displayState, runtimeKinds } from '../../core/docker/containers';
-import { defineUseCase, Cancelled } from '../useCase';
+import { Cancelled, defineUseCase, InvalidInput } from '../useCase';
 
 export interface ContainersDeps {
   /** The events-fed list (read, never the engine). */
@@ -110,7 +110,7 @@ export const inspect = defineUseCase({
   run: async (deps: ContainersDeps, input) => (await deps.actions.inspect(input.id, nameOf(deps, input))) as Record<string, unknown>,
 });
 
-export const logsInputSchema = z.object({ id: z.string().min(1), name: z.string().min(1).optional(), tail: z.number().int().min(0).max(100_000).default(500) });
+export const logsInputSchema = z.object({ id: z.string().min(1), name: z.string().min(1).optional(), tail: z.number().int().min(0).default(500) });
 
 /**
  * Follows a container's logs: `onChunk` gets stdout and stderr as they come. Resolves once the
@@ -123,7 +123,9 @@ export async function followLogs(
   input: z.input<typeof logsInputSchema>,
   o: { signal: AbortSignal; onChunk: (c: LogChunk) => void },
 ): Promise<{ ended: Promise<Error | undefined> }> {
-  const i = logsInputSchema.parse(input);
+  const parsed = logsInputSchema.safeParse(input);
+  if (!parsed.success) throw new InvalidInput('containers.logs', parsed.error.issues.map((x) => `${x.path.join('.')}: ${x.message}`));
+  const i = parsed.data;
   if (o.signal.aborted) throw new Cancelled('containers.logs');
   let end!: (e?: Error) => void;
   const ended = new Promise<Error | undefined>((resolve) => (end = resolve));
