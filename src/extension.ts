@@ -10,6 +10,7 @@ import { ContainerCache } from './core/docker/containerCache';
 import { EngineConnection } from './core/docker/connection';
 import { createClassifier } from './core/docker/containers';
 import { EndpointError, parseHost } from './core/docker/endpoint';
+import type { ContainersDeps } from './app/containers/useCases';
 import { registerContainerCommands } from './vscode/containers/commands';
 import { ContainerLogs } from './vscode/containers/logs';
 import { ContainersTreeProvider, registerContainersView } from './vscode/containers/treeView';
@@ -79,12 +80,13 @@ export function activate(context: vscode.ExtensionContext): LlmStackApi {
   });
   // Stops, restarts and removals the extension performs are expected: they raise no alert.
   const actions = new MonitoredContainerActions(connection, (id) => alertMonitor.expectStop(id));
-  const logs = new ContainerLogs(actions);
   const tree = new ContainersTreeProvider(cache, connection, classifier);
   const { view, disposables } = registerContainersView(tree, connection);
   const statusBar = new HealthStatusBar(connection, cache, classifier, alertMonitor);
   const registry = new RegistryService(context, log);
   registryForDeactivate = registry;
+  const containerApp: ContainersDeps = { containers: cache, actions, classifier: () => classifier, audit: (op, target, error) => registry.audit(op, target, error) };
+  const logs = new ContainerLogs(containerApp);
   const sync = new RegistrySync(async () => (await registry.get()).repos, coreLog);
   const catalog = new ModelCatalog({
     log: coreLog,
@@ -183,8 +185,8 @@ export function activate(context: vscode.ExtensionContext): LlmStackApi {
     sources,
     registerModelDetails(catalog, registry),
     ...registerModelCommands({ catalog, tree: modelsTree, registry, secrets: context.secrets, log, inspectContainer: (id) => actions.inspect(id) }),
-    registerInspect(actions),
-    ...registerContainerCommands({ cache, actions, logs, log, audit: (op, target, error) => registry.audit(op, target, error) }),
+    registerInspect(containerApp),
+    ...registerContainerCommands({ app: containerApp, logs, log }),
     ...registerRegistryCommands(registry, log),
     registry,
     vscode.commands.registerCommand('llmStack.containers.refresh', () => cache.reload()),

@@ -4,6 +4,7 @@ import * as vscode from 'vscode';
 import { readTextFile } from '../core/docker/connection';
 import type { EndpointResolution } from '../core/docker/endpoint';
 import { resolveEndpoints } from '../core/docker/endpoint';
+import type { RegistrySettings } from '../app/registry/host';
 
 export const SECTION = 'llmStack';
 
@@ -57,4 +58,15 @@ export function idleSettings(): { unloadMinutes: number; stopContainerMinutes: n
     return typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : 0;
   };
   return { unloadMinutes: num('models.idleUnloadMinutes', 30), stopContainerMinutes: num('models.idleStopContainerMinutes', 0) };
+}
+
+/** The registry's settings as the app's RegistryHost reads them (it applies the bounds). */
+export function registrySettings(): RegistrySettings {
+  const cfg = vscode.workspace.getConfiguration(SECTION);
+  return {
+    encrypt: cfg.get<boolean>('registry.encrypt', false),
+    keepBackups: cfg.get<number>('registry.keepBackups', 10),
+    backupIntervalHours: cfg.get<number>('registry.backupIntervalHours', 24),
+    usageDays: cfg.get<number>('registry.retentionDays', 365),
+  };
 }

@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Database, SqlJsStatic, SqlValue, Statement } from 'sql.js';
 import { errorMessage, IDisposable, Logger, silentLogger } from '../lifecycle';
+import { backupFile, BackupInfo, listBackupFiles, writeBackup } from './backups';
 import { decode, encrypt, fileKind, ioMessage, readIfExists, RegistryError, removeStaleTemps, writeAtomic } from './fileStore';
 import { encodeRecord, journalStart, JournalStatement, parseJournal, snapshotHeader } from './journal';
 import { LATEST_VERSION, migrations } from './migrations';
@@ -39,15 +40,6 @@ export interface RecoveryReport {
   readonly reason: string;
   /** The backup restored in its place, or undefined when none was usable (a new registry was started). */
   readonly restoredFrom?: string;
-}
-
-export interface BackupInfo {
-  readonly file: string;
-  readonly createdAt: number;
-  readonly reason: string;
-  readonly schemaVersion: number;
-  readonly counts: Record<string, number>;
-  readonly encrypted: boolean;
 }
 
 export const COUNTED_TABLES = ['runtimes', 'models', 'model_versions', 'usage_events', 'benchmark_results', 'audit_log'] as const;
@@ -537,26 +529,13 @@ export class Registry implements IDisposable {
   async backupNow(reason = 'manual'): Promise<BackupInfo> {
     this.assertOpen();
     const createdAt = this.now();
-    const stamp = new Date(createdAt).toISOString().replace(/[-:]/g, '').replace('T', '-').replace(/\..*/, '') + `-${String(createdAt % 1000).padStart(3, '0')}`;
-    const safeReason = reason.replace(/[^a-z0-9-]+/gi, '-').slice(0, 40);
-    const file = path.join(this.backupsDir, `registry-${stamp}-${safeReason}.sqlite`);
-    const info: BackupInfo = { file, createdAt, reason, schemaVersion: this.schemaVersion, counts: this.counts(), encrypted: this.encrypted };
-    await writeAtomic(file, this.snapshot());
-    await writeAtomic(`${file}.json`, Buffer.from(JSON.stringify(info, null, 2)));
-    await this.pruneBackups();
+    const info: BackupInfo = { file: backupFile(this.backupsDir, createdAt, reason), createdAt, reason, schemaVersion: this.schemaVersion, counts: this.counts(), encrypted: this.encrypted };
+    await writeBackup(info, this.snapshot(), this.options.keepBackups ?? 10);
     return info;
   }
 
   listBackups(): BackupInfo[] {
     return listBackupFiles(this.backupsDir);
-  }
-
-  private async pruneBackups(): Promise<void> {
-    const keep = Math.max(1, this.options.keepBackups ?? 10);
-    for (const b of this.listBackups().slice(keep)) {
-      await fs.promises.rm(b.file, { force: true });
-      await fs.promises.rm(`${b.file}.json`, { force: true });
-    }
   }
 
   /** Replaces the registry with a backup; the current state is backed up first. */
@@ -601,34 +580,4 @@ export class Registry implements IDisposable {
 
 function writeKey(o: RegistryOptions): Buffer | undefined {
   return o.encryptWrites === false ? undefined : o.key;
-}
-
-export function listBackupFiles(dir: string): BackupInfo[] {
-  let names: string[];
-  try {
-    names = fs.readdirSync(dir);
-  } catch {
-    return [];
-  }
-  const out: BackupInfo[] = [];
-  for (const n of names) {
-    if (!/^registry-.*\.sqlite$/.test(n)) continue;
-    const file = path.join(dir, n);
-    let meta: Partial<BackupInfo> = {};
-    try {
-      meta = JSON.parse(fs.readFileSync(`${file}.json`, 'utf8'));
-    } catch {
-      /* a backup without its sidecar still counts; its date comes from the file */
-    }
-    const createdAt = typeof meta.createdAt === 'number' ? meta.createdAt : fs.statSync(file).mtimeMs;
-    out.push({
-      file,
-      createdAt,
-      reason: typeof meta.reason === 'string' ? meta.reason : 'unknown',
-      schemaVersion: typeof meta.schemaVersion === 'number' ? meta.schemaVersion : 0,
-      counts: meta.counts && typeof meta.counts === 'object' ? (meta.counts as Record<string, number>) : {},
-      encrypted: !!meta.encrypted,
-    });
-  }
-  return out.sort((a, b) => b.createdAt - a.createdAt || b.file.localeCompare(a.file));
 }

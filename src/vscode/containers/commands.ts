@@ -1,9 +1,11 @@
 // Container commands. Each takes (node?, nodes?) so one function serves the palette (quick pick),
-// the context menu, inline buttons and multi-select.
+// the context menu, inline buttons and multi-select. They ask (which containers, "Remove?"), call
+// the app's use cases and show what came back.
 import * as vscode from 'vscode';
-import { ContainerAction, ContainerActions, runBatch } from '../../core/docker/actions';
-import type { ContainerCache } from '../../core/docker/containerCache';
-import { ContainerRecord, displayState, portUrl } from '../../core/docker/containers';
+import * as uc from '../../app/containers/useCases';
+import { call } from '../../app/useCase';
+import type { ContainerAction } from '../../core/docker/actions';
+import { portUrl } from '../../core/docker/containers';
 import { errorMessage } from '../../core/lifecycle';
 import type { ContainerLogs } from './logs';
 import type { ContainersTreeNode } from './treeView';
@@ -11,40 +13,40 @@ import { showInspect } from './inspectDocument';
 
 type Target = { id: string; name: string };
 type NodeArg = ContainersTreeNode | Target | string | undefined;
+type Item = uc.ContainerItem;
 
-const verbs: Record<ContainerAction, { ing: string; ed: string; applies: (r: ContainerRecord) => boolean }> = {
-  start: { ing: 'Starting', ed: 'Started', applies: (r) => r.state !== 'running' },
-  stop: { ing: 'Stopping', ed: 'Stopped', applies: (r) => r.state === 'running' || r.state === 'restarting' || r.state === 'paused' },
-  restart: { ing: 'Restarting', ed: 'Restarted', applies: () => true },
-  remove: { ing: 'Removing', ed: 'Removed', applies: () => true },
+const verbs: Record<ContainerAction, { ing: string; ed: string }> = {
+  start: { ing: 'Starting', ed: 'Started' },
+  stop: { ing: 'Stopping', ed: 'Stopped' },
+  restart: { ing: 'Restarting', ed: 'Restarted' },
+  remove: { ing: 'Removing', ed: 'Removed' },
 };
 
 export interface ContainerCommandDeps {
-  readonly cache: ContainerCache;
-  readonly actions: ContainerActions;
+  /** What the use cases need (the cache, the monitored actions, the classifier, the audit log). */
+  readonly app: uc.ContainersDeps;
   readonly logs: ContainerLogs;
   readonly log: vscode.LogOutputChannel;
-  /** Records each mutating action in the registry's audit log. */
-  readonly audit?: (operation: string, target: string, error?: string) => Promise<void>;
 }
 
-function toTarget(arg: NodeArg, cache: ContainerCache): Target | undefined {
+function toTarget(arg: NodeArg, deps: ContainerCommandDeps): Target | undefined {
   if (!arg) return undefined;
   if (typeof arg === 'string') {
-    const r = cache.get(arg);
+    const r = deps.app.containers.get(arg);
     return r ? { id: r.id, name: r.name } : undefined;
   }
   if ('kind' in arg && arg.kind === 'others') return undefined;
   return { id: arg.id, name: (arg as Target).name };
 }
 
-async function pickContainers(cache: ContainerCache, placeholder: string, canPickMany: boolean, filter: (r: ContainerRecord) => boolean): Promise<Target[]> {
-  const records = cache.list().filter(filter).sort((a, b) => a.name.localeCompare(b.name));
+async function pickContainers(deps: ContainerCommandDeps, placeholder: string, canPickMany: boolean, forAction?: ContainerAction, filter: (c: Item) => boolean = () => true): Promise<Target[]> {
+  const listed = await call(uc.list, deps.app, { for: forAction });
+  const records = [...listed.runtimes, ...listed.others].filter(filter).sort((a, b) => a.name.localeCompare(b.name));
   if (!records.length) {
-    void vscode.window.showInformationMessage(cache.isLoaded ? 'No container to act on.' : 'Not connected to a container engine yet.');
+    void vscode.window.showInformationMessage(listed.loaded ? 'No container to act on.' : 'Not connected to a container engine yet.');
     return [];
   }
-  const items = records.map((r) => ({ label: r.name, description: `${displayState(r).text} · ${r.image}`, target: { id: r.id, name: r.name } }));
+  const items = records.map((r) => ({ label: r.name, description: `${r.display} · ${r.image}`, target: { id: r.id, name: r.name } }));
   if (canPickMany) {
     const picked = await vscode.window.showQuickPick(items, { placeHolder: placeholder, canPickMany: true });
     return picked?.map((p) => p.target) ?? [];
@@ -53,11 +55,11 @@ async function pickContainers(cache: ContainerCache, placeholder: string, canPic
   return picked ? [picked.target] : [];
 }
 
-async function resolveTargets(deps: ContainerCommandDeps, node: NodeArg, nodes: readonly NodeArg[] | undefined, placeholder: string, many: boolean, filter: (r: ContainerRecord) => boolean): Promise<Target[]> {
-  const fromArgs = (nodes?.length ? nodes : node ? [node] : []).map((n) => toTarget(n, deps.cache)).filter((t): t is Target => !!t);
+async function resolveTargets(deps: ContainerCommandDeps, node: NodeArg, nodes: readonly NodeArg[] | undefined, placeholder: string, many: boolean, forAction?: ContainerAction, filter?: (c: Item) => boolean): Promise<Target[]> {
+  const fromArgs = (nodes?.length ? nodes : node ? [node] : []).map((n) => toTarget(n, deps)).filter((t): t is Target => !!t);
   if (fromArgs.length) return fromArgs;
   if (node || nodes?.length) return []; // e.g. the "Other containers" group
-  return pickContainers(deps.cache, placeholder, many, filter);
+  return pickContainers(deps, placeholder, many, forAction, filter);
 }
 
 function showError(deps: ContainerCommandDeps, message: string): void {
@@ -67,7 +69,7 @@ function showError(deps: ContainerCommandDeps, message: string): void {
 
 async function runAction(deps: ContainerCommandDeps, action: ContainerAction, node: NodeArg, nodes?: readonly NodeArg[]): Promise<void> {
   const v = verbs[action];
-  const targets = await resolveTargets(deps, node, nodes, `Select containers to ${action}`, true, v.applies);
+  const targets = await resolveTargets(deps, node, nodes, `Select containers to ${action}`, true, action);
   if (!targets.length) return;
   if (action === 'remove') {
     const names = targets.map((t) => t.name);
@@ -80,21 +82,12 @@ async function runAction(deps: ContainerCommandDeps, action: ContainerAction, no
     if (answer !== 'Remove') return;
   }
   const title = targets.length === 1 ? `${v.ing} ${targets[0].name}…` : `${v.ing} ${targets.length} containers…`;
-  const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title }, () =>
-    runBatch(targets, (t) => deps.actions.run(action, t.id, t.name)),
-  );
+  const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title }, () => call(uc.act, deps.app, { action, targets }));
   for (const t of result.succeeded) deps.log.info(`${v.ed} ${t.name} (${t.id.slice(0, 12)})`);
-  if (deps.audit) {
-    const audit = deps.audit;
-    void Promise.all([
-      ...result.succeeded.map((t) => audit(`container.${action}`, `${t.name} (${t.id.slice(0, 12)})`)),
-      ...result.failed.map((f) => audit(`container.${action}`, `${f.item.name} (${f.item.id.slice(0, 12)})`, f.error)),
-    ]);
-  }
   if (result.failed.length === 1 && targets.length === 1) {
     showError(deps, result.failed[0].error);
   } else if (result.failed.length) {
-    const lines = result.failed.map((f) => `${f.item.name}: ${f.error}`);
+    const lines = result.failed.map((f) => `${f.name}: ${f.error}`);
     for (const l of lines) deps.log.error(l);
     void vscode.window
       .showErrorMessage(`${v.ed} ${result.succeeded.length} of ${targets.length} containers. ${result.failed.length} failed: ${lines.join(' · ')}`, 'Show Log')
@@ -117,17 +110,17 @@ export function registerContainerCommands(deps: ContainerCommandDeps): vscode.Di
     reg('llmStack.containers.restart', (n, ns) => runAction(deps, 'restart', n, ns)),
     reg('llmStack.containers.remove', (n, ns) => runAction(deps, 'remove', n, ns)),
     reg('llmStack.containers.logs', async (n) => {
-      const [t] = await resolveTargets(deps, n, undefined, 'Show logs of…', false, () => true);
+      const [t] = await resolveTargets(deps, n, undefined, 'Show logs of…', false);
       if (t) await deps.logs.show(t.id, t.name);
     }),
     reg('llmStack.containers.inspect', async (n) => {
-      const [t] = await resolveTargets(deps, n, undefined, 'Inspect…', false, () => true);
+      const [t] = await resolveTargets(deps, n, undefined, 'Inspect…', false);
       if (t) await showInspect(t.id, t.name);
     }),
     reg('llmStack.containers.openPort', async (n) => {
-      const [t] = await resolveTargets(deps, n, undefined, 'Open a published port of…', false, (r) => r.ports.length > 0);
+      const [t] = await resolveTargets(deps, n, undefined, 'Open a published port of…', false, undefined, (r) => r.ports.length > 0);
       if (!t) return;
-      const r = deps.cache.get(t.id);
+      const r = deps.app.containers.get(t.id);
       const ports = (r?.ports ?? []).filter((p) => p.protocol === 'tcp');
       if (!ports.length) {
         void vscode.window.showInformationMessage(`${t.name} publishes no TCP port.`);

@@ -1,11 +1,12 @@
 // Inspect: shows `docker inspect` JSON as a read-only document (virtual scheme, no file written).
 import * as vscode from 'vscode';
-import type { ContainerActions } from '../../core/docker/actions';
+import { ContainersDeps, inspect } from '../../app/containers/useCases';
+import { call } from '../../app/useCase';
 
 export const INSPECT_SCHEME = 'llmstack-inspect';
 
 export class InspectDocumentProvider implements vscode.TextDocumentContentProvider {
-  constructor(private readonly actions: ContainerActions) {}
+  constructor(private readonly deps: ContainersDeps) {}
 
   static uri(id: string, name: string): vscode.Uri {
     return vscode.Uri.from({ scheme: INSPECT_SCHEME, path: `/${name}.json`, query: id });
@@ -13,13 +14,13 @@ export class InspectDocumentProvider implements vscode.TextDocumentContentProvid
 
   async provideTextDocumentContent(uri: vscode.Uri): Promise<string> {
     const name = uri.path.replace(/^\//, '').replace(/\.json$/, '');
-    const data = await this.actions.inspect(uri.query, name);
+    const data = await call(inspect, this.deps, { id: uri.query, name });
     return JSON.stringify(data, null, 2);
   }
 }
 
-export function registerInspect(actions: ContainerActions): vscode.Disposable {
-  return vscode.workspace.registerTextDocumentContentProvider(INSPECT_SCHEME, new InspectDocumentProvider(actions));
+export function registerInspect(deps: ContainersDeps): vscode.Disposable {
+  return vscode.workspace.registerTextDocumentContentProvider(INSPECT_SCHEME, new InspectDocumentProvider(deps));
 }
 
 export async function showInspect(id: string, name: string): Promise<vscode.TextEditor> {

@@ -1,8 +1,9 @@
 // Show Logs: follows a container's stdout/stderr in a terminal (closing it stops following) or in
 // an output channel; one view and one stream per container, revealed again when asked twice.
 import * as vscode from 'vscode';
-import type { ContainerActions, LogChunk } from '../../core/docker/actions';
-import type { IDisposable } from '../../core/lifecycle';
+import { ContainersDeps, followLogs } from '../../app/containers/useCases';
+import type { LogChunk } from '../../core/docker/actions';
+import { toDisposable, type IDisposable } from '../../core/lifecycle';
 import { logsSettings } from '../settings';
 
 const RED = '\x1b[31m';
@@ -23,7 +24,7 @@ export class ContainerLogs implements vscode.Disposable {
   private readonly opening = new Map<string, Promise<void>>();
   private readonly closeListener: vscode.Disposable;
 
-  constructor(private readonly actions: ContainerActions) {
+  constructor(private readonly deps: ContainersDeps) {
     this.closeListener = vscode.window.onDidCloseTerminal((t) => {
       for (const [id, entry] of this.terminals) {
         if (entry.terminal !== t) continue;
@@ -49,6 +50,22 @@ export class ContainerLogs implements vscode.Disposable {
     } finally {
       this.opening.delete(id);
     }
+  }
+
+  /**
+   * Opens the stream (a failure to open throws: one clear error, no empty view) and counts it as
+   * followed until it ends or is disposed; `onEnd` is told when it ended by itself.
+   */
+  private async follow(id: string, name: string, tail: number, onChunk: (c: LogChunk) => void, onEnd: (error?: Error) => void): Promise<IDisposable> {
+    const ctl = new AbortController();
+    const { ended } = await followLogs(this.deps, { id, name, tail }, { signal: ctl.signal, onChunk });
+    const raw = toDisposable(() => ctl.abort());
+    void ended.then((error) => {
+      if (ctl.signal.aborted) return;
+      this.follows.delete(raw);
+      onEnd(error);
+    });
+    return raw;
   }
 
   private track(follow: IDisposable): IDisposable {
@@ -79,16 +96,17 @@ export class ContainerLogs implements vscode.Disposable {
       follow = undefined;
     };
     // Start the stream before the terminal so a failure is one clear error, not an empty terminal.
-    const raw = await this.actions.logs(id, name, {
+    const raw = await this.follow(
+      id,
+      name,
       tail,
-      onData: (c: LogChunk) => write.fire((c.stream === 'stderr' ? RED : '') + c.text.replace(/\r?\n/g, '\r\n') + (c.stream === 'stderr' ? RESET : '')),
-      onEnd: (error) => {
+      (c) => write.fire((c.stream === 'stderr' ? RED : '') + c.text.replace(/\r?\n/g, '\r\n') + (c.stream === 'stderr' ? RESET : '')),
+      (error) => {
         write.fire(error ? `\r\n${RED}${error.message}${RESET}\r\n` : `\r\n[log stream ended: container "${name}" stopped]\r\n`);
-        this.follows.delete(raw);
         const entry = this.terminals.get(id);
         if (entry?.stop === stop) entry.live = false;
       },
-    });
+    );
     follow = this.track(raw);
     const pty: vscode.Pseudoterminal = {
       onDidWrite: write.event,
@@ -122,15 +140,16 @@ export class ContainerLogs implements vscode.Disposable {
     }
     // The previous stream ended (the container stopped): start over with the tail.
     e.channel.clear();
-    const raw = await this.actions.logs(id, name, {
+    const raw = await this.follow(
+      id,
+      name,
       tail,
-      onData: (c) => e.channel.append(c.stream === 'stderr' ? c.text.replace(/^(?=.)/gm, '[stderr] ') : c.text),
-      onEnd: (error) => {
+      (c) => e.channel.append(c.stream === 'stderr' ? c.text.replace(/^(?=.)/gm, '[stderr] ') : c.text),
+      (error) => {
         e.channel.appendLine(error ? error.message : `[log stream ended: container "${name}" stopped]`);
-        this.follows.delete(raw);
         if (e.follow === tracked) e.follow = undefined;
       },
-    });
+    );
     const tracked = this.track(raw);
     e.follow = tracked;
     e.channel.show(true);

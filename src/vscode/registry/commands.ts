@@ -1,11 +1,12 @@
 // Registry commands: back up now, restore from a backup, export to / import from JSON, statistics.
-import * as fs from 'node:fs';
+// They ask (which backup, where, "Restore?"), call the app's use cases and show what came back.
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { BackupInfo } from '../../core/registry/registry';
-import { exportRegistry, importRegistry, parseExport } from '../../core/registry/transfer';
-import { describeRegistryError, RegistryService } from './service';
+import { describeRegistryError } from '../../app/registry/host';
+import * as uc from '../../app/registry/useCases';
+import { call } from '../../app/useCase';
+import type { RegistryService } from './service';
 
 export const STATS_URI = vscode.Uri.from({ scheme: 'llmstack-registry', path: '/Registry Statistics.md' });
 
@@ -21,27 +22,23 @@ function bytes(n: number): string {
 class StatsProvider implements vscode.TextDocumentContentProvider {
   private readonly changed = new vscode.EventEmitter<vscode.Uri>();
   readonly onDidChange = this.changed.event;
-  constructor(private readonly service: RegistryService) {}
+  constructor(private readonly deps: uc.RegistryDeps) {}
 
   refresh(): void {
     this.changed.fire(STATS_URI);
   }
 
   async provideTextDocumentContent(): Promise<string> {
-    const { registry, repos } = await this.service.get();
-    await registry.flush();
-    const size = fs.existsSync(registry.file) ? fs.statSync(registry.file).size : 0;
-    const s = repos.stats(size);
-    const backups = registry.listBackups();
+    const s = await call(uc.stats, this.deps, {});
     const rows = Object.entries(s.counts).map(([t, n]) => `| ${t} | ${n.toLocaleString('en-US')} |`);
     const date = (t: number | null) => (t === null ? '—' : new Date(t).toISOString().replace('T', ' ').slice(0, 19));
     return [
       '# LLM Stack model registry',
       '',
-      `- File: \`${registry.file}\` (${bytes(s.fileBytes)}${s.encrypted ? ', encrypted with AES-256-GCM' : ''})`,
+      `- File: \`${s.file}\` (${bytes(s.fileBytes)}${s.encrypted ? ', encrypted with AES-256-GCM' : ''})`,
       `- Schema version: ${s.schemaVersion}`,
       `- Usage recorded from ${date(s.oldestUsage)} to ${date(s.newestUsage)}`,
-      `- Backups: ${s.backups} in \`${registry.backupsDir}\`${backups[0] ? `, newest ${date(backups[0].createdAt)}` : ''}`,
+      `- Backups: ${s.backups} in \`${s.backupsDir}\`${s.newestBackupAt !== null ? `, newest ${date(s.newestBackupAt)}` : ''}`,
       '',
       '| Table | Rows |',
       '|---|---:|',
@@ -52,7 +49,8 @@ class StatsProvider implements vscode.TextDocumentContentProvider {
 }
 
 export function registerRegistryCommands(service: RegistryService, log: vscode.LogOutputChannel): vscode.Disposable[] {
-  const stats = new StatsProvider(service);
+  const deps: uc.RegistryDeps = { registry: service };
+  const stats = new StatsProvider(deps);
   const fail = (e: unknown) => {
     const msg = describeRegistryError(e);
     log.error(msg);
@@ -71,17 +69,15 @@ export function registerRegistryCommands(service: RegistryService, log: vscode.L
   return [
     vscode.workspace.registerTextDocumentContentProvider(STATS_URI.scheme, stats),
     reg('llmStack.registry.backup', async () => {
-      const { registry } = await service.get();
-      const b = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Backing up the model registry…' }, () => registry.backupNow('manual'));
-      await service.audit('registry.backup', path.basename(b.file));
+      await service.get(); // an open error is shown as it is, before the progress notification
+      const b = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Backing up the model registry…' }, () => call(uc.backup, deps, { reason: 'manual' }));
       void vscode.window.showInformationMessage(`Registry backed up: ${path.basename(b.file)} (${countsText(b.counts)}).`);
       return b;
     }),
     reg('llmStack.registry.restore', async (file?: string) => {
-      const { registry } = await service.get();
-      let chosen: BackupInfo | undefined = file ? registry.listBackups().find((b) => b.file === file) : undefined;
+      const { backups } = await call(uc.listBackups, deps, {});
+      let chosen = file ? backups.find((b) => b.file === file) : undefined;
       if (!chosen) {
-        const backups = registry.listBackups();
         if (!backups.length) {
           void vscode.window.showInformationMessage('There is no registry backup yet. Run "LLM Stack: Back Up Registry Now" first.');
           return undefined;
@@ -99,14 +95,13 @@ export function registerRegistryCommands(service: RegistryService, log: vscode.L
         'Restore',
       );
       if (answer !== 'Restore') return undefined;
-      await registry.restore(chosen.file);
-      await service.audit('registry.restore', path.basename(chosen.file));
+      const restored = await call(uc.restore, deps, { file: chosen.file });
       stats.refresh();
-      void vscode.window.showInformationMessage(`Registry restored from ${path.basename(chosen.file)}.`);
-      return chosen.file;
+      void vscode.window.showInformationMessage(`Registry restored from ${path.basename(restored.file)}.`);
+      return restored.file;
     }),
     reg('llmStack.registry.export', async (target?: vscode.Uri) => {
-      const { registry } = await service.get();
+      await service.get(); // an open error is shown before the save dialog
       const uri =
         target ??
         (await vscode.window.showSaveDialog({
@@ -115,21 +110,15 @@ export function registerRegistryCommands(service: RegistryService, log: vscode.L
           defaultUri: vscode.Uri.file(path.join(vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? os.homedir(), `llm-stack-registry-${new Date().toISOString().slice(0, 10)}.json`)),
         }));
       if (!uri) return undefined;
-      const data = exportRegistry(registry);
-      await vscode.workspace.fs.writeFile(uri, Buffer.from(JSON.stringify(data, null, 1)));
-      await service.audit('registry.export', uri.fsPath);
-      void vscode.window.showInformationMessage(`Registry exported to ${uri.fsPath} (${data.models.length} models, ${data.usage.length} usage events).`);
+      // The save dialog asked about replacing an existing file.
+      const r = await call(uc.exportToFile, deps, { file: uri.fsPath, overwrite: true });
+      void vscode.window.showInformationMessage(`Registry exported to ${uri.fsPath} (${r.models} models, ${r.usage} usage events).`);
       return uri.fsPath;
     }),
     reg('llmStack.registry.import', async (source?: vscode.Uri) => {
       const uri = source ?? (await vscode.window.showOpenDialog({ title: 'Import a model registry export', filters: { JSON: ['json'] }, canSelectMany: false }))?.[0];
       if (!uri) return undefined;
-      const text = Buffer.from(await vscode.workspace.fs.readFile(uri)).toString('utf8');
-      const data = parseExport(text, uri.fsPath);
-      const { registry } = await service.get();
-      await registry.backupNow('before-import');
-      const report = importRegistry(registry, data);
-      await service.audit('registry.import', uri.fsPath);
+      const report = await call(uc.importFromFile, deps, { file: uri.fsPath });
       stats.refresh();
       void vscode.window.showInformationMessage(
         `Imported ${report.models} new models, ${report.versions} versions, ${report.usage} usage events, ${report.benchmarks} benchmark results and ${report.audit} audit entries from ${path.basename(uri.fsPath)}.`,
