@@ -124,9 +124,12 @@ export function capabilitiesOf(state: { readonly endpoint: RuntimeEndpoint; read
   return state.capabilities ?? baseCapabilities(state.endpoint.api);
 }
 
-/** Whether a model's file can be hashed on this machine: a GGUF folder's file, or one its runtime names from a container of this engine. */
+/**
+ * Whether a model's file may be hashed on this machine: a GGUF folder's file, or one its runtime
+ * names from a container of this engine (a model not listed yet included: the check says why not).
+ */
 export function canVerify(state: { readonly endpoint: RuntimeEndpoint; readonly capabilities?: RuntimeCapabilities }, model: RuntimeModel | undefined): boolean {
-  return !!model && (!!model.file || (capabilitiesOf(state).modelfile && !!state.endpoint.containerId));
+  return !!model?.file || (capabilitiesOf(state).modelfile && !!state.endpoint.containerId);
 }
 
 export interface ModelRuntime {
