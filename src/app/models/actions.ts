@@ -20,7 +20,7 @@ async function each(targets: readonly Target[], fn: (t: Target) => Promise<void>
   // async: a synchronous throw fails that model only.
   const settled = await Promise.allSettled(targets.map(async (t) => fn(t)));
   return {
-    results: settled.map((r, i) => ({ runtimeId: targets[i].runtimeId, name: targets[i].name, ok: r.status === 'fulfilled', error: r.status === 'rejected' ? errorMessage(r.reason) : undefined })),
+    results: settled.map((r, i) => ({ runtimeId: targets[i].runtimeId, name: targets[i].name, ...(r.status === 'fulfilled' ? { ok: true } : { ok: false, error: errorMessage(r.reason) }) })),
   };
 }
 

@@ -8,7 +8,7 @@ import { runtimeInput } from '../../core/runtimes/registrySync';
 import { splitModelName } from '../../core/runtimes/runtime';
 import { defineUseCase } from '../useCase';
 import type { ModelsDeps } from './deps';
-import { modelData, modelNameSchema, modelSchema, runtimeIdSchema } from './schemas';
+import { compact, modelData, modelNameSchema, modelSchema, runtimeIdSchema } from './schemas';
 
 /** A benchmark row's measures are nullable REAL columns. */
 const num = (v: unknown): number | null => (typeof v === 'number' ? v : null);
@@ -42,7 +42,7 @@ export const modelDetails = defineUseCase({
     const state = catalog.get(runtimeId);
     const m = catalog.model(runtimeId, full);
     const model = m && modelData(m, catalog.lastUsed(runtimeId, full));
-    if (!state) return { name: full, model };
+    if (!state) return compact({ name: full, model });
     const e = state.endpoint;
     const runtime = { id: e.id, name: e.name, kind: e.kind, baseUrl: e.baseUrl };
     try {
@@ -50,11 +50,11 @@ export const modelDetails = defineUseCase({
       const { name, tag } = splitModelName(full);
       const id = repos.modelIdFor(runtimeInput(e), name, tag);
       const target = `${e.name}/${full}`;
-      return {
+      return compact({
         name: full,
         runtime,
         model,
-        registry: {
+        registry: compact({
           versions: repos.versions(id),
           lastUsedAt: repos.getModel(id)?.last_used_at ?? undefined,
           usage: repos.usageByDay(id, 30).map((u) => ({ ...u })),
@@ -64,10 +64,10 @@ export const modelDetails = defineUseCase({
             .filter((a) => a.target === target)
             .slice(0, 20)
             .map(({ ts, operation, outcome, error }) => ({ ts, operation, outcome, error })),
-        },
-      };
+        }),
+      });
     } catch (err) {
-      return { name: full, runtime, model, registryError: errorMessage(err) };
+      return compact({ name: full, runtime, model, registryError: errorMessage(err) });
     }
   },
 });

@@ -59,13 +59,18 @@ export const runtimeSchema = z.object({
 });
 export type RuntimeData = z.infer<typeof runtimeSchema>;
 
+/** The object without its undefined fields: what a front end receives is what JSON would carry. */
+export function compact<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
+
 export function modelData(m: RuntimeModel, lastUsedAt: number | undefined): ModelData {
-  return { ...m, loaded: m.loaded && { ...m.loaded }, status: m.status && { ...m.status }, lastUsedAt };
+  return compact({ ...m, loaded: m.loaded && compact({ ...m.loaded }), status: m.status && compact({ ...m.status }), lastUsedAt });
 }
 
 export function runtimeData(s: RuntimeState, lastUsed: (runtimeId: string, name: string) => number | undefined): RuntimeData {
   const e = s.endpoint;
-  return {
+  return compact({
     id: e.id,
     name: e.name,
     kind: e.kind,
@@ -78,5 +83,5 @@ export function runtimeData(s: RuntimeState, lastUsed: (runtimeId: string, name:
     version: s.version,
     capabilities: { ...capabilitiesOf(s) },
     models: s.models.map((m) => modelData(m, lastUsed(e.id, m.name))),
-  };
+  });
 }

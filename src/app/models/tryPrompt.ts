@@ -4,7 +4,7 @@ import { errorMessage } from '../../core/lifecycle';
 import { Cancelled, defineUseCase } from '../useCase';
 import type { ModelsDeps } from './deps';
 import { tokensPerSecond } from './rules';
-import { modelNameSchema, runtimeIdSchema } from './schemas';
+import { compact, modelNameSchema, runtimeIdSchema } from './schemas';
 
 export const tryPrompt = defineUseCase({
   name: 'models.tryPrompt',
@@ -28,7 +28,7 @@ export const tryPrompt = defineUseCase({
   run: async ({ catalog }: ModelsDeps, { runtimeId, name, prompt, maxTokens }, { signal }) => {
     try {
       const out = await catalog.generate(runtimeId, name, prompt, { maxTokens, signal });
-      return { ...out, tokensPerSecond: tokensPerSecond(out.outputTokens, out.durationMs) };
+      return compact({ ...out, tokensPerSecond: tokensPerSecond(out.outputTokens, out.durationMs) });
     } catch (e) {
       // Said as the runtime's client says it ("Generating with x was cancelled.").
       if (signal?.aborted) throw Object.assign(new Cancelled(`Generating with ${name}`), { message: errorMessage(e) });

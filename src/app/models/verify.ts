@@ -13,7 +13,7 @@ import { modelInput, runtimeInput } from '../../core/runtimes/registrySync';
 import { capabilitiesOf, type RuntimeModel, splitModelName } from '../../core/runtimes/runtime';
 import { Cancelled, defineUseCase } from '../useCase';
 import type { ModelsDeps } from './deps';
-import { modelNameSchema, runtimeIdSchema } from './schemas';
+import { compact, modelNameSchema, runtimeIdSchema } from './schemas';
 
 /** The model's file on this machine: a GGUF folder's file, or an Ollama blob reached through its container's mounts. */
 async function modelFile(deps: ModelsDeps, state: RuntimeState, model: RuntimeModel): Promise<ModelFileLookup> {
@@ -74,7 +74,7 @@ export const verifyModel = defineUseCase({
       throw e;
     }
     const target = `${state.endpoint.name}/${name}`;
-    const facts = { file, expected: result.expected, actual: result.actual, bytes: result.bytes, ms: result.ms };
+    const facts = compact({ file, expected: result.expected, actual: result.actual, bytes: result.bytes, ms: result.ms });
     if (result.status === 'match') {
       audit(deps, repos, 'model.verify', target);
       return { status: 'match' as const, message: `${name}: sha256 matches the recorded digest (${result.actual.slice(7, 19)}…, ${formatBytes(result.bytes)}).`, ...facts };
