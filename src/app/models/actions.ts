@@ -6,7 +6,7 @@ import { defineUseCase } from '../useCase';
 import type { ModelsDeps } from './deps';
 import { type Target, targetSchema } from './schemas';
 
-export const actionResultSchema = z.object({
+const actionResultSchema = z.object({
   runtimeId: z.string(),
   name: z.string(),
   ok: z.boolean(),

@@ -8,7 +8,7 @@ import { defineUseCase } from '../useCase';
 import type { ModelsDeps } from './deps';
 import { modelNameSchema, runtimeIdSchema } from './schemas';
 
-export const pullResultSchema = z.object({
+const pullResultSchema = z.object({
   name: z.string(),
   outcome: z.enum(['pulled', 'cancelled', 'failed']),
   /** Why it failed. */
@@ -16,7 +16,7 @@ export const pullResultSchema = z.object({
   /** A cancelled pull keeps what it downloaded: the next pull of the name resumes there. */
   resumable: z.boolean().optional(),
 });
-export type PullResult = z.infer<typeof pullResultSchema>;
+type PullResult = z.infer<typeof pullResultSchema>;
 
 export const pullModels = defineUseCase({
   name: 'models.pull',

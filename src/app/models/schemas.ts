@@ -12,7 +12,7 @@ export const modelNameSchema = z.string().trim().min(1);
 export const targetSchema = z.object({ runtimeId: runtimeIdSchema, name: modelNameSchema });
 export type Target = z.infer<typeof targetSchema>;
 
-export const capabilitiesSchema = z.object({
+const capabilitiesSchema = z.object({
   pull: z.boolean(),
   delete: z.boolean(),
   load: z.boolean(),
@@ -41,7 +41,7 @@ export const modelSchema = z.object({
   /** Last use known to this process (epoch ms). */
   lastUsedAt: z.number().optional(),
 });
-export type ModelData = z.infer<typeof modelSchema>;
+type ModelData = z.infer<typeof modelSchema>;
 
 export const runtimeSchema = z.object({
   id: z.string(),
@@ -57,7 +57,7 @@ export const runtimeSchema = z.object({
   capabilities: capabilitiesSchema,
   models: z.array(modelSchema),
 });
-export type RuntimeData = z.infer<typeof runtimeSchema>;
+type RuntimeData = z.infer<typeof runtimeSchema>;
 
 /** The object without its undefined fields: what a front end receives is what JSON would carry. */
 export function compact<T extends object>(o: T): T {

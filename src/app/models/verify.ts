@@ -32,7 +32,7 @@ function audit(deps: ModelsDeps, repos: RegistryRepositories, operation: string,
   }
 }
 
-export const verifyOutputSchema = z.object({
+const verifyOutputSchema = z.object({
   /** unavailable: the file cannot be reached from here (message says why). */
   status: z.enum(['match', 'mismatch', 'no-record', 'unavailable']),
   /** What to tell the user, in one sentence. */

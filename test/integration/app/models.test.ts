@@ -283,9 +283,15 @@ describe('models use cases on the real test runtime (integration)', function () 
     assert.deepEqual(noContainer, { status: 'unavailable', message: 'chat:1b: its integrity cannot be checked here: its runtime does not run in a container of this engine.' });
     const notListed = await call(verifyModel, deps, { runtimeId: ep.id, name: 'never:1' });
     assert.equal(notListed.message, 'never:1: its integrity cannot be checked here: the runtime no longer lists it.');
+    // A file gone since the last listing: the check's own error, not a result.
+    writeTinyGguf(path.join(dir, 'folder', 'brief.gguf'), { name: 'brief', seed: 11 });
+    await call(listModels, deps, { runtimeId: folderEp.id, refresh: true });
+    fs.rmSync(path.join(dir, 'folder', 'brief.gguf'));
+    await assert.rejects(call(verifyModel, deps, { runtimeId: folderEp.id, name: 'brief.gguf' }), /Cannot check .*brief\.gguf: the file does not exist\./);
     // A server that names no file: the same answer, whatever its API.
     assert.equal((await call(verifyModel, deps, { runtimeId: routerEp.id, name: 'tiny:q8' })).status, 'unavailable');
     assert.equal(repos.recentAudit(1000).length, auditsBefore);
+    await call(listModels, deps, { runtimeId: folderEp.id, refresh: true });
   });
 
   it('models.details: what the runtime reports and what the registry remembers; the runtime part stands when the registry cannot be read', async () => {
