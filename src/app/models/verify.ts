@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { errorMessage } from '../../core/lifecycle';
 import { digestSchema, type RegistryRepositories } from '../../core/registry/repositories';
 import { CatalogError, type RuntimeState } from '../../core/runtimes/catalog';
-import { expectedDigestFromPath, isCancelled, verifyDigest } from '../../core/runtimes/integrity';
+import { expectedDigestFromPath, type IntegrityResult, isCancelled, verifyDigest } from '../../core/runtimes/integrity';
 import { locateModelFile, type ModelFileLookup } from '../../core/runtimes/modelFiles';
 import { formatBytes } from '../../core/runtimes/pullProgress';
 import { modelInput, runtimeInput } from '../../core/runtimes/registrySync';
@@ -53,8 +53,10 @@ export const verifyModel = defineUseCase({
   run: async (deps: ModelsDeps, { runtimeId, name }, { signal, progress }) => {
     const state = deps.catalog.get(runtimeId);
     const model = deps.catalog.model(runtimeId, name);
-    const found = state && model ? await modelFile(deps, state, model) : { reason: 'the runtime no longer lists it' };
-    if (!state || !model || !('file' in found)) return { status: 'unavailable' as const, message: `${name}: its integrity cannot be checked here: ${'reason' in found ? found.reason : ''}.` };
+    const unavailable = (reason: string) => ({ status: 'unavailable' as const, message: `${name}: its integrity cannot be checked here: ${reason}.` });
+    if (!state || !model) return unavailable('the runtime no longer lists it');
+    const found = await modelFile(deps, state, model);
+    if ('reason' in found) return unavailable(found.reason);
     const file = found.file;
     const { repos } = await deps.registry();
     const parts = splitModelName(model.name);
@@ -62,7 +64,7 @@ export const verifyModel = defineUseCase({
     const recorded = expectedDigestFromPath(file) ?? repos.getModel(modelId)?.digest ?? undefined;
     // The check starts: a front end may show it from here (a file out of reach ended before).
     progress?.({ fraction: 0 });
-    let result;
+    let result: IntegrityResult;
     try {
       result = await verifyDigest(file, recorded, {
         signal,
