@@ -12,10 +12,10 @@ import { sortLabels, type ModelsTreeProvider } from './treeView';
 import { apiKeySecret, SECTION } from '../settings';
 
 /** What commands accept: a tree node, or { runtimeId, name } from tests and other commands. */
-export type ModelArg = ModelTreeNode | { runtimeId: string; name?: string } | undefined;
+type ModelArg = ModelTreeNode | { runtimeId: string; name?: string } | undefined;
 type Target = { runtimeId: string; name: string };
 
-export interface ModelCommandDeps {
+interface ModelCommandDeps {
   /** What the models use cases run on; the catalog is also read here to offer picks. */
   readonly app: ModelsDeps;
   readonly tree: ModelsTreeProvider;

@@ -7,12 +7,12 @@ import { ago } from '../../core/runtimes/modelTree';
 import { formatBytes } from '../../core/runtimes/pullProgress';
 import { runtimeKindLabels } from '../../core/runtimes/runtime';
 
-export const DETAILS_SCHEME = 'llmstack-model';
+const DETAILS_SCHEME = 'llmstack-model';
 
 const cell = (v: unknown) => String(v ?? '').replace(/\|/g, '\\|').replace(/\n/g, ' ');
 const date = (t: number) => new Date(t).toISOString().replace('T', ' ').slice(0, 16);
 
-export class ModelDetailsProvider implements vscode.TextDocumentContentProvider {
+class ModelDetailsProvider implements vscode.TextDocumentContentProvider {
   constructor(private readonly app: ModelsDeps) {}
 
   static uri(runtimeId: string, name: string): vscode.Uri {
