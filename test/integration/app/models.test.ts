@@ -388,7 +388,8 @@ describe('models.verify through a runtime container on the real engine (integrat
     assert.deepEqual(pulled.results, [{ name: 'medium', outcome: 'pulled' }]);
     const out = await call(verifyModel, deps, { runtimeId: ep.id, name: 'medium:latest' });
     assert.equal(out.status, 'match', out.message);
-    assert.equal(out.file, path.join(dir, 'models', 'medium__latest.gguf'));
+    // The host side of the bind mount (compared as real paths: the engine may report a resolved one).
+    assert.equal(fs.realpathSync(out.file!), fs.realpathSync(path.join(dir, 'models', 'medium__latest.gguf')));
     assert.equal(out.expected, out.actual);
     // Without the engine's inspect, the same model is out of reach, and the answer says why.
     const blind = await call(verifyModel, { ...deps, inspectContainer: undefined }, { runtimeId: ep.id, name: 'medium:latest' });
