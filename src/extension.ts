@@ -15,6 +15,7 @@ import { registerContainerCommands } from './vscode/containers/commands';
 import { ContainerLogs } from './vscode/containers/logs';
 import { ContainersTreeProvider, registerContainersView } from './vscode/containers/treeView';
 import { registerInspect } from './vscode/containers/inspectDocument';
+import type { ModelsDeps } from './app/models';
 import { ModelCatalog } from './core/runtimes/catalog';
 import { IdleManager } from './core/runtimes/idle';
 import { RegistrySync } from './core/runtimes/registrySync';
@@ -118,6 +119,8 @@ export function activate(context: vscode.ExtensionContext): LlmStackApi {
       }
     },
   });
+  // What the models use cases run on, whichever front end calls them.
+  const modelsApp: ModelsDeps = { catalog, registry: () => registry.get(), inspectContainer: (id) => actions.inspect(id), log: coreLog };
   const modelsTree = new ModelsTreeProvider(catalog, idle, context.workspaceState);
   const models = registerModelsView(modelsTree);
   const sources = new ModelSources(catalog, cache, () => classifier, log);
@@ -183,8 +186,8 @@ export function activate(context: vscode.ExtensionContext): LlmStackApi {
     modelsTree,
     ...models.disposables,
     sources,
-    registerModelDetails(catalog, registry),
-    ...registerModelCommands({ catalog, tree: modelsTree, registry, secrets: context.secrets, log, inspectContainer: (id) => actions.inspect(id) }),
+    registerModelDetails(modelsApp),
+    ...registerModelCommands({ app: modelsApp, tree: modelsTree, secrets: context.secrets, log }),
     registerInspect(containerApp),
     ...registerContainerCommands({ app: containerApp, logs, log }),
     ...registerRegistryCommands(registry, log),

@@ -11,6 +11,9 @@ export const progressSchema = z.object({
   message: z.string().optional(),
   /** How far along, 0..1, when known. */
   fraction: z.number().min(0).max(1).optional(),
+  /** Bytes done and in all, for downloads and file checks, when known. */
+  completed: z.number().nonnegative().optional(),
+  total: z.number().nonnegative().optional(),
 });
 export type Progress = z.infer<typeof progressSchema>;
 

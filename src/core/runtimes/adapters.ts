@@ -3,7 +3,7 @@
 import { GgufFolderRuntime } from './ggufFolder';
 import { OllamaClient, type OllamaModel } from './ollama';
 import { type LmStudioModel, OpenAiClient, RuntimeError, type TgiInfo } from './openai';
-import type { GenerateOutcome, LoadedState, ModelRuntime, ModelStatus, PullUpdate, RuntimeCapabilities, RuntimeEndpoint, RuntimeListing, RuntimeModel } from './runtime';
+import { baseCapabilities, type GenerateOutcome, type LoadedState, type ModelRuntime, type ModelStatus, type PullUpdate, type RuntimeCapabilities, type RuntimeEndpoint, type RuntimeListing, type RuntimeModel } from './runtime';
 
 export interface AdapterOptions {
   readonly apiKey?: string;
@@ -24,7 +24,7 @@ function time(iso: string | undefined): number | undefined {
 }
 
 export class OllamaRuntime implements ModelRuntime {
-  readonly capabilities: RuntimeCapabilities = { pull: true, delete: true, load: true, unload: true, generate: true };
+  readonly capabilities: RuntimeCapabilities = baseCapabilities('ollama');
   readonly client: OllamaClient;
 
   constructor(
@@ -76,6 +76,10 @@ export class OllamaRuntime implements ModelRuntime {
     return this.client.unload(name);
   }
 
+  async modelfile(name: string): Promise<string | undefined> {
+    return (await this.client.show(name)).modelfile;
+  }
+
   async generate(name: string, prompt: string, options: { maxTokens?: number; signal?: AbortSignal } = {}): Promise<GenerateOutcome> {
     const t0 = performance.now();
     const r = await this.client.generate(name, prompt, { maxTokens: options.maxTokens, signal: options.signal });
@@ -96,7 +100,7 @@ const servesLoaded = new Set(['llamacpp', 'vllm', 'tgi']);
 const ROUTER_POLL_MS = 250;
 
 export class OpenAiRuntime implements ModelRuntime {
-  private caps: RuntimeCapabilities = { pull: false, delete: false, load: false, unload: false, generate: true };
+  private caps: RuntimeCapabilities = baseCapabilities('openai');
   readonly client: OpenAiClient;
   private readonly waitMs: number;
 

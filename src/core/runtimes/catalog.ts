@@ -295,7 +295,7 @@ export class ModelCatalog extends Disposable {
     }
   }
 
-  private capable(r: ModelRuntime, what: 'pull' | 'delete' | 'load' | 'unload' | 'generate'): void {
+  private capable(r: ModelRuntime, what: keyof RuntimeCapabilities): void {
     if (!r.capabilities[what] || !r[what]) {
       throw new CatalogError(`${r.endpoint.name} (${r.endpoint.kind}) cannot ${what} models through its API.`, 'unsupported');
     }
@@ -359,6 +359,13 @@ export class ModelCatalog extends Disposable {
     await this.usage(state.endpoint, this.model(runtimeId, name) ?? name, 'generate', { durationMs: out.durationMs, promptTokens: out.promptTokens, outputTokens: out.outputTokens });
     void this.refresh(runtimeId);
     return out;
+  }
+
+  /** The Modelfile naming the model's file, from a runtime that tells (Ollama's show), through its cached client and key. */
+  async modelfile(runtimeId: string, name: string): Promise<string | undefined> {
+    const r = await this.runtime(runtimeId);
+    if (!r.capabilities.modelfile || !r.modelfile) throw new CatalogError(`${r.endpoint.name} (${r.endpoint.kind}) does not say which file holds a model.`, 'unsupported');
+    return r.modelfile(name);
   }
 
   /** Resolves once a condition on the catalog holds (commands and tests), bounded by a timeout. */

@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { formatParameterCount, GgufError, readGgufInfo } from './gguf';
 import { cancelledError } from './integrity';
-import type { ModelRuntime, RuntimeCapabilities, RuntimeEndpoint, RuntimeListing, RuntimeModel } from './runtime';
+import { baseCapabilities, type ModelRuntime, type RuntimeCapabilities, type RuntimeEndpoint, type RuntimeListing, type RuntimeModel } from './runtime';
 
 export interface GgufFolderOptions {
   /** Folder levels below the root that are searched (files in the root are level 0). */
@@ -76,7 +76,7 @@ function problemOf(e: unknown): string {
 }
 
 export class GgufFolderRuntime implements ModelRuntime {
-  readonly capabilities: RuntimeCapabilities = { pull: false, delete: false, load: false, unload: false, generate: false };
+  readonly capabilities: RuntimeCapabilities = baseCapabilities('gguf');
   readonly folder: string;
   private readonly maxDepth: number;
   private readonly maxEntries: number;

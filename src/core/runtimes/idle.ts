@@ -3,7 +3,7 @@
 // again whenever the catalog changes.
 import { Disposable, errorMessage, type Logger, silentLogger, toDisposable } from '../lifecycle';
 import type { ModelCatalog, RuntimeState } from './catalog';
-import type { RuntimeModel } from './runtime';
+import { capabilitiesOf, type RuntimeModel } from './runtime';
 
 export interface IdleSettings {
   /** Minutes without use after which a loaded model is unloaded; 0 turns it off. */
@@ -45,7 +45,8 @@ export class IdleManager extends Disposable {
   /** When the extension will unload this model (epoch ms), or undefined when it will not. */
   unloadsAt(runtime: RuntimeState, model: RuntimeModel): number | undefined {
     const minutes = this.options.settings().unloadMinutes;
-    if (!(minutes > 0) || !model.loaded || !this.catalog.get(runtime.endpoint.id) || runtime.endpoint.api !== 'ollama') return undefined;
+    // Only where the runtime can unload: a server that holds every model it lists cannot let one go.
+    if (!(minutes > 0) || !model.loaded || !this.catalog.get(runtime.endpoint.id) || !capabilitiesOf(runtime).unload) return undefined;
     if (this.options.pinned?.(runtime, model)) return undefined;
     const since = Math.max(this.catalog.lastUsed(runtime.endpoint.id, model.name) ?? 0, this.catalog.loadedAt(runtime.endpoint.id, model.name) ?? this.now());
     return Math.max(since + minutes * 60_000, this.retryAt.get(`${runtime.endpoint.id}\u0000${model.name}`) ?? 0);
@@ -56,7 +57,7 @@ export class IdleManager extends Disposable {
     const minutes = this.options.settings().stopContainerMinutes;
     const id = runtime.endpoint.containerId;
     if (!(minutes > 0) || !id || !this.options.stopContainer || runtime.status !== 'ok') return undefined;
-    if (runtime.models.some((m) => m.loaded) && runtime.endpoint.api === 'ollama') {
+    if (runtime.models.some((m) => m.loaded) && capabilitiesOf(runtime).unload) {
       // Something is in memory (perhaps loaded by another client): the idle period starts again after it.
       this.firstSeen.set(runtime.endpoint.id, this.now());
       return undefined;

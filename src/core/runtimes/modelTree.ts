@@ -2,7 +2,7 @@
 // labels, descriptions and tooltips a tree shows. Pure: it reads the catalog's state, no I/O.
 import { formatParameterCount } from './gguf';
 import { formatBytes, formatSeconds } from './pullProgress';
-import { runtimeKindLabels, type RuntimeCapabilities, type RuntimeModel } from './runtime';
+import { canVerify, capabilitiesOf, runtimeKindLabels, type RuntimeModel } from './runtime';
 import type { RuntimeState } from './catalog';
 
 export type ModelSort = 'name' | 'size' | 'lastUsed';
@@ -94,13 +94,6 @@ export function visibleModels(state: RuntimeState, options: ModelViewOptions, ti
   return list;
 }
 
-/** What the runtime's client can do; before its first listing, what its API always allows. */
-function capabilitiesOf(state: RuntimeState): RuntimeCapabilities {
-  if (state.capabilities) return state.capabilities;
-  const ollama = state.endpoint.api === 'ollama';
-  return { pull: ollama, delete: ollama, load: ollama, unload: ollama, generate: state.endpoint.api !== 'gguf' };
-}
-
 /** Whether "loaded" tells models apart here: not where a server holds every model it lists. */
 function tracksLoaded(state: RuntimeState): boolean {
   return state.endpoint.api !== 'openai' || capabilitiesOf(state).unload || state.endpoint.kind === 'lmstudio';
@@ -126,7 +119,7 @@ export function runtimeNode(state: RuntimeState, options: ModelViewOptions, time
   const stop = times.stopsAt?.(state);
   if (stop !== undefined) lines.push(`Container stops when idle in ${formatSeconds(Math.max(0, (stop - now) / 1000))}`);
   const caps: string[] = [`runtime`, e.api, e.source];
-  if (e.api === 'ollama') caps.push('pull');
+  if (capabilitiesOf(state).pull) caps.push('pull');
   if (e.containerId && e.source !== 'container') caps.push('container');
   if (e.requiresKey || state.errorKind === 'unauthorized') caps.push('key');
   if (state.status === 'error') caps.push('error');
@@ -184,8 +177,8 @@ export function modelNode(state: RuntimeState, m: RuntimeModel, times: ModelTime
   if (can.delete) ctx.push('deletable');
   if (m.file) ctx.push('file');
   // A GGUF file, or an Ollama blob the extension may reach through its container's mounts.
-  if (m.file || (e.api === 'ollama' && e.containerId)) ctx.push('verifiable');
-  if (e.api !== 'gguf') ctx.push('generate');
+  if (canVerify(state, m)) ctx.push('verifiable');
+  if (can.generate) ctx.push('generate');
   return {
     type: 'model',
     id: `model:${e.id}\u0000${m.name}`,
@@ -208,7 +201,7 @@ export function runtimeChildren(state: RuntimeState, options: ModelViewOptions, 
   }
   const models = visibleModels(state, options, times);
   if (!models.length) {
-    const label = state.models.length ? 'No model matches the filter' : state.endpoint.api === 'ollama' ? 'No models yet — use Pull Model…' : state.endpoint.api === 'gguf' ? 'No .gguf files in this folder' : 'The server lists no models';
+    const label = state.models.length ? 'No model matches the filter' : capabilitiesOf(state).pull ? 'No models yet — use Pull Model…' : state.endpoint.api === 'gguf' ? 'No .gguf files in this folder' : 'The server lists no models';
     return [{ type: 'message', id: `msg:${state.endpoint.id}:empty`, label }];
   }
   return models.map((m) => modelNode(state, m, times, now));

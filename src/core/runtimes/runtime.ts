@@ -107,6 +107,29 @@ export interface RuntimeCapabilities {
   readonly load: boolean;
   readonly unload: boolean;
   readonly generate: boolean;
+  /** Names the file it reads a model from (Ollama's Modelfile), so the file may be found through its container's mounts. */
+  readonly modelfile: boolean;
+}
+
+const noCapabilities: RuntimeCapabilities = { pull: false, delete: false, load: false, unload: false, generate: false, modelfile: false };
+
+/** What a runtime of this API can do before a listing says more (a llama.cpp router adds load and unload). */
+export function baseCapabilities(api: RuntimeApi): RuntimeCapabilities {
+  if (api === 'ollama') return { pull: true, delete: true, load: true, unload: true, generate: true, modelfile: true };
+  return { ...noCapabilities, generate: api !== 'gguf' };
+}
+
+/** What a runtime can do: as its last listing found, or before one what its API always allows. */
+export function capabilitiesOf(state: { readonly endpoint: RuntimeEndpoint; readonly capabilities?: RuntimeCapabilities }): RuntimeCapabilities {
+  return state.capabilities ?? baseCapabilities(state.endpoint.api);
+}
+
+/**
+ * Whether a model's file may be hashed on this machine: a GGUF folder's file, or one its runtime
+ * names from a container of this engine (a model not listed yet included: the check says why not).
+ */
+export function canVerify(state: { readonly endpoint: RuntimeEndpoint; readonly capabilities?: RuntimeCapabilities }, model: RuntimeModel | undefined): boolean {
+  return !!model?.file || (capabilitiesOf(state).modelfile && !!state.endpoint.containerId);
 }
 
 export interface ModelRuntime {
@@ -119,6 +142,8 @@ export interface ModelRuntime {
   load?(name: string, keepAlive?: string | number): Promise<void>;
   unload?(name: string): Promise<void>;
   generate?(name: string, prompt: string, options?: { maxTokens?: number; signal?: AbortSignal }): Promise<GenerateOutcome>;
+  /** The Modelfile text that names the model's file (Ollama's show). */
+  modelfile?(name: string): Promise<string | undefined>;
 }
 
 /** Splits "name:tag" the way Ollama does ("library/x:q4" → ["library/x", "q4"]); no tag means "latest". */

@@ -129,7 +129,7 @@ describe('Idle manager on the real test runtime (integration)', function () {
     assert.equal(idle.unloadsAt(state(), tiny()), undefined);
   });
 
-  it('answers no unload time for a runtime the catalog does not know or one that is not Ollama', async () => {
+  it('answers no unload time for a runtime the catalog does not know or one that cannot unload', async () => {
     const ep = endpoint('idle-ollama');
     await listed(ep);
     idle = new IdleManager(catalog, { settings: () => ({ unloadMinutes: 5, stopContainerMinutes: 0 }) });
@@ -138,7 +138,9 @@ describe('Idle manager on the real test runtime (integration)', function () {
     const m = catalog.model(ep.id, 'tiny:q8')!;
     assert.ok(idle.unloadsAt(state, m));
     assert.equal(idle.unloadsAt({ ...state, endpoint: { ...state.endpoint, id: 'ollama@elsewhere' } }, m), undefined);
-    assert.equal(idle.unloadsAt({ ...state, endpoint: { ...state.endpoint, api: 'openai' } }, m), undefined);
+    assert.equal(idle.unloadsAt({ ...state, capabilities: { ...state.capabilities!, unload: false } }, m), undefined);
+    // Before its first listing, what its API allows: an OpenAI-compatible server cannot unload.
+    assert.equal(idle.unloadsAt({ ...state, capabilities: undefined, endpoint: { ...state.endpoint, api: 'openai' } }, m), undefined);
     // A model reported loaded that no listing showed yet counts from now.
     const t = Date.now();
     const fresh = idle.unloadsAt(state, { name: 'never-listed:1', loaded: {} })!;
@@ -193,7 +195,7 @@ describe('Idle manager on the real test runtime (integration)', function () {
         return Promise.resolve();
       },
     });
-    assert.equal(idle.unloadsAt(catalog.get(ep.id)!, catalog.model(ep.id, 'tiny:q8')!), undefined, 'only Ollama models are unloaded');
+    assert.equal(idle.unloadsAt(catalog.get(ep.id)!, catalog.model(ep.id, 'tiny:q8')!), undefined, 'a llama-server that serves one model cannot unload it');
     await waitUntil('the stop callback', () => calls.length >= 1, 10_000);
     assert.equal(calls[0], 'llama-container');
     assert.ok(!audits.some((a) => a.operation === 'model.unload.idle'));
@@ -329,6 +331,50 @@ describe('Idle manager on a runtime that fails to unload (integration)', functio
       idle?.dispose();
       catalog.dispose();
       await srv.close();
+    }
+  });
+});
+
+describe('Idle manager on a llama.cpp router (integration)', function () {
+  this.timeout(120_000);
+  const box = new Sandbox();
+  let rt: RuntimeProcess;
+
+  before(async () => {
+    const modelsDir = path.join(box.dir(), 'models');
+    fs.mkdirSync(modelsDir, { recursive: true });
+    writeTinyGguf(path.join(modelsDir, 'tiny__q8.gguf'), { name: 'tiny', contextLength: 256 });
+    writeTinyGguf(path.join(modelsDir, 'small__q4.gguf'), { name: 'small', contextLength: 128, seed: 3 });
+    rt = await startRuntimeProcess({ modelsDir, env: { MODE: 'llamacpp-router' } });
+  });
+  after(async () => {
+    await rt?.stop();
+    await box.cleanup();
+  });
+
+  it('unloads a router model nobody used, as it does an Ollama one: the unload capability decides, not the API', async () => {
+    const ep: RuntimeEndpoint = { id: `llamacpp@${rt.base}`, kind: 'llamacpp', api: 'openai', name: 'router', baseUrl: rt.base, source: 'user' };
+    const audits: Audit[] = [];
+    const log = capture();
+    const catalog = new ModelCatalog({ hooks: { onAudit: (operation, target, error) => (audits.push({ operation, target, error }), Promise.resolve()) }, log });
+    let idle: IdleManager | undefined;
+    try {
+      catalog.setEndpoints([ep]);
+      await catalog.waitFor((c) => c.get(ep.id)?.status === 'ok', 30_000);
+      await catalog.load(ep.id, 'tiny:q8');
+      assert.ok(catalog.model(ep.id, 'tiny:q8')?.loaded, 'the router says loaded');
+      idle = new IdleManager(catalog, { settings: () => ({ unloadMinutes: 0.01, stopContainerMinutes: 0 }), log });
+      assert.ok(idle.unloadsAt(catalog.get(ep.id)!, catalog.model(ep.id, 'tiny:q8')!), 'a time to unload it');
+      await catalog.waitFor((c) => !c.model(ep.id, 'tiny:q8')?.loaded, 30_000);
+      await waitUntil('the idle unload to be audited', () => audits.some((a) => a.operation === 'model.unload.idle'), 10_000);
+      assert.deepEqual(audits.find((a) => a.operation === 'model.unload.idle'), { operation: 'model.unload.idle', target: 'router/tiny:q8', error: undefined });
+      assert.ok(log.lines.some((l) => /^info Unloading tiny:q8 from router: unused for 0.01 min\./.test(l)), log.lines.join('\n'));
+      // The router itself says so, not only the catalog.
+      const models = (await (await fetch(`${rt.base}/v1/models`)).json()) as { data: { id: string; status?: { value: string } }[] };
+      assert.equal(models.data.find((m) => m.id === 'tiny:q8')?.status?.value, 'unloaded');
+    } finally {
+      idle?.dispose();
+      catalog.dispose();
     }
   });
 });

@@ -54,7 +54,7 @@ describe('GGUF folder runtime (unit)', () => {
     put(root, 'readme.txt', Buffer.from('not a model'));
     put(root, 'org/weights.bin', Buffer.from('nope'));
     const rt = runtime(root);
-    assert.deepEqual(rt.capabilities, { pull: false, delete: false, load: false, unload: false, generate: false });
+    assert.deepEqual(rt.capabilities, { pull: false, delete: false, load: false, unload: false, generate: false, modelfile: false });
     const listing = await rt.list();
     assert.deepEqual(listing.models.map((m) => m.name), ['org/repo/Deep.GGUF', 'top.gguf']);
     assert.equal(listing.truncated, false);

@@ -234,7 +234,7 @@ describe('models view model (unit)', () => {
     });
 
     it('a llama.cpp router: the status each model has, load and unload offered by its capabilities, no context shown as 0', () => {
-      const caps = { pull: false, delete: false, load: true, unload: true, generate: true };
+      const caps = { pull: false, delete: false, load: true, unload: true, generate: true, modelfile: false };
       const up: RuntimeModel = { name: 'qwen', loaded: {}, contextLength: 4096 };
       const down: RuntimeModel = { name: 'phi' };
       const coming: RuntimeModel = { name: 'llama', status: { value: 'loading' } };
