@@ -4,6 +4,9 @@ import { stackApply, stackDown, stackPlan, stackRead } from './stack';
 import { swarmDeploy, swarmInit, swarmRemove, swarmState } from './swarm';
 
 export type { StackDeps } from './deps';
+// What a front end tells apart when it reports a failure.
+export { ApplyError } from '../../core/stack/apply';
+export { StackFileError } from '../../core/stack/document';
 export { STACK_NAME } from './export';
 export { stackApply, stackDown, stackExport, stackExportRunning, stackList, stackNew, stackPlan, stackRead, stackTemplatesUseCase as stackTemplates, swarmDeploy, swarmInit, swarmRemove, swarmState };
 
