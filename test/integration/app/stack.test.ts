@@ -62,7 +62,7 @@ function stackText(name: string, greeting: string, runtimeEnv = 'one'): string {
         labels: { [TEST_LABEL]: 'true' },
       },
     },
-    uis: { web: { kind: 'openwebui', image: BUSYBOX, command: ['sh', '-c', SLEEPER], runtime: 'rt', env: { GREETING: greeting }, labels: { [TEST_LABEL]: 'true' } } },
+    uis: { web: { image: BUSYBOX, command: ['sh', '-c', SLEEPER], runtime: 'rt', env: { GREETING: greeting }, labels: { [TEST_LABEL]: 'true' } } },
   });
 }
 
@@ -195,9 +195,10 @@ describe('stack use cases on the real engine (integration)', function () {
     assert.deepEqual(Object.keys(exported.runtimes), ['rt']);
     assert.deepEqual(Object.keys(exported.uis), ['web']);
     assert.equal(exported.runtimes.rt.env?.MARK, 'two');
-    const web = (await containersOf()).find((c) => c.Labels[LABEL_SERVICE] === 'web')!;
-    const one = await call(stackExportRunning, deps, { containerIds: [web.Id], name: 'picked' });
-    assert.equal((parse(one.text) as { name: string }).name, 'picked');
+    const rt = (await containersOf()).find((c) => c.Labels[LABEL_SERVICE] === 'rt')!;
+    const one = parse((await call(stackExportRunning, deps, { containerIds: [rt.Id], name: 'picked' })).text) as { name: string; runtimes: Record<string, unknown> };
+    assert.equal(one.name, 'picked');
+    assert.deepEqual(Object.keys(one.runtimes), ['rt']);
     await assert.rejects(call(stackExportRunning, deps, {}), /Nothing to export/);
   });
 
