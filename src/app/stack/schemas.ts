@@ -4,7 +4,7 @@ import { z } from 'zod';
 
 const stepKind = z.enum(['pull', 'create-network', 'create-volume', 'create', 'recreate', 'start', 'stop', 'remove', 'unchanged']);
 
-export const planStepSchema = z.object({
+const planStepSchema = z.object({
   kind: stepKind,
   service: z.string().optional(),
   target: z.string(),
