@@ -40,7 +40,7 @@ export const stackFileInput = z.object({
   /** The file's current text, unsaved edits included; read from disk when absent. */
   text: z.string().optional(),
 });
-export type StackFileInput = z.output<typeof stackFileInput>;
+type StackFileInput = z.output<typeof stackFileInput>;
 
 /** Loads, checks and resolves the file (StackFileError lists every problem); nothing touches the engine. */
 export async function prepare(deps: StackDeps, input: StackFileInput): Promise<PreparedStack> {
