@@ -154,7 +154,10 @@ export function activate(context: vscode.ExtensionContext): LlmStackApi {
   // Stack files: diagnostics, auto hovers and CodeLenses in the editor; plan/apply/down/export commands.
   const hardware = new HardwareProbe({ nvidiaSmiPath: metricsCfg().get<string>('metrics.nvidiaSmiPath', '') || undefined });
   const stackEditor = registerStackEditor(coreLog, hardware);
-  const stackCommands = registerStackCommands({ connection, hardware, log, models: catalog, audit: (op, target, error) => registry.audit(op, target, error) });
+  const stackCommands = registerStackCommands({
+    log,
+    app: { engine: connection, hardware, log: coreLog, models: catalog, audit: (op, target, error) => registry.audit(op, target, error), imagePatterns },
+  });
 
   context.subscriptions.push(
     log,
