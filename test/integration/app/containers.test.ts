@@ -8,7 +8,7 @@ import type { LogChunk } from '../../../src/core/docker/actions';
 import { AlertMonitor, type AlertNotice, healthDetailsFromInspect, MonitoredContainerActions } from '../../../src/core/docker/alerts';
 import { createClassifier, LABEL_RUNTIME } from '../../../src/core/docker/containers';
 import { TestContainers, uniqueName, waitUntil } from '../../support/engine';
-import { connect } from '../core/docker/support';
+import { connect } from '../../support/engineFixture';
 
 describe('containers use cases (integration)', function () {
   this.timeout(90_000);
