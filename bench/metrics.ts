@@ -31,7 +31,6 @@ import { Endpoint, EndpointResolution } from '../src/core/docker/endpoint';
 import { Emitter, errorMessage } from '../src/core/lifecycle';
 import { ContainerStats } from '../src/core/metrics/containerStats';
 import { MetricsSampler, type SampleEvent, type SamplerTimers } from '../src/core/metrics/sampler';
-import type { SeriesInfo } from '../src/core/metrics/types';
 import { parseMessage, seriesMessage, toPanelSchema, type SeriesInfoMessage, type ToPanel } from '../src/shared/metricsProtocol';
 import { createTestContainer, DEFAULT_SOCKET, engine, uniqueName } from '../test/support/engine';
 import { BENCH_RUN_LABEL, benchRunId, interruptCleanups } from './lib/benchContainers';

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 
 /** A step of long work, as a front end shows it (a notification, a CLI line, an SSE event). */
-export const progressSchema = z.object({
+const progressSchema = z.object({
   /** What is happening now, in words ("pulling layer 2 of 3"). */
   message: z.string().optional(),
   /** How far along, 0..1, when known. */
@@ -18,7 +18,7 @@ export const progressSchema = z.object({
 export type Progress = z.infer<typeof progressSchema>;
 
 /** What a front end passes along with the input. */
-export interface RunOptions {
+interface RunOptions {
   readonly signal?: AbortSignal;
   readonly progress?: (p: Progress) => void;
 }
@@ -42,7 +42,7 @@ export class Cancelled extends Error {
   }
 }
 
-export interface UseCase<D, I extends z.ZodType, O extends z.ZodType> {
+interface UseCase<D, I extends z.ZodType, O extends z.ZodType> {
   /** Dotted, stable, used as the CLI verb and the HTTP route ("models.pull" → POST /v1/models/pull). */
   readonly name: string;
   /** One sentence for --help and the API's description. */

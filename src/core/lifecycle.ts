@@ -71,7 +71,7 @@ export abstract class Disposable implements IDisposable {
   }
 }
 
-export type Listener<T> = (value: T) => void;
+type Listener<T> = (value: T) => void;
 export type Event<T> = (listener: Listener<T>) => IDisposable;
 
 /** A minimal event emitter whose `event` has the same call shape as vscode.Event. */

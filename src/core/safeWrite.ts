@@ -9,7 +9,7 @@ export class SafeWriteError extends Error {
   override readonly name = 'SafeWriteError';
 }
 
-export interface SafeTarget {
+interface SafeTarget {
   /** The real folder (symbolic links in the folder's own path resolved). */
   readonly folder: string;
   /** The real path the file would have: what a confirmation names. */
@@ -18,7 +18,7 @@ export interface SafeTarget {
   readonly exists: boolean;
 }
 
-export interface SafeWriteOptions {
+interface SafeWriteOptions {
   /** Replace an existing regular file (default false: an existing file is an error). */
   readonly overwrite?: boolean;
   /** Permission bits of the new file, before the umask (default 0o666; 0o600 for secrets). */

@@ -2,10 +2,10 @@
 // validated with zod at both ends. Imported by both bundles; it must not import vscode or Node.
 import { z } from 'zod';
 
-export const metricUnitSchema = z.enum(['%', 'bytes', 'B/s', '°C', 'W', 'tok/s', 'count']);
-export const metricGroupSchema = z.enum(['host', 'gpu', 'container', 'model']);
+const metricUnitSchema = z.enum(['%', 'bytes', 'B/s', '°C', 'W', 'tok/s', 'count']);
+const metricGroupSchema = z.enum(['host', 'gpu', 'container', 'model']);
 
-export const seriesInfoSchema = z.object({
+const seriesInfoSchema = z.object({
   key: z.string().min(1).max(500),
   group: metricGroupSchema,
   entity: z.string().max(300),
@@ -80,7 +80,7 @@ export const fromPanelSchema = z.discriminatedUnion('type', [
 ]);
 export type FromPanel = z.infer<typeof fromPanelSchema>;
 
-export type ParseResult<T> = { ok: true; message: T } | { ok: false; reason: string };
+type ParseResult<T> = { ok: true; message: T } | { ok: false; reason: string };
 
 /** Parses a message; a wrong shape yields a reason fit for the log (never throws). */
 export function parseMessage<S extends z.ZodType>(schema: S, raw: unknown): ParseResult<z.infer<S>> {

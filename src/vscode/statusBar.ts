@@ -7,7 +7,7 @@ import { HealthAlert, HealthSummary, summarizeHealth } from '../core/docker/heal
 import { Disposable, type Event, type IDisposable } from '../core/lifecycle';
 
 /** Active alerts for the item (AlertMonitor): they raise its level, and a click then shows them. */
-export interface StatusBarAlerts {
+interface StatusBarAlerts {
   readonly onDidChange: Event<unknown>;
   active(): readonly HealthAlert[];
 }

@@ -9,7 +9,7 @@ import { styleFor, type Theme } from './theme';
 const CHART_HEIGHT = 140;
 
 /** What a new chart is drawn with and where. */
-export interface ChartOptions {
+interface ChartOptions {
   readonly theme: Theme;
   /** The points of every series; the chart reads its own columns from it on each draw. */
   readonly store: SeriesStore;

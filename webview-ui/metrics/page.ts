@@ -2,7 +2,7 @@
 // harness (test/webview/renderHarness.ts) so both run the bundle under the same strict CSP.
 // Pure string code: no DOM, no Node, no vscode.
 
-export interface MetricsPageOptions {
+interface MetricsPageOptions {
   /** webview.cspSource in VS Code; a scheme such as `file:` in a plain browser page. */
   readonly cspSource: string;
   /** A fresh random value per page load. */
@@ -17,7 +17,7 @@ function attr(value: string): string {
   return value.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-export function metricsCsp(cspSource: string, nonce: string): string {
+function metricsCsp(cspSource: string, nonce: string): string {
   return [
     "default-src 'none'",
     `img-src ${cspSource} data:`,

@@ -3,7 +3,7 @@
 import type { SeriesInfoMessage, ToPanel } from '../../src/shared/metricsProtocol';
 
 export type Group = SeriesInfoMessage['group'];
-export type Unit = SeriesInfoMessage['unit'];
+type Unit = SeriesInfoMessage['unit'];
 type InitMessage = Extract<ToPanel, { type: 'init' }>;
 type AppendMessage = Extract<ToPanel, { type: 'append' }>;
 
@@ -21,7 +21,7 @@ export const MAX_CHARTS = 40;
 const SUB_TITLES: Record<string, string> = { rx: 'received', tx: 'sent', read: 'read', write: 'written', in: 'in', out: 'out' };
 
 /** The metric family: the metric without a direction suffix ("net.rx" → "net", "gpu.memory" stays). */
-export function family(metric: string): string {
+function family(metric: string): string {
   const i = metric.lastIndexOf('.');
   return i > 0 && Object.hasOwn(SUB_TITLES, metric.slice(i + 1)) ? metric.slice(0, i) : metric;
 }

@@ -29,7 +29,7 @@ export interface KeyStore {
   delete(name: string): Promise<void>;
 }
 
-export interface RegistryHostOptions {
+interface RegistryHostOptions {
   /** The database file. */
   readonly file: string;
   readonly wasmPath?: string;
@@ -43,7 +43,7 @@ export interface RegistryHostOptions {
   readonly maintenanceEveryMs?: number;
 }
 
-export interface OpenRegistry {
+interface OpenRegistry {
   readonly registry: Registry;
   readonly repos: RegistryRepositories;
 }

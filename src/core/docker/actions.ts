@@ -38,7 +38,7 @@ export interface LogChunk {
   readonly text: string;
 }
 
-export interface LogFollowOptions {
+interface LogFollowOptions {
   readonly tail?: number;
   readonly follow?: boolean;
   readonly onData: (chunk: LogChunk) => void;
@@ -154,7 +154,7 @@ export class ContainerActions {
   }
 }
 
-export interface BatchResult<T> {
+interface BatchResult<T> {
   readonly succeeded: T[];
   readonly failed: { item: T; error: string }[];
 }

@@ -28,7 +28,7 @@ import type { CacheChange, EngineEvent } from './containerCache';
 import type { Classifier, ContainerRecord } from './containers';
 
 export type AlertKind = 'unhealthy' | 'exited' | 'restart-loop' | 'probe-failed';
-export type AlertSeverity = 'warning' | 'error';
+type AlertSeverity = 'warning' | 'error';
 
 export interface Alert {
   /** Unique per raised alert. */
@@ -70,7 +70,7 @@ export interface Clock {
   clearTimeout(handle: unknown): void;
 }
 
-export const systemClock: Clock = {
+const systemClock: Clock = {
   now: () => Date.now(),
   setTimeout: (fn, ms) => {
     const t = setTimeout(fn, ms);
@@ -95,7 +95,7 @@ export interface AlertContainerSource {
 }
 
 /** How an unhealthy container's healthcheck is failing, read from its inspect answer. */
-export interface HealthDetails {
+interface HealthDetails {
   readonly failingStreak?: number;
   /** The last healthcheck's output, trimmed. */
   readonly output?: string;

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { Disposable, Emitter, errorMessage, Logger, silentLogger } from '../lifecycle';
 import { Endpoint, EndpointResolution, EndpointSource } from './endpoint';
 
-export interface EngineInfo {
+interface EngineInfo {
   readonly name: 'Docker' | 'Podman';
   readonly version: string;
   readonly apiVersion: string;
@@ -15,7 +15,7 @@ export interface EngineInfo {
 }
 
 /** Why an endpoint failed, coarse enough to pick advice for the user. */
-export type FailureKind = 'missing' | 'permission' | 'refused' | 'timeout' | 'tls' | 'protocol' | 'lost' | 'other';
+type FailureKind = 'missing' | 'permission' | 'refused' | 'timeout' | 'tls' | 'protocol' | 'lost' | 'other';
 
 export interface AttemptFailure {
   readonly endpoint: string;
@@ -39,7 +39,7 @@ export type ConnectionState =
       readonly attempt: number;
     };
 
-export interface ConnectionOptions {
+interface ConnectionOptions {
   /** Called before every attempt, so a changed setting or environment is picked up. */
   readonly resolve: () => EndpointResolution;
   readonly log?: Logger;
@@ -83,7 +83,7 @@ export async function withTimeout<T>(what: string, ms: number, fn: (signal: Abor
   }
 }
 
-export function classifyConnectError(e: unknown): FailureKind {
+function classifyConnectError(e: unknown): FailureKind {
   const code = (e as NodeJS.ErrnoException)?.code;
   if (e instanceof TimeoutError) return 'timeout';
   switch (code) {

@@ -7,7 +7,7 @@ import { Disposable, Emitter, errorMessage, Logger, silentLogger, toDisposable, 
 import { ConnectionState, EngineConnection, withTimeout } from './connection';
 import { containerInspectSchema, ContainerRecord, containerSummarySchema, inspectToRecord, toRecord } from './containers';
 
-export const engineEventSchema = z.looseObject({
+const engineEventSchema = z.looseObject({
   Type: z.string().optional(),
   Action: z.string().optional(),
   status: z.string().optional(),

@@ -52,7 +52,7 @@ export const containerSummarySchema = z.looseObject({
   Ports: z.array(portSchema).nullish(),
   Labels: z.record(z.string(), z.string()).nullish(),
 });
-export type ContainerSummary = z.infer<typeof containerSummarySchema>;
+type ContainerSummary = z.infer<typeof containerSummarySchema>;
 
 /**
  * GET /containers/{id}/json, the part the views use. Per-event refreshes read this rather than the
@@ -80,7 +80,7 @@ export const containerInspectSchema = z.looseObject({
     })
     .nullish(),
 });
-export type ContainerInspect = z.infer<typeof containerInspectSchema>;
+type ContainerInspect = z.infer<typeof containerInspectSchema>;
 
 export type ContainerState = 'running' | 'exited' | 'restarting' | 'paused' | 'created' | 'dead' | 'removing' | 'unknown';
 export type HealthState = 'healthy' | 'unhealthy' | 'starting' | undefined;
@@ -249,7 +249,7 @@ export function createClassifier(userPatterns: Readonly<Record<string, string>> 
   };
 }
 
-export interface DisplayState {
+interface DisplayState {
   /** What the user should read: unhealthy wins over running. */
   readonly text: string;
   readonly severity: 'ok' | 'warning' | 'error' | 'idle';

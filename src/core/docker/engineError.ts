@@ -10,11 +10,6 @@ export interface EngineError {
   code?: string;
 }
 
-/** The HTTP status of an engine error (404 gone, 304 already so, 409 conflict…), if it has one. */
-export function engineStatus(e: unknown): number | undefined {
-  return (e as EngineError | undefined)?.statusCode;
-}
-
 /** The engine's own words for an error (its JSON message), else the error's. */
 export function engineMessage(e: unknown): string {
   const err = e as EngineError | undefined;

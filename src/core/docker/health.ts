@@ -4,7 +4,7 @@ import type { Alert } from './alerts';
 import type { ConnectionState } from './connection';
 import { Classifier, ContainerRecord, displayState, formatDuration } from './containers';
 
-export type HealthLevel = 'ok' | 'warning' | 'error' | 'stopped';
+type HealthLevel = 'ok' | 'warning' | 'error' | 'stopped';
 
 export interface HealthSummary {
   readonly level: HealthLevel;

@@ -19,7 +19,7 @@ export { ContainerStatsStream, type StreamEnd, type StreamEndReason } from './co
  * on this machine and the container's files can be opened, and the stats stream otherwise;
  * 'stream' always uses the stream.
  */
-export type ContainerStatsSource = 'auto' | 'stream';
+type ContainerStatsSource = 'auto' | 'stream';
 
 export interface ContainerStatsOptions {
   readonly log?: Logger;

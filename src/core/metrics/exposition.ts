@@ -41,7 +41,7 @@ const HELP: Record<string, string> = {
 };
 
 /** The metric family name: llmstack_<group>_<metric>_<unit>, e.g. llmstack_container_net_rx_bytes_per_second. */
-export function familyName(info: SeriesInfo): string {
+function familyName(info: SeriesInfo): string {
   const metric = info.group === 'model' && info.metric === 'tps' ? 'generation' : info.metric;
   const parts = ['llmstack', info.group, metric.replace(/[^a-zA-Z0-9_]+/g, '_'), UNIT_SUFFIX[info.unit]].filter(Boolean);
   return parts.join('_').replace(/_+/g, '_');

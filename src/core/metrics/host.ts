@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import { errorMessage, type Logger, silentLogger } from '../lifecycle';
 import type { SeriesInfo } from './types';
 
-export interface HostReading {
+interface HostReading {
   /** CPU use over all cores, 0–100. */
   readonly cpu?: number;
   /** Memory in use (total − available), so the page cache does not count as used. */
@@ -20,18 +20,18 @@ export interface HostReading {
 }
 
 /** Cumulative CPU time (any unit) spent idle and in total since boot. */
-export interface CpuTimes {
+interface CpuTimes {
   readonly idle: number;
   readonly total: number;
 }
 
 /** Cumulative byte counters of the host's physical interfaces. */
-export interface NetCounters {
+interface NetCounters {
   readonly rx: number;
   readonly tx: number;
 }
 
-export type HostPart = 'cpu' | 'memory' | 'disk' | 'network';
+type HostPart = 'cpu' | 'memory' | 'disk' | 'network';
 
 /** Where readings come from; tests and benchmarks may hand in their own. */
 export interface HostSource {
@@ -113,7 +113,7 @@ const systeminformation = () => import('systeminformation');
  * Windows and vm_stat on macOS, and its fsSize() runs df or PowerShell. The kernel counters behind
  * them are one file read or one syscall away.
  */
-export const defaultHostSource: HostSource = {
+const defaultHostSource: HostSource = {
   async cpuTimes() {
     if (process.platform === 'linux') return parseProcStat(readProcFile('/proc/stat')) ?? cpuTimesFromOs();
     return cpuTimesFromOs();
@@ -186,7 +186,7 @@ export function pickFilesystem<T extends { mount: string; size: number }>(list: 
   return usable.find((f) => norm(f.mount) === norm(mount)) ?? usable.reduce<T | undefined>((a, b) => (!a || b.size > a.size ? b : a), undefined);
 }
 
-export const HOST_ENTITY = 'this machine';
+const HOST_ENTITY = 'this machine';
 
 export class HostSampler {
   private readonly log: Logger;

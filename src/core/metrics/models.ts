@@ -11,7 +11,7 @@ export interface RuntimeInfo {
   readonly models: readonly { readonly name: string }[];
 }
 
-export interface ModelRate {
+interface ModelRate {
   readonly runtimeId: string;
   readonly runtimeName: string;
   readonly model: string;
@@ -48,7 +48,7 @@ const VLLM_TOTAL = 'vllm:generation_tokens_total';
 const TGI_TOTAL = 'tgi_request_generated_tokens_sum';
 
 /** Whether this runtime's /metrics carries generation counters we understand. */
-export function servesTokenMetrics(endpoint: RuntimeEndpoint): boolean {
+function servesTokenMetrics(endpoint: RuntimeEndpoint): boolean {
   return endpoint.api === 'openai' && (endpoint.kind === 'llamacpp' || endpoint.kind === 'vllm' || endpoint.kind === 'tgi');
 }
 
@@ -80,7 +80,7 @@ function labelValue(key: string, label: string): string | undefined {
   return m ? m[1].replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c)) : undefined;
 }
 
-export function modelSeriesKey(runtimeId: string, model: string): string {
+function modelSeriesKey(runtimeId: string, model: string): string {
   return `model.${modelKey(runtimeId, model)}.tps`;
 }
 

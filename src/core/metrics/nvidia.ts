@@ -6,11 +6,11 @@ import { StringDecoder } from 'node:string_decoder';
 import { Emitter, errorMessage, type Event, type IDisposable, type Logger, silentLogger } from '../lifecycle';
 import type { GpuStatus } from './types';
 
-export const GPU_QUERY = 'index,uuid,name,utilization.gpu,memory.used,memory.total,temperature.gpu,power.draw';
-export const APPS_QUERY = 'gpu_uuid,pid,used_memory';
+const GPU_QUERY = 'index,uuid,name,utilization.gpu,memory.used,memory.total,temperature.gpu,power.draw';
+const APPS_QUERY = 'gpu_uuid,pid,used_memory';
 const MIB = 1024 * 1024;
 
-export interface GpuReading {
+interface GpuReading {
   readonly index: number;
   readonly uuid: string;
   readonly name: string;
@@ -26,7 +26,7 @@ export interface GpuReading {
   readonly at: number;
 }
 
-export interface GpuProcess {
+interface GpuProcess {
   readonly gpuUuid: string;
   readonly pid: number;
   /** Bytes; undefined where the driver does not say (Windows WDDM answers [N/A]). */
@@ -116,7 +116,7 @@ function stopNvidiaSmi(child: ChildProcess, graceMs: number): void {
 }
 
 /** How one bounded run of nvidia-smi ended. */
-export type NvidiaSmiRun =
+type NvidiaSmiRun =
   /** It exited; `output` is stdout and stderr together, cut at maxOutput. */
   | { readonly kind: 'exited'; readonly output: string; readonly code: number | null; readonly signal: NodeJS.Signals | null }
   /** spawn threw: the path cannot name a program. */
@@ -126,7 +126,7 @@ export type NvidiaSmiRun =
   /** It did not exit within timeoutMs and was killed. */
   | { readonly kind: 'timeout' };
 
-export interface NvidiaSmiRunOptions {
+interface NvidiaSmiRunOptions {
   readonly timeoutMs: number;
   /** Aborting rejects with the signal's reason and kills nvidia-smi. */
   readonly signal?: AbortSignal;

@@ -2,7 +2,7 @@
 import type { SeriesInfo } from './types';
 
 /** A read-only range of a ring, oldest point first; valid until the ring is pushed to again. */
-export interface RingView {
+interface RingView {
   readonly length: number;
   timeAt(i: number): number;
   valueAt(i: number): number;
@@ -123,7 +123,7 @@ export class Ring {
 }
 
 /** What the panel's init message carries: series, a shared time axis and one column per series. */
-export interface SeriesWindow {
+interface SeriesWindow {
   readonly series: SeriesInfo[];
   readonly t: number[];
   readonly columns: (number | null)[][];

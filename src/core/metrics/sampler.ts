@@ -33,7 +33,7 @@ const realTimers: SamplerTimers = {
   clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
 };
 
-export interface MetricsSamplerOptions {
+interface MetricsSamplerOptions {
   /** The engine client of the moment (an EngineConnection fits); without it there are no container metrics. */
   readonly engine?: { readonly docker: Docker | undefined };
   /** Container names and states (a ContainerCache fits): streams open for running containers only. */

@@ -1,6 +1,6 @@
 // The shapes every metrics source produces and the panel draws: named series of (time, value)
 // points, grouped by host, GPU, container and model.
-export type MetricGroup = 'host' | 'gpu' | 'container' | 'model';
+type MetricGroup = 'host' | 'gpu' | 'container' | 'model';
 export type MetricUnit = '%' | 'bytes' | 'B/s' | '°C' | 'W' | 'tok/s' | 'count';
 
 export interface SeriesInfo {

@@ -28,7 +28,7 @@ export async function writeBackup(info: BackupInfo, bytes: Uint8Array, keep: num
   await pruneBackups(path.dirname(info.file), keep);
 }
 
-export async function pruneBackups(dir: string, keep: number): Promise<void> {
+async function pruneBackups(dir: string, keep: number): Promise<void> {
   for (const b of listBackupFiles(dir).slice(Math.max(1, keep))) {
     await fs.promises.rm(b.file, { force: true });
     await fs.promises.rm(`${b.file}.json`, { force: true });

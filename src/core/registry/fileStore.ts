@@ -20,7 +20,7 @@ export class RegistryError extends Error {
   }
 }
 
-export type FileKind = 'sqlite' | 'encrypted' | 'empty' | 'unknown';
+type FileKind = 'sqlite' | 'encrypted' | 'empty' | 'unknown';
 
 export function fileKind(data: Uint8Array): FileKind {
   if (data.length === 0) return 'empty';

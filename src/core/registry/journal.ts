@@ -13,20 +13,20 @@ const TAG = 16;
 
 export type JournalStatement = [sql: string, params: SqlValue[]];
 
-export interface JournalHeader {
+interface JournalHeader {
   readonly t: 'h';
   /** Byte length and CRC-32 of the snapshot file this journal follows. */
   readonly snapLen: number;
   readonly snapCrc: number;
 }
 
-export interface JournalTxn {
+interface JournalTxn {
   readonly t: 'x';
   readonly seq: number;
   readonly s: JournalStatement[];
 }
 
-export type JournalRecord = JournalHeader | JournalTxn;
+type JournalRecord = JournalHeader | JournalTxn;
 
 /** JSON cannot carry bytes; blobs travel as {"$b": base64}. */
 function encodeValue(v: SqlValue): unknown {
@@ -70,7 +70,7 @@ export function snapshotHeader(snapshot: Uint8Array): JournalHeader {
   return { t: 'h', snapLen: snapshot.length, snapCrc: crc32(snapshot) };
 }
 
-export interface ParsedJournal {
+interface ParsedJournal {
   readonly header?: JournalHeader;
   readonly txns: JournalTxn[];
   /** Bytes up to the end of the last whole, valid record; anything after it is cut off on open. */

@@ -1,7 +1,7 @@
 // Forward-only schema migrations. Each runs in its own transaction and sets PRAGMA user_version;
 // a backup is taken before the first one that touches an existing file.
 
-export interface Migration {
+interface Migration {
   readonly version: number;
   readonly description: string;
   readonly sql: string;

@@ -12,7 +12,7 @@ import { encodeRecord, journalStart, JournalStatement, parseJournal, snapshotHea
 import { LATEST_VERSION, migrations } from './migrations';
 import { loadSqlJs } from './sqljs';
 
-export type Params = readonly SqlValue[] | Record<string, SqlValue>;
+type Params = readonly SqlValue[] | Record<string, SqlValue>;
 
 export interface RegistryOptions {
   /** The database file (in the extension's global storage). */

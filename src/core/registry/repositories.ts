@@ -10,7 +10,7 @@ const optInt = z.number().int().nonnegative().nullish().transform((v) => v ?? nu
 
 export const runtimeKindSchema = z.enum(['ollama', 'llamacpp', 'vllm', 'tgi', 'localai', 'lmstudio', 'openai', 'gguf', 'other']);
 
-export const runtimeInputSchema = z.object({
+const runtimeInputSchema = z.object({
   kind: runtimeKindSchema,
   name: text(200),
   endpoint: text(2000),
@@ -18,7 +18,7 @@ export const runtimeInputSchema = z.object({
 });
 export type RuntimeInput = z.input<typeof runtimeInputSchema>;
 
-export const runtimeRowSchema = z.object({
+const runtimeRowSchema = z.object({
   id: z.number(),
   kind: z.string(),
   name: z.string(),
@@ -27,11 +27,11 @@ export const runtimeRowSchema = z.object({
   created_at: z.number(),
   updated_at: z.number(),
 });
-export type RuntimeRow = z.infer<typeof runtimeRowSchema>;
+type RuntimeRow = z.infer<typeof runtimeRowSchema>;
 
 export const digestSchema = z.string().regex(/^(sha256:)?[0-9a-f]{64}$/, 'a digest is sha256:<64 hex digits>');
 
-export const modelInputSchema = z.object({
+const modelInputSchema = z.object({
   runtimeId: z.number().int().positive(),
   name: text(300),
   tag: z.string().trim().min(1).max(200).default('latest'),
@@ -47,7 +47,7 @@ export const modelInputSchema = z.object({
 });
 export type ModelInput = z.input<typeof modelInputSchema>;
 
-export const modelRowSchema = z.object({
+const modelRowSchema = z.object({
   id: z.number(),
   runtime_id: z.number(),
   name: z.string(),
@@ -68,7 +68,7 @@ export const modelRowSchema = z.object({
 export type ModelRow = z.infer<typeof modelRowSchema>;
 
 export const usageKindSchema = z.enum(['load', 'unload', 'generate', 'pull', 'benchmark', 'delete']);
-export const usageInputSchema = z.object({
+const usageInputSchema = z.object({
   modelId: z.number().int().positive(),
   kind: usageKindSchema,
   ts: z.number().int().nonnegative().optional(),
@@ -76,9 +76,9 @@ export const usageInputSchema = z.object({
   promptTokens: optInt,
   outputTokens: optInt,
 });
-export type UsageInput = z.input<typeof usageInputSchema>;
+type UsageInput = z.input<typeof usageInputSchema>;
 
-export const benchmarkInputSchema = z.object({
+const benchmarkInputSchema = z.object({
   modelId: z.number().int().positive(),
   runtimeId: z.number().int().positive().nullish().transform((v) => v ?? null),
   hardware: text(500),
@@ -89,19 +89,19 @@ export const benchmarkInputSchema = z.object({
   memoryBytes: optInt,
   ts: z.number().int().nonnegative().optional(),
 });
-export type BenchmarkInput = z.input<typeof benchmarkInputSchema>;
+type BenchmarkInput = z.input<typeof benchmarkInputSchema>;
 
-export const auditInputSchema = z.object({
+const auditInputSchema = z.object({
   operation: text(100),
   target: z.string().max(1000),
   outcome: z.enum(['ok', 'error']),
   error: optText(4000),
   ts: z.number().int().nonnegative().optional(),
 });
-export type AuditInput = z.input<typeof auditInputSchema>;
+type AuditInput = z.input<typeof auditInputSchema>;
 
-export const modelSortSchema = z.enum(['name', 'size', 'lastUsed']);
-export const modelQuerySchema = z.object({
+const modelSortSchema = z.enum(['name', 'size', 'lastUsed']);
+const modelQuerySchema = z.object({
   runtimeId: z.number().int().positive().optional(),
   family: z.string().max(100).optional(),
   /** Case-insensitive substring of the name. */
@@ -126,14 +126,14 @@ function normalizeDigest(d: string | null): string | null {
   return d === null ? null : d.startsWith('sha256:') ? d : `sha256:${d}`;
 }
 
-export interface UpsertModelResult {
+interface UpsertModelResult {
   readonly id: number;
   readonly created: boolean;
   /** True when the digest was not seen before for this model (a new version). */
   readonly newVersion: boolean;
 }
 
-export interface SyncResult {
+interface SyncResult {
   readonly runtimeId: number;
   readonly created: number;
   readonly updated: number;
@@ -145,7 +145,7 @@ export interface SyncResult {
   readonly skipped: readonly string[];
 }
 
-export interface UsageDay {
+interface UsageDay {
   readonly day: string;
   readonly kind: string;
   readonly count: number;
@@ -153,7 +153,7 @@ export interface UsageDay {
   readonly durationMs: number;
 }
 
-export interface RegistryStats {
+interface RegistryStats {
   readonly schemaVersion: number;
   readonly counts: Record<string, number>;
   readonly fileBytes: number;

@@ -7,7 +7,7 @@ let pending: Promise<SqlJsStatic> | undefined;
 let pendingPath: string | undefined;
 
 /** The WASM file: beside the bundle in the packaged extension, in node_modules in tests. */
-export function defaultWasmPath(): string {
+function defaultWasmPath(): string {
   return require.resolve('sql.js/dist/sql-wasm.wasm');
 }
 

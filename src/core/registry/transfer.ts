@@ -14,7 +14,7 @@ const nint = z.number().int().nullable();
 const nnum = z.number().nullable();
 const nstr = z.string().nullable();
 
-export const registryExportSchema = z.object({
+const registryExportSchema = z.object({
   format: z.literal(EXPORT_FORMAT),
   version: z.literal(1),
   exportedAt: z.number(),
@@ -104,7 +104,7 @@ export function exportRegistry(db: Registry, now = Date.now()): RegistryExport {
   };
 }
 
-export interface ImportReport {
+interface ImportReport {
   readonly runtimes: number;
   readonly models: number;
   readonly versions: number;

@@ -41,7 +41,7 @@ export interface CatalogHooks {
   onAudit?(operation: string, target: string, error?: string): Promise<void>;
 }
 
-export interface CatalogOptions extends Omit<AdapterOptions, 'apiKey'> {
+interface CatalogOptions extends Omit<AdapterOptions, 'apiKey'> {
   /** Delays between listings retried after a failure (default 1 s doubling to 30 s, 8 tries). */
   readonly retryDelaysMs?: readonly number[];
   readonly hooks?: CatalogHooks;

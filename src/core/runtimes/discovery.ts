@@ -9,7 +9,7 @@ import type { ModelRuntimeKind, RuntimeEndpoint } from './runtime';
 export const LABEL_PORT = 'io.llmstack.port';
 
 /** The port each runtime's image listens on unless told otherwise. */
-export const defaultContainerPorts: Partial<Record<ModelRuntimeKind, number>> = {
+const defaultContainerPorts: Partial<Record<ModelRuntimeKind, number>> = {
   ollama: 11434,
   llamacpp: 8080,
   vllm: 8000,
@@ -18,7 +18,7 @@ export const defaultContainerPorts: Partial<Record<ModelRuntimeKind, number>> = 
   lmstudio: 1234,
 };
 
-export interface UnreachableRuntime {
+interface UnreachableRuntime {
   readonly container: ContainerRecord;
   readonly reason: string;
 }

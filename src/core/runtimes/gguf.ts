@@ -33,7 +33,7 @@ const enum T {
 const scalarSize: Record<number, number> = { 0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8 };
 
 /** llama.cpp's LLAMA_FTYPE values (general.file_type). */
-export const fileTypeNames: Record<number, string> = {
+const fileTypeNames: Record<number, string> = {
   0: 'F32', 1: 'F16', 2: 'Q4_0', 3: 'Q4_1', 7: 'Q8_0', 8: 'Q5_0', 9: 'Q5_1', 10: 'Q2_K', 11: 'Q3_K_S', 12: 'Q3_K_M', 13: 'Q3_K_L',
   14: 'Q4_K_S', 15: 'Q4_K_M', 16: 'Q5_K_S', 17: 'Q5_K_M', 18: 'Q6_K', 19: 'IQ2_XXS', 20: 'IQ2_XS', 21: 'Q2_K_S', 22: 'IQ3_XS',
   23: 'IQ3_XXS', 24: 'IQ1_S', 25: 'IQ4_NL', 26: 'IQ3_S', 27: 'IQ3_M', 28: 'IQ2_S', 29: 'IQ2_M', 30: 'IQ4_XS', 31: 'IQ1_M', 32: 'BF16',
@@ -47,7 +47,7 @@ const tensorTypeNames: Record<number, string> = {
   24: 'I8', 25: 'I16', 26: 'I32', 27: 'I64', 28: 'F64', 29: 'IQ1_M', 30: 'BF16', 34: 'TQ1_0', 35: 'TQ2_0',
 };
 
-export type GgufScalar = number | bigint | boolean | string;
+type GgufScalar = number | bigint | boolean | string;
 /** Arrays are summarised (element type and length); small scalar arrays keep their values. */
 export type GgufValue = GgufScalar | { readonly arrayType: number; readonly length: number; readonly values?: GgufScalar[] };
 
@@ -67,7 +67,7 @@ export interface GgufInfo {
   readonly metadata: ReadonlyMap<string, GgufValue>;
 }
 
-export interface GgufReadOptions {
+interface GgufReadOptions {
   /** Refuse headers larger than this (a corrupt length must not make us read gigabytes); default 64 MiB. */
   readonly maxHeaderBytes?: number;
   readonly chunkBytes?: number;
@@ -76,7 +76,7 @@ export interface GgufReadOptions {
 }
 
 /** Real headers hold a vocabulary of a few hundred thousand tokens and merges: a few tens of MB at most. */
-export const DEFAULT_MAX_HEADER_BYTES = 64 * 1024 * 1024;
+const DEFAULT_MAX_HEADER_BYTES = 64 * 1024 * 1024;
 const DEFAULT_TIMEOUT_MS = 5000;
 const MAX_STRING = 16 * 1024 * 1024;
 const MAX_COUNT = 100_000_000;

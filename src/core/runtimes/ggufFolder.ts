@@ -7,14 +7,14 @@ import { formatParameterCount, GgufError, readGgufInfo } from './gguf';
 import { cancelledError } from './integrity';
 import { baseCapabilities, type ModelRuntime, type RuntimeCapabilities, type RuntimeEndpoint, type RuntimeListing, type RuntimeModel } from './runtime';
 
-export interface GgufFolderOptions {
+interface GgufFolderOptions {
   /** Folder levels below the root that are searched (files in the root are level 0). */
   readonly maxDepth?: number;
   /** Directory entries examined in one scan; bounds the work when the setting names a huge tree such as home. */
   readonly maxEntries?: number;
 }
 
-export interface GgufFolderListing extends RuntimeListing {
+interface GgufFolderListing extends RuntimeListing {
   /** True when the scan stopped at maxEntries and some files may be missing. */
   readonly truncated: boolean;
   /** Subfolders that could not be read, with the reason. */
@@ -52,7 +52,7 @@ function expandHome(p: string): string {
 }
 
 /** The folder as a person reads it: under home it starts with ~. */
-export function displayFolder(abs: string): string {
+function displayFolder(abs: string): string {
   const home = os.homedir();
   if (abs === home) return '~';
   if (abs.startsWith(home + path.sep)) return `~${path.sep}${abs.slice(home.length + 1)}`;

@@ -34,7 +34,7 @@ export interface JsonHttpClientOptions {
 export const DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024;
 export const DEFAULT_MAX_LINE_BYTES = 4 * 1024 * 1024;
 
-export interface RequestOptions {
+interface RequestOptions {
   /** Sent as JSON. */
   readonly body?: unknown;
   readonly signal?: AbortSignal;

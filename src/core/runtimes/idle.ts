@@ -12,7 +12,7 @@ export interface IdleSettings {
   readonly stopContainerMinutes: number;
 }
 
-export interface IdleOptions {
+interface IdleOptions {
   readonly settings: () => IdleSettings;
   readonly stopContainer?: (containerId: string, runtimeName: string) => Promise<void>;
   /** Models never unloaded for idleness (a stack file's `keepLoaded`). */

@@ -7,12 +7,12 @@ const CHUNK_BYTES = 1024 * 1024;
 /** Progress reaches a UI through messages; more than ten a second only costs. */
 const PROGRESS_INTERVAL_MS = 100;
 
-export interface HashOptions {
+interface HashOptions {
   readonly signal?: AbortSignal;
   readonly onProgress?: (doneBytes: number, totalBytes: number) => void;
 }
 
-export interface HashResult {
+interface HashResult {
   /** "sha256:<64 lowercase hex digits>" */
   readonly digest: string;
   readonly bytes: number;

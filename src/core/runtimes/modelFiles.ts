@@ -7,7 +7,7 @@ import { z } from 'zod';
 
 const mountSchema = z.looseObject({ Type: z.string().optional(), Source: z.string().optional(), Destination: z.string() });
 const inspectMountsSchema = z.looseObject({ Mounts: z.array(mountSchema).nullish() });
-export type Mount = z.infer<typeof mountSchema>;
+type Mount = z.infer<typeof mountSchema>;
 
 /** The absolute path of the first `FROM` line of a Modelfile, if it names a file. */
 export function modelfileFrom(modelfile: string): string | undefined {

@@ -47,7 +47,7 @@ export interface ModelNode {
   readonly contextValue: string;
 }
 
-export interface MessageNode {
+interface MessageNode {
   readonly type: 'message';
   readonly id: string;
   readonly label: string;

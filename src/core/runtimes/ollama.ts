@@ -16,7 +16,7 @@ const detailsSchema = z.looseObject({
   quantization_level: z.string().optional(),
 });
 
-export const ollamaModelSchema = z.looseObject({
+const ollamaModelSchema = z.looseObject({
   name: z.string(),
   model: z.string().optional(),
   modified_at: z.string().optional(),
@@ -27,8 +27,8 @@ export const ollamaModelSchema = z.looseObject({
 export type OllamaModel = z.infer<typeof ollamaModelSchema>;
 
 // context_length: the context the runner was started with (api/types.go ProcessModelResponse).
-export const ollamaRunningSchema = ollamaModelSchema.extend({ expires_at: z.string().optional(), size_vram: z.number().optional(), context_length: z.number().optional() });
-export type OllamaRunning = z.infer<typeof ollamaRunningSchema>;
+const ollamaRunningSchema = ollamaModelSchema.extend({ expires_at: z.string().optional(), size_vram: z.number().optional(), context_length: z.number().optional() });
+type OllamaRunning = z.infer<typeof ollamaRunningSchema>;
 
 const versionSchema = z.looseObject({ version: z.string() });
 const tagsSchema = z.looseObject({ models: z.array(ollamaModelSchema).nullish() });
@@ -51,9 +51,9 @@ const generateLineSchema = z.looseObject({
   eval_duration: z.number().optional(),
   error: z.string().optional(),
 });
-export type GenerateResult = z.infer<typeof generateLineSchema> & { text: string; thinking?: string };
+type GenerateResult = z.infer<typeof generateLineSchema> & { text: string; thinking?: string };
 
-export type OllamaClientOptions = JsonHttpClientOptions;
+type OllamaClientOptions = JsonHttpClientOptions;
 
 export class OllamaClient extends JsonHttpClient {
   constructor(baseUrl: string, options: OllamaClientOptions = {}) {

@@ -18,7 +18,7 @@ function opt<T extends z.ZodType>(schema: T) {
 const optionalNumber = opt(z.number());
 const optionalString = opt(z.string());
 
-export const openAiModelSchema = z.looseObject({
+const openAiModelSchema = z.looseObject({
   id: z.string(),
   object: optionalString,
   created: optionalNumber,
@@ -41,7 +41,7 @@ export const openAiModelSchema = z.looseObject({
   // (tools/server/server-models.cpp get_router_models).
   status: opt(z.looseObject({ value: z.string(), failed: opt(z.boolean()), exit_code: optionalNumber })),
 });
-export type OpenAiModel = z.infer<typeof openAiModelSchema>;
+type OpenAiModel = z.infer<typeof openAiModelSchema>;
 
 // TGI answers /v1/models with the one model it serves rather than a list.
 const modelsSchema = z.union([z.looseObject({ data: z.array(openAiModelSchema) }), openAiModelSchema]);
@@ -61,7 +61,7 @@ const propsSchema = z.looseObject({
   chat_template: optionalString,
   modalities: opt(z.looseObject({ vision: opt(z.boolean()), audio: opt(z.boolean()) })),
 });
-export type LlamaProps = z.infer<typeof propsSchema>;
+type LlamaProps = z.infer<typeof propsSchema>;
 
 // TGI's GET /info (router/src/lib.rs struct Info); max_input_length became max_input_tokens in 2.x.
 const tgiInfoSchema = z.looseObject({
@@ -99,13 +99,13 @@ const completionSchema = z.looseObject({
   usage: opt(z.looseObject({ prompt_tokens: optionalNumber, completion_tokens: optionalNumber })),
 });
 
-export interface OpenAiHealth {
+interface OpenAiHealth {
   /** ok: answers requests; loading: up but still loading its model; unavailable: up but failing (5xx). */
   readonly status: 'ok' | 'loading' | 'unavailable';
   readonly detail?: string;
 }
 
-export interface OpenAiCompletion {
+interface OpenAiCompletion {
   readonly text: string;
   readonly promptTokens?: number;
   readonly completionTokens?: number;
@@ -113,12 +113,12 @@ export interface OpenAiCompletion {
   readonly durationMs: number;
 }
 
-export interface OpenAiClientOptions extends JsonHttpClientOptions {
+interface OpenAiClientOptions extends JsonHttpClientOptions {
   /** Sent as "Authorization: Bearer <key>"; surrounding whitespace (a pasted line break) is dropped. */
   readonly apiKey?: string;
 }
 
-export const SET_API_KEY_HINT = "Set it with 'LLM Stack: Set Runtime API Key…'.";
+const SET_API_KEY_HINT = "Set it with 'LLM Stack: Set Runtime API Key…'.";
 
 /** A key this short could match ordinary words of a message; redacting it would garble the text. */
 const MIN_REDACTED_KEY_LENGTH = 4;

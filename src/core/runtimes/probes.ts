@@ -20,7 +20,7 @@ export interface ProbeSettings {
   readonly timeoutMs: number;
 }
 
-export const defaultProbeSettings: ProbeSettings = { intervalMs: 30_000, failureThreshold: 2, timeoutMs: 5000 };
+const defaultProbeSettings: ProbeSettings = { intervalMs: 30_000, failureThreshold: 2, timeoutMs: 5000 };
 
 export interface ProbeOutcome {
   readonly ok: boolean;
@@ -29,9 +29,9 @@ export interface ProbeOutcome {
 }
 
 /** One probe of one endpoint; the default uses the runtime clients. */
-export type ProbeFn = (endpoint: RuntimeEndpoint, options: { timeoutMs: number; apiKey?: string }) => Promise<ProbeOutcome>;
+type ProbeFn = (endpoint: RuntimeEndpoint, options: { timeoutMs: number; apiKey?: string }) => Promise<ProbeOutcome>;
 
-export interface ProbeStatus {
+interface ProbeStatus {
   readonly endpoint: RuntimeEndpoint;
   readonly ok: boolean;
   readonly consecutiveFailures: number;
@@ -40,12 +40,12 @@ export interface ProbeStatus {
 }
 
 /** Where probe-failed alerts go (AlertMonitor has both). */
-export interface ProbeAlertSink {
+interface ProbeAlertSink {
   raise(input: AlertInput): unknown;
   resolve(containerId: string, kind?: AlertKind): void;
 }
 
-export interface HealthProberOptions {
+interface HealthProberOptions {
   /** The endpoints to probe, read at every round (ModelCatalog.list().map((s) => s.endpoint)). */
   readonly endpoints: () => readonly RuntimeEndpoint[];
   readonly settings?: () => ProbeSettings;

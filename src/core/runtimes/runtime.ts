@@ -4,7 +4,7 @@ import type { z } from 'zod';
 import type { runtimeKindSchema } from '../registry/repositories';
 
 export type ModelRuntimeKind = z.infer<typeof runtimeKindSchema>;
-export type RuntimeApi = 'ollama' | 'openai' | 'gguf';
+type RuntimeApi = 'ollama' | 'openai' | 'gguf';
 
 export const runtimeKindLabels: Record<ModelRuntimeKind, string> = {
   ollama: 'Ollama',

@@ -16,7 +16,7 @@ export interface ApplyProgress {
   readonly message?: string;
 }
 
-export interface ApplyOptions {
+interface ApplyOptions {
   readonly stack: string;
   /** Stops the apply before its next step (and ends a wait for health). */
   readonly signal?: AbortSignal;
@@ -34,7 +34,7 @@ export interface ApplyOptions {
   readonly log?: Logger;
 }
 
-export interface StepFailure {
+interface StepFailure {
   readonly step: PlanStep;
   readonly error: string;
 }
@@ -199,7 +199,7 @@ async function serviceWork(engine: StepEngine, step: PlanStep, d: DesiredService
 }
 
 /** Start order from the desired services' dependencies: each level needs only earlier ones. */
-export function serviceLevels(desired: readonly DesiredService[]): string[][] {
+function serviceLevels(desired: readonly DesiredService[]): string[][] {
   return dependencyLevels(new Map(desired.map((d) => [d.service, d.dependsOn])));
 }
 
@@ -410,7 +410,7 @@ function startFailure(service: string, e: unknown): string {
 // ---------------------------------------------------------------------------------------------
 // Down
 
-export interface DownOptions {
+interface DownOptions {
   /** Also remove the stack's labelled volumes (their data is lost). Default false. */
   readonly removeVolumes?: boolean;
   readonly signal?: AbortSignal;
@@ -419,7 +419,7 @@ export interface DownOptions {
   readonly requestTimeoutMs?: number;
 }
 
-export interface DownResult {
+interface DownResult {
   /** Names of the removed containers. */
   readonly removed: string[];
   readonly volumesRemoved: string[];

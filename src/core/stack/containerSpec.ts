@@ -34,7 +34,7 @@ import type { ResolvedGpu, ResolvedParams } from './types';
 export const LABEL_CONFIG = 'io.llmstack.config';
 
 /** A model a runtime should have, with the defaults filled in. */
-export interface DesiredModel {
+interface DesiredModel {
   readonly name: string;
   readonly pull: boolean;
   readonly keepLoaded: boolean;
@@ -69,7 +69,7 @@ export interface DesiredService {
   readonly models: DesiredModel[];
 }
 
-export interface DesiredOptions {
+interface DesiredOptions {
   /** Folder of the stack file: relative bind mounts resolve against it. */
   readonly stackDir: string;
   /** Resolved params per runtime service (from resolveStack); else the file's literal values are used. */
@@ -188,7 +188,7 @@ export function literalParams(spec: RuntimeSpec): ResolvedParams {
 }
 
 /** Without hardware detection `auto` means no GPU: a request for a GPU that is not there fails the start. */
-export function literalGpu(spec: RuntimeSpec): ResolvedGpu {
+function literalGpu(spec: RuntimeSpec): ResolvedGpu {
   const g = spec.gpu;
   if (g === undefined || g === 'none' || g === 'auto') return { kind: 'none' };
   if (g === 'all') return { kind: 'all' };
@@ -266,7 +266,7 @@ function withoutConfigLabels(create: Docker.ContainerCreateOptions): Docker.Cont
   return { ...create, Labels: labels };
 }
 
-export function sha256(text: string): string {
+function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
@@ -317,7 +317,7 @@ const COVERED_HOST = new Set(['PortBindings', 'Binds', 'RestartPolicy', 'DeviceR
 const UNSET = short(undefined);
 
 /** The config hash and the per-field digests, from one canonical copy of the create options. */
-export function hashConfig(create: Docker.ContainerCreateOptions): { configHash: string; configDigest: ConfigDigest } {
+function hashConfig(create: Docker.ContainerCreateOptions): { configHash: string; configDigest: ConfigDigest } {
   const c = sortedCopy(withoutConfigLabels(create)) as Sorted;
   const names = c.Env?.map((kv) => splitEnv(kv)[0]);
   const configHash = sha256(canonicalJson({ ...c, Env: names }));
@@ -330,10 +330,6 @@ export function hashConfig(create: Docker.ContainerCreateOptions): { configHash:
   for (const k in c.HostConfig ?? {}) if (!COVERED_HOST.has(k)) hostRest[k] = (c.HostConfig as Record<string, unknown>)[k];
   out.other = short([rest, hostRest]);
   return { configHash, configDigest: out };
-}
-
-export function digestConfig(create: Docker.ContainerCreateOptions): ConfigDigest {
-  return hashConfig(create).configDigest;
 }
 
 /**

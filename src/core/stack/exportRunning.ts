@@ -9,7 +9,7 @@ import { isSecretEnv } from './secrets';
 import type { GpuSpec, HealthcheckSpec, PortSpec, RuntimeSpec, StackFile, StackRuntimeKind, UiSpec } from './schema';
 import { defaultRuntimePorts, LABEL_SERVICE, LABEL_STACK, STACK_FILE_VERSION, stackFileSchema, stackRuntimeKinds } from './schema';
 
-export interface ExportRunningOptions {
+interface ExportRunningOptions {
   /** Export the containers labelled with this stack. */
   readonly stack?: string;
   /** Export these containers (ids or names), with or without a stack label. */
@@ -20,7 +20,7 @@ export interface ExportRunningOptions {
   readonly imagePatterns?: Readonly<Record<string, string>>;
 }
 
-export interface ExportRunningResult {
+interface ExportRunningResult {
   readonly file: StackFile;
   readonly text: string;
   readonly warnings: string[];

@@ -13,7 +13,7 @@ const MIB = 1024 * 1024;
 const MAX_OUTPUT = 64 * 1024;
 const DEFAULT_TIMEOUT_MS = 5000;
 
-export interface DetectHardwareOptions {
+interface DetectHardwareOptions {
   /** Path or name of nvidia-smi (default "nvidia-smi" on PATH). */
   readonly nvidiaSmiPath?: string;
   /** nvidia-smi gets this long before it is killed and GPUs are left out (default 5000). */
@@ -123,7 +123,7 @@ export async function detectHardware(o: DetectHardwareOptions = {}): Promise<Har
   };
 }
 
-export interface HardwareProbeOptions extends Omit<DetectHardwareOptions, 'signal'> {
+interface HardwareProbeOptions extends Omit<DetectHardwareOptions, 'signal'> {
   /** How long an answer is reused (default 60 s: hardware rarely changes, free memory is a hint anyway). */
   readonly ttlMs?: number;
   readonly now?: () => number;

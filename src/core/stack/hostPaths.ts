@@ -21,7 +21,7 @@ export interface HostMount {
 }
 
 /** A sensitive host path of a service: what a plan, a dialog or validation warns about. */
-export interface HostPathWarning {
+interface HostPathWarning {
   readonly service: string;
   readonly path: string;
   readonly message: string;
@@ -70,7 +70,7 @@ export function sensitiveHostPath(p: string, home = os.homedir()): string | unde
   return undefined;
 }
 
-export interface HostMountOptions {
+interface HostMountOptions {
   /** Resolves links of paths that exist (realHostPath); default: paths as written. */
   readonly realpath?: (p: string) => string;
   readonly home?: string;

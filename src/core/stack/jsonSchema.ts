@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { stackFileSchema } from './schema';
 
 export const STACK_SCHEMA_ID = 'urn:llm-local-stack:schema:llmstack';
-export const STACK_SCHEMA_TITLE = 'LLM Local Stack stack file (llmstack.yaml)';
+const STACK_SCHEMA_TITLE = 'LLM Local Stack stack file (llmstack.yaml)';
 
 /** The message a string schema's `.regex(…, message)` carries, if any (zod v4 keeps it as a function). */
 function patternMessage(schema: unknown): string | undefined {

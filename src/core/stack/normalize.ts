@@ -4,7 +4,7 @@ import type { Duration, HealthcheckSpec, PortSpec, ServiceEntry, StackFile } fro
 import { defaultRuntimePorts, services } from './schema';
 
 /** Where a port binds when the file gives no address: never every interface. */
-export const DEFAULT_HOST_IP = '127.0.0.1';
+const DEFAULT_HOST_IP = '127.0.0.1';
 
 export interface NormalPort {
   readonly hostIp: string;
@@ -49,12 +49,7 @@ export function parsePort(spec: PortSpec): NormalPort {
   return { hostIp, hostPort, containerPort, protocol };
 }
 
-export function formatPort(p: NormalPort): string {
-  const ip = p.hostIp.includes(':') ? `[${p.hostIp}]` : p.hostIp;
-  return `${ip}:${p.hostPort}:${p.containerPort}${p.protocol === 'udp' ? '/udp' : ''}`;
-}
-
-export type NormalVolume =
+type NormalVolume =
   | { readonly kind: 'named'; readonly name: string; readonly target: string; readonly readOnly: boolean }
   | { readonly kind: 'bind'; readonly source: string; readonly target: string; readonly readOnly: boolean };
 
@@ -150,15 +145,6 @@ export function dependenciesOf(entry: ServiceEntry): string[] {
 export function runtimeApiPort(entry: ServiceEntry): number | undefined {
   if (entry.section !== 'runtimes') return undefined;
   return entry.spec.port ?? defaultRuntimePorts[entry.spec.kind];
-}
-
-/**
- * Services in start order, in levels: every service of a level depends only on earlier levels,
- * so a level can start in parallel. Throws on a missing dependency or a cycle (validation reports
- * both with positions before this runs).
- */
-export function startLevels(file: StackFile): string[][] {
-  return dependencyLevels(new Map(services(file).map((e) => [e.name, dependenciesOf(e)])));
 }
 
 /**

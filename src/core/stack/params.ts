@@ -2,7 +2,7 @@
 import type { StackRuntimeKind } from './schema';
 import type { ResolvedParams } from './types';
 
-export interface ParamMapping {
+interface ParamMapping {
   /** Appended to the service's command (the image's entrypoint receives them). */
   readonly args: string[];
   readonly env: Record<string, string>;

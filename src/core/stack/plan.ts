@@ -29,7 +29,7 @@ export interface ExistingContainer {
   readonly env: Readonly<Record<string, string>>;
 }
 
-export interface ImagePresence {
+interface ImagePresence {
   readonly present: boolean;
   /** The local image id, when present. */
   readonly id?: string;
@@ -44,7 +44,7 @@ export interface StackState {
   readonly images: Readonly<Record<string, ImagePresence>>;
 }
 
-export type StepKind = 'pull' | 'create-network' | 'create-volume' | 'create' | 'recreate' | 'start' | 'stop' | 'remove' | 'unchanged';
+type StepKind = 'pull' | 'create-network' | 'create-volume' | 'create' | 'recreate' | 'start' | 'stop' | 'remove' | 'unchanged';
 
 export interface PlanStep {
   readonly kind: StepKind;
@@ -69,7 +69,7 @@ export interface StackPlan {
   readonly hostMounts?: readonly HostMount[];
 }
 
-export interface PlanOptions {
+interface PlanOptions {
   /** Stack name; default the state's. */
   readonly stack?: string;
   /** The network to ensure; default networkName(stack) when there are services, none otherwise. */

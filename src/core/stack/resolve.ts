@@ -38,16 +38,16 @@ export interface ModelFacts {
   readonly kvBytesPerToken?: number;
 }
 
-export interface ResolveOptions {
+interface ResolveOptions {
   readonly modelInfo?: (service: string) => ModelFacts | undefined;
 }
 
 /** llama.cpp's --n-gpu-layers for "every layer, output included". */
 export const ALL_GPU_LAYERS = 999;
-export const MIN_CONTEXT = 2048;
-export const DEFAULT_CONTEXT = 8192;
-export const SMALL_MACHINE_CONTEXT = 4096;
-export const MAX_AUTO_THREADS = 16;
+const MIN_CONTEXT = 2048;
+const DEFAULT_CONTEXT = 8192;
+const SMALL_MACHINE_CONTEXT = 4096;
+const MAX_AUTO_THREADS = 16;
 const GIB = 1024 ** 3;
 const SMALL_MACHINE_BYTES = 8 * GIB;
 /** Share of free memory a model may plan on; the rest covers compute buffers and other processes. */

@@ -15,8 +15,7 @@ export const LABEL_KEEP_LOADED = 'io.llmstack.keep-loaded';
 /** Runtime kinds a stack can run; each maps `params` to its own flags or environment. */
 export const stackRuntimeKinds = ['ollama', 'llamacpp', 'vllm', 'tgi', 'localai', 'other'] as const;
 export type StackRuntimeKind = (typeof stackRuntimeKinds)[number];
-export const stackUiKinds = ['openwebui', 'other'] as const;
-export type StackUiKind = (typeof stackUiKinds)[number];
+const stackUiKinds = ['openwebui', 'other'] as const;
 
 /** Service and stack names become container, network and volume names: Docker's rules, lower case. */
 export const nameSchema = z
@@ -24,7 +23,7 @@ export const nameSchema = z
   .regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, 'use 1–63 lower-case letters, digits, "-", "_" or ".", starting with a letter or digit');
 
 /** "10s", "1m30s", "500ms" (Docker/Compose duration) or a number of seconds. */
-export const durationSchema = z.union([
+const durationSchema = z.union([
   z.number().nonnegative().describe('seconds'),
   z.string().regex(/^(\d+(\.\d+)?(ms|s|m|h))+$/, 'a duration such as "10s", "1m30s" or "500ms"'),
 ]);
@@ -34,28 +33,28 @@ export type Duration = z.infer<typeof durationSchema>;
  * A published port: "8080" (same port inside), "8080:80", "0.0.0.0:8080:80", optionally "/udp",
  * or the long form. Without a host IP the port binds 127.0.0.1, never every interface.
  */
-export const portStringSchema = z
+const portStringSchema = z
   .string()
   .regex(
     /^(?:(?:\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-fA-F:]+\]):)?(?:\d{1,5}:)?\d{1,5}(?:\/(?:tcp|udp))?$/,
     'a port such as "8080", "8080:80" or "127.0.0.1:8080:80"',
   );
-export const portObjectSchema = z.strictObject({
+const portObjectSchema = z.strictObject({
   container: z.number().int().min(1).max(65535).describe('Port inside the container'),
   host: z.number().int().min(0).max(65535).optional().describe('Port on this machine (absent: the container port; 0: any free port)'),
   hostIp: z.string().optional().describe('Address to bind (default 127.0.0.1)'),
   protocol: z.enum(['tcp', 'udp']).optional(),
 });
-export const portSchema = z.union([portStringSchema, portObjectSchema]);
+const portSchema = z.union([portStringSchema, portObjectSchema]);
 export type PortSpec = z.infer<typeof portSchema>;
 
 /** "name:/path" (a named volume of the stack), "/host/path:/path[:ro]" or "./relative:/path" (bind mount). */
-export const volumeSchema = z.string().regex(/^[^:]+:\/[^:]*(?::(?:ro|rw))?$/, 'a volume such as "models:/root/.ollama" or "./models:/models:ro"');
+const volumeSchema = z.string().regex(/^[^:]+:\/[^:]*(?::(?:ro|rw))?$/, 'a volume such as "models:/root/.ollama" or "./models:/models:ro"');
 
 /** "auto" fills the value from the detected hardware (an explanation is shown on hover). */
-export const autoOr = <T extends z.ZodType>(t: T) => z.union([z.literal('auto'), t]);
+const autoOr = <T extends z.ZodType>(t: T) => z.union([z.literal('auto'), t]);
 
-export const gpuSchema = z
+const gpuSchema = z
   .union([
     z.enum(['auto', 'none', 'all']),
     z.strictObject({
@@ -66,7 +65,7 @@ export const gpuSchema = z
   .describe('GPU use: "none" (also when absent), "all", "auto" (all NVIDIA GPUs when there are any), or a count / device list');
 export type GpuSpec = z.infer<typeof gpuSchema>;
 
-export const healthcheckSchema = z.strictObject({
+const healthcheckSchema = z.strictObject({
   test: z
     .union([z.string().min(1), z.array(z.string()).min(1)])
     .describe('A shell command (string, run with /bin/sh -c), or ["CMD", ...] / ["CMD-SHELL", "..."] as in Docker'),
@@ -77,7 +76,7 @@ export const healthcheckSchema = z.strictObject({
 });
 export type HealthcheckSpec = z.infer<typeof healthcheckSchema>;
 
-export const restartSchema = z.enum(['no', 'always', 'unless-stopped', 'on-failure']);
+const restartSchema = z.enum(['no', 'always', 'unless-stopped', 'on-failure']);
 
 const envValue = z.union([z.string(), z.number(), z.boolean()]);
 
@@ -103,7 +102,7 @@ const serviceFields = {
     .describe('Size of /dev/shm (Docker default 64 MB); vLLM and TGI want 1g or more'),
 };
 
-export const modelEntrySchema = z.union([
+const modelEntrySchema = z.union([
   z.string().min(1),
   z.strictObject({
     name: z.string().min(1).describe('Model name as the runtime knows it (e.g. llama3.2:1b, or a GGUF file path inside the container)'),
@@ -114,15 +113,14 @@ export const modelEntrySchema = z.union([
 export type ModelEntry = z.infer<typeof modelEntrySchema>;
 
 /** `auto` on a parameter the runtime kind does not take at container level is left to the runtime. */
-export const paramsSchema = z.strictObject({
+const paramsSchema = z.strictObject({
   threads: autoOr(z.number().int().positive()).optional().describe('CPU threads for inference'),
   gpuLayers: autoOr(z.number().int().nonnegative()).optional().describe('Layers offloaded to the GPU'),
   contextSize: autoOr(z.number().int().positive()).optional().describe('Context length in tokens'),
   parallel: z.number().int().positive().optional().describe('Requests served at once'),
 });
-export type RuntimeParams = z.infer<typeof paramsSchema>;
 
-export const runtimeSchema = z.strictObject({
+const runtimeSchema = z.strictObject({
   kind: z.enum(stackRuntimeKinds).describe('Which runtime the image runs; decides how params map to flags'),
   ...serviceFields,
   port: z.number().int().min(1).max(65535).optional().describe("The runtime's API port inside the container (default: the kind's port)"),
@@ -132,7 +130,7 @@ export const runtimeSchema = z.strictObject({
 });
 export type RuntimeSpec = z.infer<typeof runtimeSchema>;
 
-export const uiSchema = z.strictObject({
+const uiSchema = z.strictObject({
   kind: z.enum(stackUiKinds).optional().describe('Known UIs get wired to their runtime through their own settings'),
   ...serviceFields,
   runtime: nameSchema.optional().describe('The runtime this UI talks to: it starts after that runtime is healthy'),

@@ -21,7 +21,7 @@ export interface StackModelResult {
   readonly message?: string;
 }
 
-export interface EnsureModelsOptions {
+interface EnsureModelsOptions {
   /** How long a runtime may take to be found and listed by the catalog (default 120 s). */
   readonly timeoutMs?: number;
   readonly signal?: AbortSignal;

@@ -6,16 +6,15 @@ import type Docker from 'dockerode';
 import { z } from 'zod';
 import { TimeoutError, withTimeout } from '../docker/connection';
 import { engineMessage } from '../docker/engineError';
-import { errorMessage } from '../lifecycle';
 import { commandArgs, dependenciesOf, uiWiringEnv, durationMs, envStrings, healthcheckTest, networkName, parsePort, parseVolume, sizeBytes, volumeName } from './normalize';
 import type { ServiceEntry, StackFile } from './schema';
 import { LABEL_SERVICE, LABEL_STACK, services } from './schema';
 import type { ResolvedParams } from './types';
 import { commonWarnings, exportParams } from './export/common';
 
-export type SwarmState = 'active' | 'inactive' | 'pending' | 'error' | 'locked';
+type SwarmState = 'active' | 'inactive' | 'pending' | 'error' | 'locked';
 
-export interface SwarmDeployOptions {
+interface SwarmDeployOptions {
   readonly params?: ReadonlyMap<string, ResolvedParams>;
   /**
    * Publish the file's ports through the routing mesh. Off by default: Swarm cannot bind an address
@@ -27,7 +26,7 @@ export interface SwarmDeployOptions {
   readonly signal?: AbortSignal;
 }
 
-export interface SwarmDeployResult {
+interface SwarmDeployResult {
   /** Swarm service names, `<stack>_<svc>`, in file order. */
   readonly services: string[];
   readonly created: string[];
@@ -36,7 +35,7 @@ export interface SwarmDeployResult {
   readonly warnings: string[];
 }
 
-export interface SwarmTaskInfo {
+interface SwarmTaskInfo {
   readonly id: string;
   readonly state: string;
   readonly desiredState: string;
@@ -45,7 +44,7 @@ export interface SwarmTaskInfo {
   readonly error?: string;
 }
 
-export interface SwarmServiceInfo {
+interface SwarmServiceInfo {
   readonly id: string;
   /** `<stack>_<svc>` */
   readonly name: string;
@@ -76,7 +75,7 @@ const CALL_MS = 30_000;
 const NETWORK_RELEASE_MS = 30_000;
 
 /** The Swarm service name of a stack's service (what `docker stack deploy` names it too). */
-export function swarmServiceName(stack: string, service: string): string {
+function swarmServiceName(stack: string, service: string): string {
   return `${stack}_${service}`;
 }
 

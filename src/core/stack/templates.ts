@@ -2,7 +2,7 @@
 // commented YAML file that explains its sections and starts from safe defaults: ports bound to
 // 127.0.0.1, authentication on, no secrets in the file. Every template parses with no error or warning.
 
-export interface StackTemplate {
+interface StackTemplate {
   readonly id: string;
   /** Shown in the quick pick. */
   readonly label: string;

@@ -8,7 +8,7 @@ import { paramMapping } from './params';
 import { services, type ServiceEntry, type StackFile } from './schema';
 import { parsePort, parseVolume, type NormalPort } from './normalize';
 
-export type Severity = 'error' | 'warning' | 'info';
+type Severity = 'error' | 'warning' | 'info';
 
 export interface StackFinding {
   path: (string | number)[];

@@ -22,7 +22,7 @@ const verbs: Record<ContainerAction, { ing: string; ed: string }> = {
   remove: { ing: 'Removing', ed: 'Removed' },
 };
 
-export interface ContainerCommandDeps {
+interface ContainerCommandDeps {
   /** What the use cases need (the cache, the monitored actions, the classifier, the audit log). */
   readonly app: uc.ContainersDeps;
   readonly logs: ContainerLogs;

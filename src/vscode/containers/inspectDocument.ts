@@ -3,9 +3,9 @@ import * as vscode from 'vscode';
 import { ContainersDeps, inspect } from '../../app/containers/useCases';
 import { call } from '../../app/useCase';
 
-export const INSPECT_SCHEME = 'llmstack-inspect';
+const INSPECT_SCHEME = 'llmstack-inspect';
 
-export class InspectDocumentProvider implements vscode.TextDocumentContentProvider {
+class InspectDocumentProvider implements vscode.TextDocumentContentProvider {
   constructor(private readonly deps: ContainersDeps) {}
 
   static uri(id: string, name: string): vscode.Uri {

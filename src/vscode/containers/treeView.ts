@@ -8,7 +8,7 @@ import { buildContainerTree, ContainerNodeModel, ContainerTreeModel } from '../.
 import { connectionContext, viewDescription } from '../../core/docker/health';
 import { Disposable, Emitter } from '../../core/lifecycle';
 
-export interface OthersGroupNode {
+interface OthersGroupNode {
   readonly kind: 'others';
   readonly count: number;
 }

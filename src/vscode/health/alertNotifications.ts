@@ -8,7 +8,7 @@ import type { ProbeSettings } from '../../core/runtimes/probes';
 import { SECTION } from '../settings';
 
 /** globalState key of the muted containers. */
-export const MUTES_KEY = 'llmStack.alerts.muted';
+const MUTES_KEY = 'llmStack.alerts.muted';
 
 export function alertSettings(): AlertSettings {
   const v = vscode.workspace.getConfiguration(SECTION).get<number>('alerts.rateLimitMinutes', 10);
@@ -28,7 +28,7 @@ export function probeSettings(): ProbeSettings {
   };
 }
 
-export interface ShownNotification {
+interface ShownNotification {
   readonly kind: Alert['kind'];
   readonly containerName: string;
   readonly message: string;

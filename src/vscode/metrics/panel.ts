@@ -9,25 +9,24 @@ import { Disposable, DisposableStore, errorMessage, type Event, type IDisposable
 import type { GpuStatus, SampleBatch, SeriesInfo } from '../../core/metrics/types';
 import { fromPanelSchema, parseMessage, seriesMessage, toPanelSchema, type FromPanel, type SeriesInfoMessage, type ToPanel, type WindowMinutes } from '../../shared/metricsProtocol';
 
-export const METRICS_VIEW_TYPE = 'llmStack.metrics';
-export const SHOW_METRICS_COMMAND = 'llmStack.metrics.show';
+const METRICS_VIEW_TYPE = 'llmStack.metrics';
 
 /** One sampling round as the sampler reports it. */
-export interface MetricsSample {
+interface MetricsSample {
   readonly batch: SampleBatch;
   readonly added: readonly SeriesInfo[];
   readonly removed: readonly string[];
 }
 
 /** The points of a time window: a shared time axis and one column per series (null: no point). */
-export interface MetricsWindow {
+interface MetricsWindow {
   readonly t: readonly number[];
   readonly series: readonly SeriesInfo[];
   readonly columns: readonly (readonly (number | null)[])[];
 }
 
 /** What the panel needs from the metrics sampler (src/core/metrics/sampler.ts). */
-export interface MetricsSource {
+interface MetricsSource {
   /** Keeps the sampler running until the returned handle is disposed. */
   acquire(reason: string): IDisposable;
   readonly onDidSample: Event<MetricsSample>;
@@ -39,7 +38,7 @@ export interface MetricsSource {
   snapshotJson(windowMs?: number): string | Promise<string>;
 }
 
-export interface MetricsPanelDeps {
+interface MetricsPanelDeps {
   readonly extensionUri: vscode.Uri;
   readonly source: MetricsSource;
   readonly log: Logger;

@@ -6,19 +6,19 @@ import { Disposable, type Event, type IDisposable } from '../../core/lifecycle';
 import type { SampleBatch } from '../../core/metrics/types';
 import { SECTION } from '../settings';
 
-export const STATUS_BAR_METRICS_SETTING = 'statusBar.metrics';
+const STATUS_BAR_METRICS_SETTING = 'statusBar.metrics';
 
-export interface LiveFigureSource {
+interface LiveFigureSource {
   acquire(reason: string): IDisposable;
   readonly onDidSample: Event<{ readonly batch: SampleBatch }>;
 }
 
-export interface LiveFigureTarget {
+interface LiveFigureTarget {
   setLive(text: string | undefined, tooltip?: string): void;
 }
 
 /** "CPU 12 % · GPU 40 %" from one sample: host CPU, and the busiest GPU when there are any. */
-export function liveFigure(batch: SampleBatch): { text: string; tooltip: string } | undefined {
+function liveFigure(batch: SampleBatch): { text: string; tooltip: string } | undefined {
   const cpu = batch.values.get('host.cpu');
   let gpu: number | undefined;
   let gpuKey: string | undefined;

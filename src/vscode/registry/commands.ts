@@ -8,7 +8,7 @@ import * as uc from '../../app/registry/useCases';
 import { call } from '../../app/useCase';
 import type { RegistryService } from './service';
 
-export const STATS_URI = vscode.Uri.from({ scheme: 'llmstack-registry', path: '/Registry Statistics.md' });
+const STATS_URI = vscode.Uri.from({ scheme: 'llmstack-registry', path: '/Registry Statistics.md' });
 
 function countsText(c: Record<string, number>): string {
   const n = (k: string) => (c[k] ?? 0).toLocaleString('en-US');

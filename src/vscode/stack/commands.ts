@@ -27,9 +27,9 @@ import { call } from '../../app/useCase';
 import { errorMessage, type Logger } from '../../core/lifecycle';
 import { isStackDocument } from './editor';
 
-export const PLAN_SCHEME = 'llmstack-plan';
+const PLAN_SCHEME = 'llmstack-plan';
 
-export interface StackCommandDeps {
+interface StackCommandDeps {
   /** What the stack use cases run with. */
   readonly app: StackDeps;
   readonly log: Logger & { show(): void };
@@ -62,9 +62,9 @@ class PlanDocuments implements vscode.TextDocumentContentProvider {
 }
 
 /** Runs the work of an apply with a way to report progress and, optionally, to cancel it. */
-export type ProgressRunner = <T>(work: (progress: (message: string) => void, token?: vscode.CancellationToken) => Promise<T>) => Promise<T>;
+type ProgressRunner = <T>(work: (progress: (message: string) => void, token?: vscode.CancellationToken) => Promise<T>) => Promise<T>;
 
-export interface ApplyOutcome {
+interface ApplyOutcome {
   readonly plan: Applied['plan'];
   readonly report?: Applied['report'];
   /** "1 create, 1 pull in 2.0 s" */

@@ -10,7 +10,7 @@ import { resolveStack, stackModelInfo } from '../../core/stack/resolve';
 import type { StackFile } from '../../core/stack/schema';
 import type { AutoExplanation, StackDiagnostic, StackRange } from '../../core/stack/types';
 
-export const STACK_DIAGNOSTIC_SOURCE = 'LLM Stack';
+const STACK_DIAGNOSTIC_SOURCE = 'LLM Stack';
 
 const severities: Record<StackDiagnostic['severity'], vscode.DiagnosticSeverity> = {
   error: vscode.DiagnosticSeverity.Error,
@@ -18,7 +18,7 @@ const severities: Record<StackDiagnostic['severity'], vscode.DiagnosticSeverity>
   info: vscode.DiagnosticSeverity.Information,
 };
 
-export function toRange(r: StackRange): vscode.Range {
+function toRange(r: StackRange): vscode.Range {
   return new vscode.Range(r.start.line, r.start.character, r.end.line, r.end.character);
 }
 
@@ -27,7 +27,7 @@ export function isStackDocument(doc: vscode.TextDocument): boolean {
 }
 
 /** The explanations of every `auto` in a file on this machine (GGUF headers read for llama.cpp models). */
-export async function explainAutos(file: StackFile, stackDir: string, hardware: HardwareProbe): Promise<readonly AutoExplanation[]> {
+async function explainAutos(file: StackFile, stackDir: string, hardware: HardwareProbe): Promise<readonly AutoExplanation[]> {
   const [hw, modelInfo] = await Promise.all([hardware.get(), stackModelInfo(file, stackDir)]);
   return resolveStack(file, hw, { modelInfo }).explanations;
 }
@@ -104,7 +104,7 @@ export class StackDocuments extends Disposable {
 }
 
 /** Hover over an `auto`: what it becomes on this machine, and why. */
-export class StackHoverProvider implements vscode.HoverProvider {
+class StackHoverProvider implements vscode.HoverProvider {
   constructor(
     private readonly documents: StackDocuments,
     private readonly hardware: HardwareProbe,
@@ -130,7 +130,7 @@ function samePath(a: readonly (string | number)[], b: readonly (string | number)
 }
 
 /** Plan, Apply, Down (and Export) above the `name:` line of a stack file. */
-export class StackCodeLensProvider implements vscode.CodeLensProvider {
+class StackCodeLensProvider implements vscode.CodeLensProvider {
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChangeCodeLenses = this.changed.event;
   private readonly parsed: vscode.Disposable;

@@ -11,7 +11,7 @@ export interface ExportOptions {
 }
 
 /** What a runtime's params and gpu become in an export. UIs get empty args/env and no GPU. */
-export interface ExportedParams {
+interface ExportedParams {
   readonly args: string[];
   readonly env: Record<string, string>;
   readonly gpu: ResolvedGpu;

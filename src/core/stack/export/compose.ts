@@ -6,7 +6,7 @@ import { commandArgs, containerName, dependenciesOf, envStrings, findService, he
 import { isSecretEnv } from '../secrets';
 import { commonWarnings, type ExportOptions, exportParams, exportYaml, gpuRequest } from './common';
 
-export interface ComposeExport {
+interface ComposeExport {
   readonly text: string;
   readonly warnings: string[];
   /** The variables the file reads from the environment (or a .env file) instead of holding secret values. */
@@ -14,7 +14,7 @@ export interface ComposeExport {
 }
 
 /** A secret env value left out of the file: the service's `name` reads `${variable}` instead. */
-export interface ComposeSecret {
+interface ComposeSecret {
   readonly service: string;
   readonly name: string;
   readonly variable: string;

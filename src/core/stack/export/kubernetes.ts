@@ -12,14 +12,14 @@ import { isSecretEnv } from '../secrets';
 
 export type KubeObject = Deployment | Service | PersistentVolumeClaim;
 
-export interface KubernetesExportOptions extends ExportOptions {
+interface KubernetesExportOptions extends ExportOptions {
   /** The stack file's folder: relative bind mounts become absolute hostPath volumes against it. */
   readonly stackDir?: string;
   /** Size of each PersistentVolumeClaim (default 10Gi). */
   readonly storage?: string;
 }
 
-export interface KubernetesExport {
+interface KubernetesExport {
   readonly objects: KubeObject[];
   readonly text: string;
   readonly warnings: string[];
@@ -28,18 +28,18 @@ export interface KubernetesExport {
 }
 
 /** A Secret a Deployment reads its secret env from, with the keys it needs. */
-export interface KubernetesSecretRef {
+interface KubernetesSecretRef {
   readonly service: string;
   readonly name: string;
   readonly keys: readonly string[];
 }
 
-export const DEFAULT_STORAGE = '10Gi';
+const DEFAULT_STORAGE = '10Gi';
 /** Annotation on each claim saying its size is a default. */
 export const STORAGE_NOTE_ANNOTATION = 'io.llmstack.storage-note';
 
 /** The memory-backed emptyDir mounted at /dev/shm when a service sets shmSize. */
-export const SHM_VOLUME = 'dshm';
+const SHM_VOLUME = 'dshm';
 
 /**
  * Bytes as a Kubernetes quantity: the largest binary suffix that divides them exactly ("1Gi",

@@ -4,7 +4,6 @@ import * as assert from 'node:assert/strict';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import type { Readable } from 'node:stream';
-import type Docker from 'dockerode';
 import { parse, stringify } from 'yaml';
 import { applyStack, ApplyError, downStack, type ApplyProgress } from '../../../../src/core/stack/apply';
 import { desiredContainers } from '../../../../src/core/stack/containerSpec';
