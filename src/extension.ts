@@ -5,11 +5,12 @@ import { AlertMonitor, healthDetailsFromInspect, MonitoredContainerActions } fro
 import { HealthProber } from './core/runtimes/probes';
 import { MetricsSampler } from './core/metrics/sampler';
 import { registerMetricsPanel, type MetricsPanel } from './vscode/metrics/panel';
-import { AlertNotifications, alertSettings, probeSettings } from './vscode/health/alertNotifications';
+import { registerMetricsCommands } from './vscode/metrics/commands';
+import { registerEngineCommands } from './vscode/containers/engineCommands';
+import { AlertNotifications } from './vscode/health/alertNotifications';
 import { ContainerCache } from './core/docker/containerCache';
 import { EngineConnection } from './core/docker/connection';
 import { createClassifier } from './core/docker/containers';
-import { EndpointError, parseHost } from './core/docker/endpoint';
 import type { ContainersDeps } from './app/containers/useCases';
 import { registerContainerCommands } from './vscode/containers/commands';
 import { ContainerLogs } from './vscode/containers/logs';
@@ -25,7 +26,7 @@ import { ModelSources } from './vscode/models/sources';
 import { ModelsTreeProvider, registerModelsView } from './vscode/models/treeView';
 import { registerRegistryCommands } from './vscode/registry/commands';
 import { RegistryService } from './vscode/registry/service';
-import { apiKeySecret, idleSettings, imagePatterns, resolveFromSettings, SECTION } from './vscode/settings';
+import { alertSettings, apiKeySecret, idleSettings, imagePatterns, metricsSettings, probeSettings, resolveFromSettings, SECTION } from './vscode/settings';
 import { HealthStatusBar } from './vscode/statusBar';
 import { StatusBarMetrics } from './vscode/metrics/statusBarMetrics';
 import { HardwareProbe } from './core/stack/hardware';
@@ -134,15 +135,15 @@ export function activate(context: vscode.ExtensionContext): LlmStackApi {
   });
   prober.start();
   const alerts = new AlertNotifications(alertMonitor, context.globalState, log);
-  const metricsCfg = () => vscode.workspace.getConfiguration(SECTION);
+  const metricsCfg = metricsSettings();
   // Samples only while someone holds it (the panel while visible): a hidden panel costs nothing.
   const sampler = new MetricsSampler({
     engine: connection,
     containers: cache,
     catalog,
-    intervalMs: Math.max(250, metricsCfg().get<number>('metrics.intervalSeconds', 1) * 1000),
-    historyMinutes: Math.max(1, metricsCfg().get<number>('metrics.historyMinutes', 60)),
-    nvidia: metricsCfg().get<boolean>('metrics.gpu', true) ? { binary: metricsCfg().get<string>('metrics.nvidiaSmiPath', '') || 'nvidia-smi' } : false,
+    intervalMs: metricsCfg.intervalMs,
+    historyMinutes: metricsCfg.historyMinutes,
+    nvidia: metricsCfg.gpu ? { binary: metricsCfg.nvidiaSmiPath ?? 'nvidia-smi' } : false,
     models: { apiKey: (ep) => Promise.resolve(context.secrets.get(apiKeySecret(ep.id))) },
     log: coreLog,
   });
@@ -152,7 +153,7 @@ export function activate(context: vscode.ExtensionContext): LlmStackApi {
   const metrics = registerMetricsPanel({ extensionUri: context.extensionUri, source: sampler, log: coreLog });
   const statusBarMetrics = new StatusBarMetrics(sampler, statusBar);
   // Stack files: diagnostics, auto hovers and CodeLenses in the editor; plan/apply/down/export commands.
-  const hardware = new HardwareProbe({ nvidiaSmiPath: metricsCfg().get<string>('metrics.nvidiaSmiPath', '') || undefined });
+  const hardware = new HardwareProbe({ nvidiaSmiPath: metricsCfg.nvidiaSmiPath });
   const stackEditor = registerStackEditor(coreLog, hardware);
   const stackCommands = registerStackCommands({
     log,
@@ -176,14 +177,7 @@ export function activate(context: vscode.ExtensionContext): LlmStackApi {
     sampler,
     cache.onDidChange(() => showContainers()),
     ...metrics.disposables,
-    vscode.commands.registerCommand('llmStack.metrics.copyPrometheus', async () => {
-      await vscode.env.clipboard.writeText(sampler.toPrometheus());
-      void vscode.window.showInformationMessage('Copied the current metrics in the Prometheus text format.');
-    }),
-    vscode.commands.registerCommand('llmStack.metrics.copySnapshot', async () => {
-      await vscode.env.clipboard.writeText(sampler.snapshotJson());
-      void vscode.window.showInformationMessage('Copied the current metrics snapshot as JSON.');
-    }),
+    ...registerMetricsCommands(sampler),
     catalog,
     idle,
     modelsTree,
@@ -195,11 +189,7 @@ export function activate(context: vscode.ExtensionContext): LlmStackApi {
     ...registerContainerCommands({ app: containerApp, logs, log }),
     ...registerRegistryCommands(registry, log),
     registry,
-    vscode.commands.registerCommand('llmStack.containers.refresh', () => cache.reload()),
-    vscode.commands.registerCommand('llmStack.docker.reconnect', () => connection.reconnect()),
-    vscode.commands.registerCommand('llmStack.showLog', () => log.show()),
-    vscode.commands.registerCommand('llmStack.docker.configureHost', () => configureHost()),
-    vscode.commands.registerCommand('llmStack.showActions', () => showActions()),
+    ...registerEngineCommands({ connection, cache, log, summary: () => statusBar.summary?.text }),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration(`${SECTION}.models.idleUnloadMinutes`) || e.affectsConfiguration(`${SECTION}.models.idleStopContainerMinutes`)) idle.reschedule();
       if (e.affectsConfiguration(`${SECTION}.alerts`)) prober.reschedule();
@@ -245,46 +235,6 @@ export function activate(context: vscode.ExtensionContext): LlmStackApi {
     metricsPanel: metrics.panel,
     activationMs,
   };
-
-  async function configureHost(): Promise<void> {
-    const current = vscode.workspace.getConfiguration(SECTION).get<string>('docker.host', '');
-    const value = await vscode.window.showInputBox({
-      title: 'Docker host for LLM Stack',
-      prompt: 'unix:///var/run/docker.sock, tcp://127.0.0.1:2376, npipe:////./pipe/docker_engine — empty to use DOCKER_HOST, the Docker context or the default sockets',
-      value: current,
-      validateInput: (v) => {
-        if (!v.trim()) return undefined;
-        try {
-          parseHost(v);
-          return undefined;
-        } catch (e) {
-          return e instanceof EndpointError ? e.message : String(e);
-        }
-      },
-    });
-    if (value === undefined) return;
-    await vscode.workspace.getConfiguration(SECTION).update('docker.host', value.trim(), vscode.ConfigurationTarget.Global);
-  }
-
-  async function showActions(): Promise<void> {
-    const connected = connection.state.kind === 'connected';
-    const items: (vscode.QuickPickItem & { command: string })[] = [
-      { label: '$(list-tree) Show Containers', command: 'llmStack.containers.focus' },
-      ...(connected
-        ? [
-            { label: '$(debug-start) Start Containers…', command: 'llmStack.containers.start' },
-            { label: '$(debug-stop) Stop Containers…', command: 'llmStack.containers.stop' },
-            { label: '$(output) Show Logs…', command: 'llmStack.containers.logs' },
-            { label: '$(refresh) Refresh Containers', command: 'llmStack.containers.refresh' },
-          ]
-        : []),
-      { label: '$(plug) Reconnect to Engine', command: 'llmStack.docker.reconnect' },
-      { label: '$(settings-gear) Set Docker Host…', command: 'llmStack.docker.configureHost' },
-      { label: '$(output) Show Extension Log', command: 'llmStack.showLog' },
-    ];
-    const pick = await vscode.window.showQuickPick(items, { placeHolder: statusBar.summary?.text ?? 'LLM Stack' });
-    if (pick) await vscode.commands.executeCommand(pick.command);
-  }
 }
 
 let registryForDeactivate: RegistryService | undefined;

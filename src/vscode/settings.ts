@@ -5,6 +5,8 @@ import { readTextFile } from '../core/docker/connection';
 import type { EndpointResolution } from '../core/docker/endpoint';
 import { resolveEndpoints } from '../core/docker/endpoint';
 import type { RegistrySettings } from '../app/registry/host';
+import type { AlertSettings } from '../core/docker/alerts';
+import type { ProbeSettings } from '../core/runtimes/probes';
 
 export const SECTION = 'llmStack';
 
@@ -69,4 +71,62 @@ export function registrySettings(): RegistrySettings {
     backupIntervalHours: cfg.get<number>('registry.backupIntervalHours', 24),
     usageDays: cfg.get<number>('registry.retentionDays', 365),
   };
+}
+
+/** The metrics sampler's settings, read once at activation (a change applies after a reload). */
+export function metricsSettings(): { intervalMs: number; historyMinutes: number; gpu: boolean; nvidiaSmiPath: string | undefined } {
+  const cfg = vscode.workspace.getConfiguration(SECTION);
+  return {
+    intervalMs: Math.max(250, cfg.get<number>('metrics.intervalSeconds', 1) * 1000),
+    historyMinutes: Math.max(1, cfg.get<number>('metrics.historyMinutes', 60)),
+    gpu: cfg.get<boolean>('metrics.gpu', true),
+    nvidiaSmiPath: cfg.get<string>('metrics.nvidiaSmiPath', '') || undefined,
+  };
+}
+
+/** llmStack.docker.host as the user set it ('' when unset). */
+export function dockerHostSetting(): string {
+  return vscode.workspace.getConfiguration(SECTION).get<string>('docker.host', '');
+}
+
+export async function setDockerHostSetting(value: string): Promise<void> {
+  await vscode.workspace.getConfiguration(SECTION).update('docker.host', value, vscode.ConfigurationTarget.Global);
+}
+
+/** The alert monitor's settings. */
+export function alertSettings(): AlertSettings {
+  const v = vscode.workspace.getConfiguration(SECTION).get<number>('alerts.rateLimitMinutes', 10);
+  return { rateLimitMinutes: typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : 10 };
+}
+
+export function probeSettings(): ProbeSettings {
+  const cfg = vscode.workspace.getConfiguration(SECTION);
+  const num = (k: string, d: number, min: number) => {
+    const v = cfg.get<number>(k, d);
+    return typeof v === 'number' && Number.isFinite(v) && v >= min ? v : d;
+  };
+  return {
+    intervalMs: num('alerts.probeIntervalSeconds', 30, 0) * 1000,
+    failureThreshold: Math.floor(num('alerts.probeFailures', 2, 1)),
+    timeoutMs: num('alerts.probeTimeoutSeconds', 5, 1) * 1000,
+  };
+}
+
+/** llmStack.statusBar.metrics: live CPU and GPU figures in the status bar item. */
+export function statusBarMetricsSetting(): boolean {
+  return vscode.workspace.getConfiguration(SECTION).get<boolean>('statusBar.metrics', false);
+}
+
+/** Adds an endpoint to llmStack.runtimes.endpoints (user settings). */
+export async function addUserEndpointSetting(entry: { url: string; kind: string; name?: string }): Promise<void> {
+  const cfg = vscode.workspace.getConfiguration(SECTION);
+  const list = cfg.get<unknown[]>('runtimes.endpoints', []);
+  await cfg.update('runtimes.endpoints', [...(Array.isArray(list) ? list : []), entry], vscode.ConfigurationTarget.Global);
+}
+
+/** Adds folders to llmStack.models.ggufFolders (user settings), each once. */
+export async function addGgufFoldersSetting(folders: readonly string[]): Promise<void> {
+  const cfg = vscode.workspace.getConfiguration(SECTION);
+  const list = cfg.get<string[]>('models.ggufFolders', []);
+  await cfg.update('models.ggufFolders', [...new Set([...(Array.isArray(list) ? list : []), ...folders])], vscode.ConfigurationTarget.Global);
 }

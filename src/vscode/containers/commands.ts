@@ -10,6 +10,7 @@ import { errorMessage } from '../../core/lifecycle';
 import type { ContainerLogs } from './logs';
 import type { ContainersTreeNode } from './treeView';
 import { showInspect } from './inspectDocument';
+import { showErrorWithLog } from '../notify';
 
 type Target = { id: string; name: string };
 type NodeArg = ContainersTreeNode | Target | string | undefined;
@@ -63,8 +64,7 @@ async function resolveTargets(deps: ContainerCommandDeps, node: NodeArg, nodes: 
 }
 
 function showError(deps: ContainerCommandDeps, message: string): void {
-  deps.log.error(message);
-  void vscode.window.showErrorMessage(message, 'Show Log').then((a) => a && deps.log.show());
+  showErrorWithLog(deps.log, message);
 }
 
 async function runAction(deps: ContainerCommandDeps, action: ContainerAction, node: NodeArg, nodes?: readonly NodeArg[]): Promise<void> {

@@ -1,32 +1,12 @@
 // Alerts in VS Code: a notification (never modal) for each alert the monitor allows one for, with
 // Show Logs, Restart and Mute; the alerts quick pick behind the status bar item; mutes kept in
-// globalState; the settings that drive the monitor and the runtime health prober.
+// globalState.
 import * as vscode from 'vscode';
-import type { Alert, AlertMonitor, AlertSettings, MuteEntry } from '../../core/docker/alerts';
+import type { Alert, AlertMonitor, MuteEntry } from '../../core/docker/alerts';
 import { Disposable } from '../../core/lifecycle';
-import type { ProbeSettings } from '../../core/runtimes/probes';
-import { SECTION } from '../settings';
 
 /** globalState key of the muted containers. */
 const MUTES_KEY = 'llmStack.alerts.muted';
-
-export function alertSettings(): AlertSettings {
-  const v = vscode.workspace.getConfiguration(SECTION).get<number>('alerts.rateLimitMinutes', 10);
-  return { rateLimitMinutes: typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : 10 };
-}
-
-export function probeSettings(): ProbeSettings {
-  const cfg = vscode.workspace.getConfiguration(SECTION);
-  const num = (k: string, d: number, min: number) => {
-    const v = cfg.get<number>(k, d);
-    return typeof v === 'number' && Number.isFinite(v) && v >= min ? v : d;
-  };
-  return {
-    intervalMs: num('alerts.probeIntervalSeconds', 30, 0) * 1000,
-    failureThreshold: Math.floor(num('alerts.probeFailures', 2, 1)),
-    timeoutMs: num('alerts.probeTimeoutSeconds', 5, 1) * 1000,
-  };
-}
 
 interface ShownNotification {
   readonly kind: Alert['kind'];

@@ -4,7 +4,7 @@
 import * as vscode from 'vscode';
 import { Disposable, type Event, type IDisposable } from '../../core/lifecycle';
 import type { SampleBatch } from '../../core/metrics/types';
-import { SECTION } from '../settings';
+import { SECTION, statusBarMetricsSetting } from '../settings';
 
 const STATUS_BAR_METRICS_SETTING = 'statusBar.metrics';
 
@@ -56,7 +56,7 @@ export class StatusBarMetrics extends Disposable {
   }
 
   private update(): void {
-    const wanted = vscode.workspace.getConfiguration(SECTION).get<boolean>(STATUS_BAR_METRICS_SETTING, false);
+    const wanted = statusBarMetricsSetting();
     if (wanted && !this.hold) {
       this.sampleSub = this.source.onDidSample((s) => {
         const f = liveFigure(s.batch);

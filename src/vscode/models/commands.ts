@@ -9,7 +9,8 @@ import type { ModelTreeNode } from '../../core/runtimes/modelTree';
 import { formatBytes } from '../../core/runtimes/pullProgress';
 import { showModelDetails } from './details';
 import { sortLabels, type ModelsTreeProvider } from './treeView';
-import { apiKeySecret, SECTION } from '../settings';
+import { addGgufFoldersSetting, addUserEndpointSetting, apiKeySecret } from '../settings';
+import { showErrorWithLog } from '../notify';
 
 /** What commands accept: a tree node, or { runtimeId, name } from tests and other commands. */
 type ModelArg = ModelTreeNode | { runtimeId: string; name?: string } | undefined;
@@ -24,8 +25,7 @@ interface ModelCommandDeps {
 }
 
 function showError(deps: ModelCommandDeps, message: string): void {
-  deps.log.error(message);
-  void vscode.window.showErrorMessage(message, 'Show Log').then((a) => a && deps.log.show());
+  showErrorWithLog(deps.log, message);
 }
 
 function asTarget(arg: ModelArg): Target | undefined {
@@ -266,9 +266,7 @@ async function addEndpoint(): Promise<void> {
   if (!kind) return;
   const name = await vscode.window.showInputBox({ title: 'Name shown in the Models view', value: new URL(url.trim()).host });
   if (name === undefined) return;
-  const cfg = vscode.workspace.getConfiguration(SECTION);
-  const list = cfg.get<unknown[]>('runtimes.endpoints', []);
-  await cfg.update('runtimes.endpoints', [...(Array.isArray(list) ? list : []), { url: url.trim(), kind: kind.runtimeKind, name: name.trim() || undefined }], vscode.ConfigurationTarget.Global);
+  await addUserEndpointSetting({ url: url.trim(), kind: kind.runtimeKind, name: name.trim() || undefined });
 }
 
 async function setApiKey(deps: ModelCommandDeps, node: ModelArg): Promise<void> {
@@ -341,9 +339,7 @@ export function registerModelCommands(deps: ModelCommandDeps): vscode.Disposable
     reg('llmStack.models.addGgufFolder', async () => {
       const picked = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, canSelectMany: true, openLabel: 'Add GGUF Folder' });
       if (!picked?.length) return;
-      const cfg = vscode.workspace.getConfiguration(SECTION);
-      const list = cfg.get<string[]>('models.ggufFolders', []);
-      await cfg.update('models.ggufFolders', [...new Set([...(Array.isArray(list) ? list : []), ...picked.map((u) => u.fsPath)])], vscode.ConfigurationTarget.Global);
+      await addGgufFoldersSetting(picked.map((u) => u.fsPath));
     }),
     reg('llmStack.models.setApiKey', (n) => setApiKey(deps, n)),
   ];

@@ -7,6 +7,7 @@ import { describeRegistryError } from '../../app/registry/host';
 import * as uc from '../../app/registry/useCases';
 import { call } from '../../app/useCase';
 import type { RegistryService } from './service';
+import { showErrorWithLog } from '../notify';
 
 const STATS_URI = vscode.Uri.from({ scheme: 'llmstack-registry', path: '/Registry Statistics.md' });
 
@@ -52,9 +53,7 @@ export function registerRegistryCommands(service: RegistryService, log: vscode.L
   const deps: uc.RegistryDeps = { registry: service };
   const stats = new StatsProvider(deps);
   const fail = (e: unknown) => {
-    const msg = describeRegistryError(e);
-    log.error(msg);
-    void vscode.window.showErrorMessage(msg, 'Show Log').then((a) => a && log.show());
+    showErrorWithLog(log, describeRegistryError(e));
   };
   const reg = (id: string, fn: (...args: never[]) => Promise<unknown>) =>
     vscode.commands.registerCommand(id, async (...args: never[]) => {

@@ -26,6 +26,7 @@ import {
 import { call } from '../../app/useCase';
 import { errorMessage, type Logger } from '../../core/lifecycle';
 import { isStackDocument } from './editor';
+import { showErrorWithLog } from '../notify';
 
 const PLAN_SCHEME = 'llmstack-plan';
 
@@ -187,9 +188,7 @@ function reportError(log: StackCommandDeps['log'], e: unknown): void {
   if (e instanceof vscode.CancellationError) return;
   let message = errorMessage(e);
   if (e instanceof StackFileError) message = `${message}\nFix the problems shown in the editor, then try again.`;
-  log.error(message);
-  const first = message.split('\n')[0];
-  void vscode.window.showErrorMessage(first, 'Show Log').then((a) => a && log.show());
+  showErrorWithLog(log, message, { firstLine: true });
 }
 
 /** The name a new stack gets: the workspace folder's, made valid. */
