@@ -1,4 +1,4 @@
-// Coverage of the VS Code glue (src/*.ts outside src/core) from the host tier: the extension host
+// Coverage of the VS Code glue (src/vscode and src/extension.ts) from the host tier: the extension host
 // inherits NODE_V8_COVERAGE from code-server, and c8 maps dist/extension.js back to the sources.
 // A report only: the glue has no threshold.
 import { execFileSync } from 'node:child_process';
@@ -56,7 +56,7 @@ export function reportGlueCoverage(root: string, rawDir: string, reportsDir: str
       console.log('[coverage] no V8 coverage of dist/extension.js came back from the extension hosts');
       return;
     }
-    console.log(`[coverage] glue (src/*.ts outside src/core) in the real extension host, ${files} host process(es):`);
+    console.log(`[coverage] glue (src/vscode and src/extension.ts) in the real extension host, ${files} host process(es):`);
     execFileSync(
       process.execPath,
       [
