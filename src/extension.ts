@@ -10,7 +10,7 @@ import { registerEngineCommands } from './vscode/containers/engineCommands';
 import { AlertNotifications } from './vscode/health/alertNotifications';
 import { ContainerCache } from './core/docker/containerCache';
 import { EngineConnection } from './core/docker/connection';
-import { createClassifier } from './core/docker/containers';
+import { ClassifierOwner } from './core/docker/containers';
 import type { ContainersDeps } from './app/containers/useCases';
 import { registerContainerCommands } from './vscode/containers/commands';
 import { ContainerLogs } from './vscode/containers/logs';
@@ -72,22 +72,22 @@ export function activate(context: vscode.ExtensionContext): LlmStackApi {
   };
   const connection = new EngineConnection({ resolve: resolveFromSettings, log: coreLog });
   const cache = new ContainerCache(connection, { log: coreLog });
-  let classifier = createClassifier(imagePatterns());
+  const classifiers = new ClassifierOwner(imagePatterns());
   const alertMonitor = new AlertMonitor({
     source: cache,
-    classifier: () => classifier,
+    classifier: () => classifiers.current,
     settings: alertSettings,
     log: coreLog,
     healthDetails: async (id) => healthDetailsFromInspect(await actions.inspect(id)),
   });
   // Stops, restarts and removals the extension performs are expected: they raise no alert.
   const actions = new MonitoredContainerActions(connection, (id) => alertMonitor.expectStop(id));
-  const tree = new ContainersTreeProvider(cache, connection, classifier);
+  const tree = new ContainersTreeProvider(cache, connection, classifiers);
   const { view, disposables } = registerContainersView(tree, connection);
-  const statusBar = new HealthStatusBar(connection, cache, classifier, alertMonitor);
+  const statusBar = new HealthStatusBar(connection, cache, classifiers, alertMonitor);
   const registry = new RegistryService(context, log);
   registryForDeactivate = registry;
-  const containerApp: ContainersDeps = { containers: cache, actions, classifier: () => classifier, audit: (op, target, error) => registry.audit(op, target, error) };
+  const containerApp: ContainersDeps = { containers: cache, actions, classifier: () => classifiers.current, audit: (op, target, error) => registry.audit(op, target, error) };
   const logs = new ContainerLogs(containerApp);
   const sync = new RegistrySync(async () => (await registry.get()).repos, coreLog);
   const catalog = new ModelCatalog({
@@ -124,7 +124,7 @@ export function activate(context: vscode.ExtensionContext): LlmStackApi {
   const modelsApp: ModelsDeps = { catalog, registry: () => registry.get(), inspectContainer: (id) => actions.inspect(id), log: coreLog };
   const modelsTree = new ModelsTreeProvider(catalog, idle, context.workspaceState);
   const models = registerModelsView(modelsTree);
-  const sources = new ModelSources(catalog, cache, () => classifier, log);
+  const sources = new ModelSources(catalog, cache, classifiers, log);
   const prober = new HealthProber({
     endpoints: () => catalog.list().map((st) => st.endpoint),
     settings: probeSettings,
@@ -162,6 +162,7 @@ export function activate(context: vscode.ExtensionContext): LlmStackApi {
 
   context.subscriptions.push(
     log,
+    classifiers,
     connection,
     cache,
     logs,
@@ -201,10 +202,7 @@ export function activate(context: vscode.ExtensionContext): LlmStackApi {
         registry.onSettingsChanged().catch((err) => log.error(`Reopening the registry failed: ${err instanceof Error ? err.message : String(err)}`));
       }
       if (e.affectsConfiguration(`${SECTION}.runtimes.imagePatterns`)) {
-        classifier = createClassifier(imagePatterns());
-        tree.setClassifier(classifier);
-        statusBar.setClassifier(classifier);
-        sources.update();
+        classifiers.setPatterns(imagePatterns());
       }
     }),
   );

@@ -2,7 +2,7 @@
 import * as vscode from 'vscode';
 import type { ContainerCache } from '../core/docker/containerCache';
 import type { EngineConnection } from '../core/docker/connection';
-import type { Classifier } from '../core/docker/containers';
+import type { ClassifierSource } from '../core/docker/containers';
 import { HealthAlert, HealthSummary, summarizeHealth } from '../core/docker/health';
 import { Disposable, type Event, type IDisposable } from '../core/lifecycle';
 
@@ -23,10 +23,11 @@ export class HealthStatusBar extends Disposable {
   constructor(
     private readonly connection: EngineConnection,
     private readonly cache: ContainerCache,
-    private classifier: Classifier,
+    private readonly classifiers: ClassifierSource,
     private alerts?: StatusBarAlerts,
   ) {
     super();
+    this.register(classifiers.onDidChange(() => this.update()));
     this.item.name = 'LLM Stack Health';
     this.item.command = 'llmStack.showActions';
     this.register(connection.onDidChangeState(() => this.update()));
@@ -42,11 +43,6 @@ export class HealthStatusBar extends Disposable {
     this.alertsSub?.dispose();
     this.alerts = alerts;
     this.alertsSub = alerts?.onDidChange(() => this.update());
-    this.update();
-  }
-
-  setClassifier(c: Classifier): void {
-    this.classifier = c;
     this.update();
   }
 
@@ -68,7 +64,7 @@ export class HealthStatusBar extends Disposable {
   }
 
   private update(): void {
-    const s = summarizeHealth(this.connection.state, this.cache.list(), this.classifier, Date.now(), this.alerts?.active() ?? []);
+    const s = summarizeHealth(this.connection.state, this.cache.list(), this.classifiers.current, Date.now(), this.alerts?.active() ?? []);
     this.last = s;
     this.item.command = s.alerts?.length ? 'llmStack.alerts.show' : 'llmStack.showActions';
     this.item.text = `${icons[s.level]} ${s.text}${this.live ? ` · ${this.live.text}` : ''}`;

@@ -1,6 +1,7 @@
 // Container records as the extension keeps them: parsed from the Engine API with zod, and
 // classified as LLM runtime or other container.
 import { z } from 'zod';
+import { Emitter, type Event, type IDisposable } from '../lifecycle';
 import { globMatch } from './imageGlob';
 
 /** Labels the extension sets on containers it creates (and recognises on any container). */
@@ -292,4 +293,37 @@ export function portUrl(p: PublishedPort): string {
 
 export function formatPorts(ports: readonly PublishedPort[]): string {
   return ports.map((p) => `${p.hostPort}→${p.containerPort}${p.protocol === 'tcp' ? '' : '/' + p.protocol}`).join(', ');
+}
+
+/** Who holds the current classifier: read `current`, follow `onDidChange`. */
+export interface ClassifierSource {
+  readonly current: Classifier;
+  readonly onDidChange: Event<Classifier>;
+}
+
+/**
+ * The one owner of the container classifier: rebuilt when the image patterns change, with an event
+ * for everything that classifies (the views, the status bar, runtime discovery, alerts).
+ */
+export class ClassifierOwner implements ClassifierSource, IDisposable {
+  private readonly changed = new Emitter<Classifier>();
+  readonly onDidChange = this.changed.event;
+  private value: Classifier;
+
+  constructor(patterns: Readonly<Record<string, string>> = {}) {
+    this.value = createClassifier(patterns);
+  }
+
+  get current(): Classifier {
+    return this.value;
+  }
+
+  setPatterns(patterns: Readonly<Record<string, string>>): void {
+    this.value = createClassifier(patterns);
+    this.changed.fire(this.value);
+  }
+
+  dispose(): void {
+    this.changed.dispose();
+  }
 }

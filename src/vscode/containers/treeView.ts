@@ -3,7 +3,7 @@
 import * as vscode from 'vscode';
 import type { ContainerCache } from '../../core/docker/containerCache';
 import type { ConnectionState, EngineConnection } from '../../core/docker/connection';
-import type { Classifier } from '../../core/docker/containers';
+import type { ClassifierSource } from '../../core/docker/containers';
 import { buildContainerTree, ContainerNodeModel, ContainerTreeModel } from '../../core/docker/containerTree';
 import { connectionContext, viewDescription } from '../../core/docker/health';
 import { Disposable, Emitter } from '../../core/lifecycle';
@@ -24,17 +24,13 @@ export class ContainersTreeProvider extends Disposable implements vscode.TreeDat
   constructor(
     private readonly cache: ContainerCache,
     private readonly connection: EngineConnection,
-    private classifier: Classifier,
+    private readonly classifiers: ClassifierSource,
   ) {
     super();
     this.register(cache.onDidChange(() => this.invalidate()));
+    this.register(classifiers.onDidChange(() => this.invalidate()));
     this.register(connection.onDidChangeState(() => this.invalidate()));
     this.register({ dispose: () => clearInterval(this.uptimeTimer) });
-  }
-
-  setClassifier(classifier: Classifier): void {
-    this.classifier = classifier;
-    this.invalidate();
   }
 
   /** Uptimes in descriptions age; re-render (from the cache, no engine request) each minute while visible. */
@@ -50,7 +46,7 @@ export class ContainersTreeProvider extends Disposable implements vscode.TreeDat
 
   /** The current model, built lazily from the cache. */
   getModel(): ContainerTreeModel {
-    this.model ??= buildContainerTree(this.cache.list(), this.classifier, Date.now());
+    this.model ??= buildContainerTree(this.cache.list(), this.classifiers.current, Date.now());
     return this.model;
   }
 

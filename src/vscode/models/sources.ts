@@ -2,7 +2,7 @@
 // endpoints and GGUF folders in settings. A runtime container that starts again is listed again.
 import * as vscode from 'vscode';
 import type { ContainerCache } from '../../core/docker/containerCache';
-import type { Classifier } from '../../core/docker/containers';
+import type { ClassifierSource } from '../../core/docker/containers';
 import { Disposable } from '../../core/lifecycle';
 import type { ModelCatalog } from '../../core/runtimes/catalog';
 import { discoverRuntimes, mergeEndpoints, parseUserEndpoints } from '../../core/runtimes/discovery';
@@ -18,11 +18,12 @@ export class ModelSources extends Disposable {
   constructor(
     private readonly catalog: ModelCatalog,
     private readonly cache: ContainerCache,
-    private classifier: () => Classifier,
+    private readonly classifiers: ClassifierSource,
     private readonly log: vscode.LogOutputChannel,
   ) {
     super();
     this.register(cache.onDidChange(() => this.schedule()));
+    this.register(classifiers.onDidChange(() => this.update()));
     this.register(
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (e.affectsConfiguration(`${SECTION}.runtimes`) || e.affectsConfiguration(`${SECTION}.models.ggufFolders`)) this.schedule();
@@ -40,7 +41,7 @@ export class ModelSources extends Disposable {
 
   update(): void {
     if (this.isDisposed) return;
-    const discovered = discoverRuntimes(this.cache.list(), this.classifier());
+    const discovered = discoverRuntimes(this.cache.list(), this.classifiers.current);
     const user = parseUserEndpoints(userEndpointsSetting());
     const folders = ggufFolders().map((f) => ggufFolderEndpoint(f));
     const problems = [...user.errors.map((e) => `llmStack.runtimes.endpoints: ${e}`), ...discovered.unreachable.map((u) => `${u.container.name}: ${u.reason}`)];
@@ -57,10 +58,5 @@ export class ModelSources extends Disposable {
       this.seen.set(e.id, sig);
       if (prev !== undefined && prev !== sig) void this.catalog.refresh(e.id);
     }
-  }
-
-  setClassifier(classifier: () => Classifier): void {
-    this.classifier = classifier;
-    this.update();
   }
 }

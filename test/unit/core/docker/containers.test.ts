@@ -2,6 +2,7 @@
 import * as assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
+  ClassifierOwner,
   builtinImagePatterns,
   ContainerRecord,
   containerInspectSchema,
@@ -490,5 +491,23 @@ describe('inspectToRecord (unit)', () => {
 
   it('rejects an answer without an Id or State', () => {
     assert.equal(containerInspectSchema.safeParse({ Name: '/x', Config: {} }).success, false);
+  });
+});
+
+describe('classifier owner (unit)', () => {
+  it('classifies with the new patterns once they change, and tells its followers with the new classifier', () => {
+    const owner = new ClassifierOwner({});
+    const image = { image: 'acme/inference-server:2', labels: {} };
+    assert.equal(owner.current.classify(image), undefined);
+    const seen: (string | undefined)[] = [];
+    const sub = owner.onDidChange((c) => seen.push(c.classify(image)));
+    owner.setPatterns({ 'acme/inference-server*': 'vllm' });
+    assert.equal(owner.current.classify(image), 'vllm');
+    assert.deepEqual(seen, ['vllm']);
+    sub.dispose();
+    owner.setPatterns({});
+    assert.deepEqual(seen, ['vllm'], 'a disposed subscription hears nothing');
+    assert.equal(owner.current.classify(image), undefined);
+    owner.dispose();
   });
 });
