@@ -45,6 +45,26 @@ describe('extension in the real host (host)', function () {
     assert.ok(a.containersTree.getChildren(roots[others]).some((n) => n.kind === 'container' && n.name === other));
   });
 
+  it('follows llmStack.runtimes.imagePatterns: a plain container becomes a runtime in the tree and the status bar, and back', async () => {
+    const a = await api();
+    const name = uniqueName('host-pattern');
+    await createTestContainer({ name });
+    await waitForTree(a, `${name} among the other containers`, (nodes) => nodes.some((n) => n.name === name && n.runtime === undefined));
+    const runtimesUp = () => Number(/(\d+) runtimes? up/.exec(a.statusBar.summary?.text ?? '')?.[1] ?? 0);
+    const before = runtimesUp();
+    const cfg = () => vscode.workspace.getConfiguration('llmStack');
+    try {
+      await cfg().update('runtimes.imagePatterns', { 'llmstack-test/busybox*': 'vllm' }, vscode.ConfigurationTarget.Global);
+      await waitForTree(a, `${name} as a vLLM runtime`, (nodes) => nodes.some((n) => n.name === name && n.runtime === 'vllm'));
+      assert.ok(a.containersTree.getChildren().some((r) => r.kind === 'container' && r.name === name), 'listed with the runtimes, not under Other containers');
+      await waitUntil('the status bar to count it', () => runtimesUp() > before, 10_000);
+    } finally {
+      await cfg().update('runtimes.imagePatterns', undefined, vscode.ConfigurationTarget.Global);
+    }
+    await waitForTree(a, `${name} a plain container again`, (nodes) => nodes.some((n) => n.name === name && n.runtime === undefined));
+    await waitUntil('the status bar count back', () => runtimesUp() === before, 10_000);
+  });
+
   it('stops a container with the extension command, and the tree changes', async () => {
     const a = await api();
     const name = uniqueName('host-stop');
