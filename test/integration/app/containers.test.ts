@@ -189,7 +189,12 @@ describe('containers use cases (integration)', function () {
     ctl.abort();
     assert.equal(await ended, undefined);
     const seen = chunks.length;
-    await new Promise((r) => setTimeout(r, 600));
+    // A second follower sees the ticks the aborted one would have got: no fixed wait.
+    const witness: LogChunk[] = [];
+    const w = new AbortController();
+    await uc.followLogs(deps, { id, tail: 0 }, { signal: w.signal, onChunk: (c) => witness.push(c) });
+    await waitUntil('three more ticks, seen by a second follower', () => witness.filter((c) => c.text.includes('tick')).length >= 3);
+    w.abort();
     assert.equal(chunks.length, seen, 'nothing after the abort');
 
     // Followed again: the stream ends by itself when the container stops.
