@@ -7,6 +7,7 @@ import type { ClassifierSource } from '../../core/docker/containers';
 import { buildContainerTree, ContainerNodeModel, ContainerTreeModel } from '../../core/docker/containerTree';
 import { connectionContext, viewDescription } from '../../core/docker/health';
 import { Disposable, Emitter } from '../../core/lifecycle';
+import { followVisibility, RefreshPolicy } from '../refreshPolicy';
 
 interface OthersGroupNode {
   readonly kind: 'others';
@@ -19,7 +20,8 @@ export class ContainersTreeProvider extends Disposable implements vscode.TreeDat
   readonly onDidChangeTreeData = this.onDidChangeTreeDataEmitter.event as vscode.Event<ContainersTreeNode | undefined>;
 
   private model: ContainerTreeModel | undefined;
-  private uptimeTimer: NodeJS.Timeout | undefined;
+  /** Uptimes age: re-render (from the cache, no engine request) each minute while visible. */
+  readonly refresh = this.register(new RefreshPolicy({ debounceMs: 30, ageEveryMs: 60_000 }));
 
   constructor(
     private readonly cache: ContainerCache,
@@ -30,18 +32,13 @@ export class ContainersTreeProvider extends Disposable implements vscode.TreeDat
     this.register(cache.onDidChange(() => this.invalidate()));
     this.register(classifiers.onDidChange(() => this.invalidate()));
     this.register(connection.onDidChangeState(() => this.invalidate()));
-    this.register({ dispose: () => clearInterval(this.uptimeTimer) });
+    this.register(this.refresh.onRefresh(() => this.onDidChangeTreeDataEmitter.fire(undefined)));
   }
 
-  /** Uptimes in descriptions age; re-render (from the cache, no engine request) each minute while visible. */
-  setVisible(visible: boolean): void {
-    clearInterval(this.uptimeTimer);
-    this.uptimeTimer = visible ? setInterval(() => this.invalidate(), 60_000) : undefined;
-  }
-
+  /** The model is rebuilt on the next read; the view re-renders once the burst is over. */
   private invalidate(): void {
     this.model = undefined;
-    this.onDidChangeTreeDataEmitter.fire(undefined);
+    this.refresh.invalidate();
   }
 
   /** The current model, built lazily from the cache. */
@@ -102,8 +99,7 @@ export function registerContainersView(
   const disposables: vscode.Disposable[] = [
     view,
     connection.onDidChangeState(update),
-    view.onDidChangeVisibility((e) => provider.setVisible(e.visible)),
+    followVisibility(view, provider.refresh),
   ];
-  provider.setVisible(view.visible);
   return { view, disposables };
 }

@@ -5,6 +5,7 @@ import type { ModelCatalog } from '../../core/runtimes/catalog';
 import type { IdleManager } from '../../core/runtimes/idle';
 import { modelNode, runtimeChildren, runtimeNode, type ModelSort, type ModelTreeNode, type ModelViewOptions } from '../../core/runtimes/modelTree';
 import { Disposable, Emitter } from '../../core/lifecycle';
+import { followVisibility, RefreshPolicy } from '../refreshPolicy';
 
 const OPTIONS_KEY = 'llmStack.models.viewOptions';
 
@@ -12,8 +13,12 @@ export class ModelsTreeProvider extends Disposable implements vscode.TreeDataPro
   private readonly onDidChangeTreeDataEmitter = this.register(new Emitter<ModelTreeNode | undefined>());
   readonly onDidChangeTreeData = this.onDidChangeTreeDataEmitter.event as vscode.Event<ModelTreeNode | undefined>;
   private options: ModelViewOptions;
-  private debounce: NodeJS.Timeout | undefined;
-  private ageTimer: NodeJS.Timeout | undefined;
+  /**
+   * Bursts of catalog changes (one per runtime) become one re-render; "last used" and "unloads in"
+   * age, so re-render (no network) each 30 s while visible; showing the view is the moment to ask the
+   * runtimes again, since loaded state changes outside the extension too.
+   */
+  readonly refresh = this.register(new RefreshPolicy({ debounceMs: 30, ageEveryMs: 30_000, onShow: () => void this.catalog.refresh() }));
 
   constructor(
     readonly catalog: ModelCatalog,
@@ -22,8 +27,8 @@ export class ModelsTreeProvider extends Disposable implements vscode.TreeDataPro
   ) {
     super();
     this.options = memento.get<ModelViewOptions>(OPTIONS_KEY, { sort: 'name' });
-    this.register(catalog.onDidChange(() => this.invalidate()));
-    this.register({ dispose: () => (clearTimeout(this.debounce), clearInterval(this.ageTimer)) });
+    this.register(catalog.onDidChange(() => this.refresh.invalidate()));
+    this.register(this.refresh.onRefresh(() => this.onDidChangeTreeDataEmitter.fire(undefined)));
     this.updateContext();
   }
 
@@ -35,26 +40,11 @@ export class ModelsTreeProvider extends Disposable implements vscode.TreeDataPro
     this.options = { ...this.options, ...patch };
     await this.memento.update(OPTIONS_KEY, this.options);
     this.updateContext();
-    this.invalidate();
+    this.refresh.invalidate();
   }
 
   private updateContext(): void {
     void vscode.commands.executeCommand('setContext', 'llmStack.models.filtered', !!(this.options.filter || this.options.loadedOnly));
-  }
-
-  /** Bursts of catalog changes (one per runtime) become one tree refresh. */
-  private invalidate(): void {
-    if (this.debounce) return;
-    this.debounce = setTimeout(() => {
-      this.debounce = undefined;
-      this.onDidChangeTreeDataEmitter.fire(undefined);
-    }, 30);
-  }
-
-  /** "Last used" and "unloads in" age: re-render (no network) each 30 s while the view is visible. */
-  setVisible(visible: boolean): void {
-    clearInterval(this.ageTimer);
-    this.ageTimer = visible ? setInterval(() => this.invalidate(), 30_000) : undefined;
   }
 
   private get times() {
@@ -131,13 +121,8 @@ export function registerModelsView(provider: ModelsTreeProvider): { view: vscode
   const disposables: vscode.Disposable[] = [
     view,
     provider.onDidChangeTreeData(describe),
-    view.onDidChangeVisibility((e) => {
-      provider.setVisible(e.visible);
-      // Showing the view is the moment to look again: loaded state changes outside the extension too.
-      if (e.visible) void provider.catalog.refresh();
-    }),
+    followVisibility(view, provider.refresh),
   ];
-  provider.setVisible(view.visible);
   return { view, disposables };
 }
 
