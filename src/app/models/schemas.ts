@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { runtimeKindSchema } from '../../core/registry/repositories';
 import type { RuntimeState } from '../../core/runtimes/catalog';
-import { capabilitiesOf, type RuntimeModel } from '../../core/runtimes/runtime';
+import { capabilitiesOf, type RuntimeCapabilities, type RuntimeModel } from '../../core/runtimes/runtime';
 
 export const runtimeIdSchema = z.string().min(1);
 export const modelNameSchema = z.string().trim().min(1);
@@ -12,7 +12,8 @@ export const modelNameSchema = z.string().trim().min(1);
 export const targetSchema = z.object({ runtimeId: runtimeIdSchema, name: modelNameSchema });
 export type Target = z.infer<typeof targetSchema>;
 
-const capabilitiesSchema = z.object({
+/** Exactly the core's capabilities: a capability added there fails to compile here until it is listed. */
+const capabilitiesSchema = z.object<{ [K in keyof RuntimeCapabilities]-?: z.ZodBoolean }>({
   pull: z.boolean(),
   delete: z.boolean(),
   load: z.boolean(),
