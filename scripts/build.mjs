@@ -2,7 +2,7 @@
 // compiles src/test/bench with tsc into out/.
 import { build, context } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync } from 'node:fs';
 
 const args = new Set(process.argv.slice(2));
 
@@ -76,6 +76,26 @@ const webviewOptions = {
   logLevel: 'warning',
 };
 
+// The `llmstack` CLI (and the service it runs with `serve`): one Node bundle, run as `node dist/cli.js`
+// or through package.json's `bin`. esbuild keeps the service's modules behind their dynamic import
+// un-run until `serve`, so client commands start fast.
+const serviceApart = {
+  name: 'service-apart',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.\/service\/main$/ }, () => ({ path: './service.js', external: true }));
+  },
+};
+const cliOptions = {
+  ...options,
+  plugins: [serviceApart, zodEnglishOnly],
+  entryPoints: ['src/cli/main.ts'],
+  outfile: 'dist/cli.js',
+  external: [],
+  banner: { js: '#!/usr/bin/env node' },
+};
+// What `llmstack serve` loads (the engine client, sql.js, the use cases): apart from the client commands.
+const serviceOptions = { ...options, entryPoints: ['src/service/main.ts'], outfile: 'dist/service.js', external: options.external.filter((e) => e !== 'vscode') };
+
 // sql.js loads its WASM at run time from beside the bundle.
 mkdirSync('dist', { recursive: true });
 copyFileSync('node_modules/sql.js/dist/sql-wasm.wasm', 'dist/sql-wasm.wasm');
@@ -83,11 +103,14 @@ copyFileSync('node_modules/sql.js/dist/sql-wasm.wasm', 'dist/sql-wasm.wasm');
 await import('./gen-stack-schema.mjs');
 
 if (args.has('--watch')) {
-  const contexts = await Promise.all([context(options), context(webviewOptions)]);
+  const contexts = await Promise.all([context(options), context(webviewOptions), context(cliOptions), context(serviceOptions)]);
   await Promise.all(contexts.map((c) => c.watch()));
   console.log('watching src/ and webview-ui/ …');
 } else {
-  const [result, webview] = await Promise.all([build(options), build(webviewOptions)]);
+  const [result, webview, cli] = await Promise.all([build(options), build(webviewOptions), build(cliOptions), build(serviceOptions)]);
+  chmodSync('dist/cli.js', 0o755);
+  const cliBytes = Object.values(cli.metafile.outputs).find((o) => o.entryPoint)?.bytes ?? 0;
+  console.log(`dist/cli.js ${(cliBytes / 1024).toFixed(0)} KiB`);
   const bytes = Object.values(result.metafile.outputs).find((o) => o.entryPoint)?.bytes ?? 0;
   console.log(`dist/extension.js ${(bytes / 1024).toFixed(0)} KiB`);
   for (const [file, out] of Object.entries(webview.metafile.outputs)) {

@@ -53,6 +53,20 @@ interface UseCase<D, I extends z.ZodType, O extends z.ZodType> {
   readonly run: (deps: D, input: z.output<I>, options: RunOptions) => Promise<z.input<O>>;
 }
 
+/** Any use case that runs on `D`, whatever its schemas: what a router holds in one list. */
+export interface AnyUseCase<D> {
+  readonly name: string;
+  readonly summary: string;
+  readonly input: z.ZodType;
+  readonly output: z.ZodType;
+  readonly run: (deps: D, input: never, options: RunOptions) => Promise<unknown>;
+}
+
+/** `call` for a router: the input is whatever arrived (it is validated by the use case's schema). */
+export function callAny<D>(u: AnyUseCase<D>, deps: D, input: unknown, options: RunOptions = {}): Promise<unknown> {
+  return call(u as unknown as UseCase<D, z.ZodType, z.ZodType>, deps, input, options);
+}
+
 export function defineUseCase<D, I extends z.ZodType, O extends z.ZodType>(u: UseCase<D, I, O>): UseCase<D, I, O> {
   return u;
 }

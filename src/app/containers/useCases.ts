@@ -139,3 +139,6 @@ export async function followLogs(
   void ended.then(() => o.signal.removeEventListener('abort', stop));
   return { ended };
 }
+
+/** Every containers use case: what the CLI and the HTTP API register (logs stream on their own route). */
+export const containersUseCases = [list, act, inspect] as const;

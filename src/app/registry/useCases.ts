@@ -146,3 +146,22 @@ export const auditLog = defineUseCase({
     return { entries: repos.recentAudit(input.limit).map((a) => ({ ...a, outcome: a.outcome === 'error' ? ('error' as const) : ('ok' as const) })) };
   },
 });
+
+export const recordAudit = defineUseCase({
+  name: 'registry.recordAudit',
+  summary: 'Appends an entry to the audit log: how a front end in another process (an editor window) records what it did.',
+  input: z.object({
+    operation: z.string().trim().min(1).max(100),
+    target: z.string().max(2000),
+    error: z.string().max(4000).optional(),
+  }),
+  output: z.object({ recorded: z.literal(true) }),
+  run: async (deps: RegistryDeps, input) => {
+    const { repos } = await deps.registry.get();
+    repos.audit({ operation: input.operation, target: input.target, outcome: input.error ? 'error' : 'ok', error: input.error ?? null });
+    return { recorded: true as const };
+  },
+});
+
+/** Every registry use case: what the CLI and the HTTP API register. */
+export const registryUseCases = [backup, listBackups, restore, exportToFile, importFromFile, stats, auditLog, recordAudit] as const;

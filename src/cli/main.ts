@@ -1,0 +1,414 @@
+// `llmstack`: the command line client of the local service. Each command is one use case called
+// over the service's socket (started on demand); `serve` runs the service itself.
+//
+// Exit codes: 0 done; 1 the operation failed; 2 wrong usage or input; 3 no service (none answers
+// and none could be started, or `serve` found one running); 4 some of several items failed;
+// 5 not confirmed (a destructive command without --yes where no one can be asked); 130 interrupted.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as readline from 'node:readline/promises';
+import { Command, CommanderError, Option } from 'commander';
+import { connectService, ServiceClient, ServiceError, startCommandFor, stopService } from '../service/client';
+import { servicePaths } from '../service/paths';
+import { ago, makeOut, size, type Out } from './output';
+
+export const EXIT = { ok: 0, failed: 1, usage: 2, noService: 3, partial: 4, notConfirmed: 5, interrupted: 130 } as const;
+
+class Exit extends Error {
+  constructor(
+    readonly code: number,
+    message = '',
+  ) {
+    super(message);
+  }
+}
+
+function productVersion(): string {
+  for (let dir = __dirname, i = 0; i < 5; i++, dir = path.dirname(dir)) {
+    try {
+      const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'llm-local-stack' && pkg.version) return pkg.version;
+    } catch {
+      // not here; one folder up
+    }
+  }
+  return '0.0.0';
+}
+
+interface Global {
+  json?: boolean;
+  start?: boolean;
+}
+
+/** The signal Ctrl+C aborts: the request closes and the service cancels the work. */
+const interrupt = new AbortController();
+
+async function client(g: Global): Promise<ServiceClient> {
+  const paths = servicePaths();
+  try {
+    const { client } = await connectService(paths, g.start === false ? {} : { start: startCommandFor(process.argv[1], 10) });
+    return client;
+  } catch (e) {
+    throw new Exit(EXIT.noService, e instanceof Error ? e.message : String(e));
+  }
+}
+
+async function confirm(question: string, yes: boolean | undefined): Promise<void> {
+  if (yes) return;
+  if (!process.stdin.isTTY || !process.stderr.isTTY) throw new Exit(EXIT.notConfirmed, `${question} Nothing was done: pass --yes to confirm where no one can be asked.`);
+  const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const a = await rl.question(`${question} [y/N] `, { signal: interrupt.signal });
+    if (!/^y(es)?$/i.test(a.trim())) throw new Exit(EXIT.notConfirmed, 'Not confirmed; nothing was done.');
+  } finally {
+    rl.close();
+  }
+}
+
+interface RuntimeData {
+  id: string;
+  name: string;
+  status: string;
+  error?: string;
+  version?: string;
+  capabilities: Record<string, boolean>;
+  models: { name: string; sizeBytes?: number; loaded?: unknown; parameterSize?: string; quantization?: string; lastUsedAt?: number; problem?: string }[];
+}
+
+/** The runtime a model command acts on: --runtime, or the only one that can. */
+async function pickRuntime(c: ServiceClient, wanted: string | undefined, can?: string): Promise<RuntimeData> {
+  const { runtimes } = await c.call<{ runtimes: RuntimeData[] }>('models.list', {}, { signal: interrupt.signal });
+  if (wanted) {
+    const r = runtimes.find((x) => x.id === wanted || x.name === wanted);
+    if (!r) throw new Exit(EXIT.usage, `No runtime "${wanted}". Known: ${runtimes.map((x) => `${x.name} (${x.id})`).join(', ') || 'none'}.`);
+    return r;
+  }
+  const able = runtimes.filter((r) => !can || r.capabilities[can]);
+  if (able.length === 1) return able[0];
+  if (!able.length) throw new Exit(EXIT.failed, `No runtime${can ? ` that can ${can}` : ''} is known. Start one (e.g. an Ollama container), then try again.`);
+  throw new Exit(EXIT.usage, `Several runtimes${can ? ` can ${can}` : ''}: pass --runtime with one of ${able.map((r) => `${r.name} (${r.id})`).join(', ')}.`);
+}
+
+function resultsExit(out: Out, results: { name: string; ok?: boolean; outcome?: string; error?: string }[]): void {
+  let failed = 0;
+  for (const r of results) {
+    const ok = r.ok ?? r.outcome === 'pulled';
+    if (!ok) failed++;
+    if (!out.json) out.line(ok ? `${out.color.green('✓')} ${r.name}` : `${out.color.red('✗')} ${r.name}: ${r.error ?? r.outcome}`);
+  }
+  if (failed) throw new Exit(failed === results.length ? EXIT.failed : EXIT.partial);
+}
+
+const absolute = (f: string) => path.resolve(f);
+
+export function program(): Command {
+  const version = productVersion();
+  const p = new Command('llmstack')
+    .description('Run, watch and manage your local LLM stack (the LLM Local Stack service and its clients).')
+    .version(version)
+    .option('--json', 'print JSON for scripts instead of tables')
+    .option('--no-start', 'do not start the service when none answers')
+    .showHelpAfterError()
+    .exitOverride()
+    .addHelpText('after', '\nExit codes: 0 done, 1 failed, 2 wrong usage or input, 3 no service, 4 some items failed, 5 not confirmed, 130 interrupted.');
+  const g = () => p.opts<Global>();
+  const out = () => makeOut(!!g().json);
+  /** Runs a use case and prints its JSON when --json was given; returns the result for human output. */
+  const run = async <T>(name: string, input: unknown, streamed = false): Promise<T> => {
+    const o = out();
+    const c = await client(g());
+    try {
+      const result = await c.call<T>(name, input, { signal: interrupt.signal, progress: streamed ? (pr) => o.progress(pr) : undefined });
+      if (o.json) o.line(JSON.stringify(result, null, 2));
+      return result;
+    } finally {
+      o.done();
+    }
+  };
+
+  p.command('serve')
+    .description('Run the service in the foreground (clients start one on demand; one per user).')
+    .addOption(new Option('--idle-exit-minutes <n>', 'exit after this many minutes with no client and no work (for services started by a client)').argParser(Number))
+    .action(async (o: { idleExitMinutes?: number }) => {
+      const { serve } = await import('../service/main');
+      const code = await serve({ version, idleExitMinutes: o.idleExitMinutes, bundleDir: __dirname });
+      if (code) throw new Exit(code);
+    });
+
+  p.command('status')
+    .description('The service, the engine connection, the runtimes and the registry.')
+    .action(async () => {
+      const o = out();
+      const s = await (await client(g())).get<{ version: string; pid: number; startedAt: number; engine: { state: string; description?: string }; containers: number | null; runtimes: { name: string; status: string; models: number }[]; registry: { file: string }; clients: { connections: number }; socket: string }>('/v1/status');
+      if (o.json) return o.line(JSON.stringify(s, null, 2));
+      o.line(`${o.color.bold('service')}  ${s.version}, pid ${s.pid}, up since ${new Date(s.startedAt).toLocaleString()} (${s.socket})`);
+      o.line(`${o.color.bold('engine')}   ${s.engine.state}${s.engine.description ? `: ${s.engine.description}` : ''}`);
+      o.line(`${o.color.bold('containers')} ${s.containers ?? '…'}`);
+      o.line(`${o.color.bold('runtimes')} ${s.runtimes.map((r) => `${r.name} (${r.status}, ${r.models} models)`).join(', ') || 'none'}`);
+      o.line(`${o.color.bold('registry')} ${s.registry.file}`);
+    });
+
+  p.command('ps')
+    .description('The containers, runtimes first (as the Containers view shows them).')
+    .action(async () => {
+      const r = await run<{ runtimes: { id: string; name: string; image: string; display: string; runtime: string | null; statusText: string }[]; others: { id: string; name: string; image: string; display: string; statusText: string }[] }>('containers.list', {});
+      const o = out();
+      if (o.json) return;
+      o.table(
+        ['CONTAINER', 'NAME', 'IMAGE', 'STATE', 'RUNTIME', 'STATUS'],
+        [...r.runtimes, ...r.others].map((x): string[] => [x.id.slice(0, 12), x.name, x.image, x.display, 'runtime' in x && typeof x.runtime === 'string' ? x.runtime : '', x.statusText]),
+      );
+    });
+
+  const models = p.command('models').description('Models of the runtimes: list, pull, remove, load, unload, verify.');
+  models
+    .command('ls')
+    .description('The runtimes and their models.')
+    .option('--runtime <id>', 'one runtime (its id or name)')
+    .option('--refresh', 'ask the runtimes again first')
+    .action(async (o: { runtime?: string; refresh?: boolean }) => {
+      const c = await client(g());
+      const all = await c.call<{ runtimes: RuntimeData[] }>('models.list', { refresh: !!o.refresh }, { signal: interrupt.signal });
+      const runtimes = o.runtime ? all.runtimes.filter((r) => r.id === o.runtime || r.name === o.runtime) : all.runtimes;
+      const w = out();
+      if (w.json) return w.line(JSON.stringify({ runtimes }, null, 2));
+      w.table(
+        ['RUNTIME', 'MODEL', 'SIZE', 'PARAMS', 'QUANT', 'LOADED', 'LAST USED'],
+        runtimes.flatMap((r) =>
+          r.models.length
+            ? r.models.map((m): string[] => [r.name, m.name, size(m.sizeBytes), m.parameterSize ?? '', m.quantization ?? '', m.loaded ? 'yes' : '', ago(m.lastUsedAt)])
+            : [[r.name, r.status === 'error' ? w.color.red(r.error ?? 'error') : w.color.dim('(no models)'), '', '', '', '', '']],
+        ),
+      );
+    });
+  models
+    .command('pull')
+    .description('Pull models into a runtime that can pull (Ollama).')
+    .argument('<names...>', 'model names (name or name:tag)')
+    .option('--runtime <id>', 'the runtime (its id or name); needed when several can pull')
+    .action(async (names: string[], o: { runtime?: string }) => {
+      const r = await pickRuntime(await client(g()), o.runtime, 'pull');
+      const res = await run<{ results: { name: string; outcome: string; error?: string }[] }>('models.pull', { runtimeId: r.id, names }, true);
+      resultsExit(out(), res.results);
+    });
+  for (const [verb, useCase, can, destructive] of [
+    ['rm', 'models.delete', 'delete', true],
+    ['load', 'models.load', 'load', false],
+    ['unload', 'models.unload', 'unload', false],
+  ] as const) {
+    models
+      .command(verb)
+      .description(`${verb === 'rm' ? 'Delete' : verb === 'load' ? 'Load' : 'Unload'} models on a runtime.`)
+      .argument('<names...>', 'model names as the runtime lists them')
+      .option('--runtime <id>', 'the runtime (its id or name)')
+      .option('-y, --yes', 'do not ask for confirmation')
+      .action(async (names: string[], o: { runtime?: string; yes?: boolean }) => {
+        const r = await pickRuntime(await client(g()), o.runtime, can);
+        if (destructive) await confirm(`Delete ${names.join(', ')} from ${r.name}?`, o.yes);
+        const res = await run<{ results: { name: string; ok: boolean; error?: string }[] }>(useCase, { models: names.map((name) => ({ runtimeId: r.id, name })) });
+        resultsExit(out(), res.results);
+      });
+  }
+  models
+    .command('verify')
+    .description("Check a model's file against its digest and record the result in the registry.")
+    .argument('<name>')
+    .option('--runtime <id>', 'the runtime (its id or name)')
+    .action(async (name: string, o: { runtime?: string }) => {
+      const r = await pickRuntime(await client(g()), o.runtime);
+      const res = await run<{ status: 'match' | 'mismatch' | 'no-record' | 'unavailable'; message: string }>('models.verify', { runtimeId: r.id, name }, true);
+      const w = out();
+      if (!w.json) w.line(res.message);
+      // A first check records the reference digest: that is a success too.
+      if (res.status === 'mismatch' || res.status === 'unavailable') throw new Exit(EXIT.failed);
+    });
+
+  p.command('prompt')
+    .description('Generate a short answer with a model, with its speed.')
+    .argument('<text>', 'the prompt')
+    .requiredOption('-m, --model <name>', 'the model')
+    .option('--runtime <id>', 'the runtime (its id or name)')
+    .option('--max-tokens <n>', 'at most this many tokens', Number, 64)
+    .action(async (text: string, o: { model: string; runtime?: string; maxTokens: number }) => {
+      const r = await pickRuntime(await client(g()), o.runtime, 'generate');
+      const res = await run<{ text: string; outputTokens?: number; durationMs: number; tokensPerSecond?: number }>('models.tryPrompt', { runtimeId: r.id, name: o.model, prompt: text, maxTokens: o.maxTokens });
+      const w = out();
+      if (w.json) return;
+      w.line(res.text);
+      w.line(w.color.dim(`${res.outputTokens ?? '?'} tokens in ${(res.durationMs / 1000).toFixed(2)} s${res.tokensPerSecond ? `, ${res.tokensPerSecond.toFixed(1)} tokens/s` : ''}`));
+    });
+
+  const stack = p.command('stack').description('Stack files (llmstack.yaml): plan, apply, down, export.');
+  stack
+    .command('plan')
+    .argument('[file]', 'the stack file', 'llmstack.yaml')
+    .description('What an apply would change.')
+    .action(async (file: string) => {
+      const r = await run<{ text: string }>('stack.plan', { file: absolute(file) });
+      if (!out().json) out().line(r.text);
+    });
+  stack
+    .command('apply')
+    .argument('[file]', 'the stack file', 'llmstack.yaml')
+    .option('-y, --yes', 'apply without asking (destructive changes included)')
+    .description('Plan, confirm, and carry the plan out.')
+    .action(async (file: string, o: { yes?: boolean }) => {
+      const c = await client(g());
+      const plan = await c.call<{ text: string; fingerprint: string; destructive: string[]; plan: { changes: unknown[] } }>('stack.plan', { file: absolute(file) }, { signal: interrupt.signal });
+      const w = out();
+      if (!plan.plan.changes.length) {
+        if (w.json) w.line(JSON.stringify({ skipped: 'no-changes' }));
+        else w.line('Nothing to change.');
+        return;
+      }
+      if (!w.json) w.line(plan.text);
+      await confirm(plan.destructive.length ? `Apply? This recreates, stops or removes: ${plan.destructive.join(', ')}.` : 'Apply?', o.yes);
+      const r = await run<{ summary?: string }>('stack.apply', { file: absolute(file), fingerprint: plan.fingerprint }, true);
+      if (!w.json) w.line(r.summary ?? 'Applied.');
+    });
+  stack
+    .command('down')
+    .argument('[file]', 'the stack file', 'llmstack.yaml')
+    .option('--volumes', 'remove the named volumes too')
+    .option('-y, --yes', 'do not ask for confirmation')
+    .description("Stop and remove the stack's containers (and network).")
+    .action(async (file: string, o: { volumes?: boolean; yes?: boolean }) => {
+      await confirm(`Take down the stack in ${file}${o.volumes ? ' and remove its volumes' : ''}?`, o.yes);
+      const r = await run<{ summary?: string }>('stack.down', { file: absolute(file), removeVolumes: !!o.volumes }, true);
+      if (!out().json) out().line(r.summary ?? 'Done.');
+    });
+  stack
+    .command('export')
+    .argument('[file]', 'the stack file', 'llmstack.yaml')
+    .addOption(new Option('--target <t>', 'what to write').choices(['compose', 'kubernetes']).default('compose'))
+    .option('--overwrite', 'replace an existing file')
+    .description('Write a Compose file or Kubernetes manifests beside the stack file.')
+    .action(async (file: string, o: { target: string; overwrite?: boolean }) => {
+      const r = await run<{ file: string; warnings?: string[] }>('stack.export', { file: absolute(file), target: o.target, overwrite: !!o.overwrite });
+      const w = out();
+      if (w.json) return;
+      w.line(`Wrote ${r.file}`);
+      for (const x of r.warnings ?? []) w.line(w.color.yellow(`warning: ${x}`));
+    });
+
+  const registry = p.command('registry').description('The model registry: backups, export and import, statistics.');
+  registry.command('backup').description('Back up the registry now.').action(async () => {
+    const r = await run<{ file: string }>('registry.backup', {});
+    if (!out().json) out().line(`Backed up to ${r.file}`);
+  });
+  registry.command('backups').description('List the backups, newest first.').action(async () => {
+    const r = await run<{ backups: { file: string; createdAt: number; reason: string }[] }>('registry.listBackups', {});
+    if (!out().json) out().table(['CREATED', 'REASON', 'FILE'], r.backups.map((b) => [new Date(b.createdAt).toLocaleString(), b.reason, path.basename(b.file)]));
+  });
+  registry
+    .command('restore')
+    .argument('<backup>', 'a backup file name as `registry backups` lists it')
+    .option('-y, --yes', 'do not ask for confirmation')
+    .description('Replace the registry with a backup (the current state is backed up first).')
+    .action(async (backup: string, o: { yes?: boolean }) => {
+      await confirm(`Replace the registry with ${backup}?`, o.yes);
+      const r = await run<{ file: string }>('registry.restore', { file: backup });
+      if (!out().json) out().line(`Restored ${path.basename(r.file)}`);
+    });
+  registry
+    .command('export')
+    .argument('<file>', 'where to write the JSON')
+    .option('--overwrite', 'replace an existing file')
+    .description('Write the whole registry as JSON.')
+    .action(async (file: string, o: { overwrite?: boolean }) => {
+      const r = await run<{ file: string; models: number; usage: number }>('registry.export', { file: absolute(file), overwrite: !!o.overwrite });
+      if (!out().json) out().line(`Wrote ${r.file}: ${r.models} models, ${r.usage} usage events`);
+    });
+  registry
+    .command('import')
+    .argument('<file>', 'a registry export')
+    .description('Merge an export into the registry (a backup is taken first).')
+    .action(async (file: string) => {
+      const r = await run<Record<string, number>>('registry.import', { file: absolute(file) });
+      if (!out().json) out().line(`Imported: ${Object.entries(r).map(([k, v]) => `${v} ${k}`).join(', ')}`);
+    });
+  registry.command('stats').description('Size, schema, row counts and backups.').action(async () => {
+    const r = await run<{ file: string; fileBytes: number; schemaVersion: number; counts: Record<string, number>; backups: number }>('registry.stats', {});
+    const w = out();
+    if (w.json) return;
+    w.line(`${r.file} (${size(r.fileBytes) || `${r.fileBytes} bytes`}, schema ${r.schemaVersion}, ${r.backups} backups)`);
+    w.table(['TABLE', 'ROWS'], Object.entries(r.counts).map(([k, v]) => [k, String(v)]));
+  });
+  registry
+    .command('audit')
+    .option('-n, --limit <n>', 'how many entries', Number, 20)
+    .description('The newest audit log entries.')
+    .action(async (o: { limit: number }) => {
+      const r = await run<{ entries: { ts: number; operation: string; target: string; outcome: string; error: string | null }[] }>('registry.audit', { limit: o.limit });
+      if (!out().json) out().table(['WHEN', 'OPERATION', 'TARGET', 'OUTCOME'], r.entries.map((e) => [ago(e.ts), e.operation, e.target, e.error ? `error: ${e.error}` : e.outcome]));
+    });
+
+  p.command('logs')
+    .description("The service's log.")
+    .option('-n, --lines <n>', 'how many of the last lines', Number, 50)
+    .action((o: { lines: number }) => {
+      const file = servicePaths().logFile;
+      let text = '';
+      try {
+        const fd = fs.openSync(file, 'r');
+        try {
+          const st = fs.fstatSync(fd);
+          const len = Math.min(st.size, 1024 * 1024);
+          const buf = Buffer.alloc(len);
+          fs.readSync(fd, buf, 0, len, st.size - len);
+          text = buf.toString('utf8');
+        } finally {
+          fs.closeSync(fd);
+        }
+      } catch {
+        throw new Exit(EXIT.failed, `No service log yet (${file}).`);
+      }
+      const lines = text.split('\n').filter(Boolean).slice(-Math.max(1, o.lines));
+      const w = out();
+      if (w.json) w.line(JSON.stringify({ file, lines }, null, 2));
+      else for (const l of lines) w.line(l);
+    });
+
+  const service = p.command('service').description('The service itself.');
+  service.command('stop').description('Stop the running service after its current work.').action(async () => {
+    try {
+      await stopService(servicePaths());
+    } catch (e) {
+      throw new Exit(EXIT.noService, e instanceof Error ? e.message : String(e));
+    }
+    if (!out().json) out().line('The service stopped.');
+  });
+  return p;
+}
+
+/** Runs the CLI; resolves to the exit code (never calls process.exit itself). */
+export async function main(argv: readonly string[]): Promise<number> {
+  const p = program();
+  try {
+    await p.parseAsync([...argv], { from: 'user' });
+    return EXIT.ok;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    if (interrupt.signal.aborted) {
+      process.stderr.write('Interrupted.\n');
+      return EXIT.interrupted;
+    }
+    if (e instanceof Exit) {
+      if (e.message) process.stderr.write(`llmstack: ${e.message}\n`);
+      return e.code;
+    }
+    if (e instanceof ServiceError) {
+      process.stderr.write(`llmstack: ${e.message}\n${e.issues?.length ? e.issues.map((i) => `  - ${i}\n`).join('') : ''}`);
+      return e.code === 'invalid_input' || e.code === 'invalid_json' ? EXIT.usage : e.code === 'not_running' || e.code === 'start_timeout' ? EXIT.noService : e.code === 'cancelled' ? EXIT.interrupted : EXIT.failed;
+    }
+    process.stderr.write(`llmstack: ${e instanceof Error ? e.message : String(e)}\n`);
+    return EXIT.failed;
+  }
+}
+
+if (require.main === module) {
+  process.once('SIGINT', () => interrupt.abort());
+  void main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -1,0 +1,268 @@
+// A client of the local service: calls a use case over the socket (streamed progress, cancellation
+// by closing the request), subscribes to the event stream, and finds or starts the service. The
+// CLI uses it today; editor windows use it next.
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as path from 'node:path';
+import { errorMessage } from '../core/lifecycle';
+import type { Progress } from '../app/useCase';
+import type { ServicePaths } from './paths';
+import { ensurePrivateDir } from './paths';
+import { errorBodySchema, NDJSON, PROTOCOL, routeOf, serviceEventSchema, versionSchema, type ServiceEvent, type ServiceVersion } from './protocol';
+
+/** A failure the service answered with (its code and message), or one reaching it. */
+export class ServiceError extends Error {
+  override readonly name = 'ServiceError';
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly status?: number,
+    readonly issues?: readonly string[],
+  ) {
+    super(message);
+  }
+}
+
+interface CallOptions {
+  readonly signal?: AbortSignal;
+  readonly progress?: (p: Progress) => void;
+  /** Whole-request limit; none by default (a pull may take an hour, and it streams). */
+  readonly timeoutMs?: number;
+}
+
+const MAX_ANSWER = 64 * 1024 * 1024;
+
+export class ServiceClient {
+  constructor(readonly socket: string) {}
+
+  private request(method: string, route: string, body: unknown, options: CallOptions & { accept?: string }, onLine?: (line: string) => void): Promise<{ status: number; text: string }> {
+    return new Promise((resolve, reject) => {
+      const data = body === undefined ? undefined : JSON.stringify(body);
+      const req = http.request(
+        {
+          socketPath: this.socket,
+          method,
+          path: route,
+          headers: { host: 'llmstack', accept: options.accept ?? 'application/json', ...(data !== undefined ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } : {}) },
+          signal: options.signal,
+          timeout: options.timeoutMs,
+        },
+        (res) => {
+          let text = '';
+          let size = 0;
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => {
+            size += chunk.length;
+            if (size > MAX_ANSWER) return req.destroy(new ServiceError('too_large', `The service's answer to ${route} is over ${MAX_ANSWER} bytes.`));
+            if (!onLine) return void (text += chunk);
+            text += chunk;
+            let nl: number;
+            while ((nl = text.indexOf('\n')) >= 0) {
+              const line = text.slice(0, nl);
+              text = text.slice(nl + 1);
+              if (line.trim()) onLine(line);
+            }
+          });
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+          res.on('error', reject);
+        },
+      );
+      if (options.timeoutMs !== undefined) req.on('timeout', () => req.destroy(new ServiceError('timeout', `The service did not answer ${route} within ${options.timeoutMs} ms.`)));
+      req.on('error', (e) => reject(toServiceError(e, this.socket)));
+      req.end(data);
+    });
+  }
+
+  /** Calls a use case by name ("models.pull"); progress lines are passed on as they arrive. */
+  async call<T = unknown>(name: string, input: unknown = {}, options: CallOptions = {}): Promise<T> {
+    let result: { value: unknown } | undefined;
+    let failure: ServiceError | undefined;
+    const streamed = !!options.progress;
+    const { status, text } = await this.request('POST', routeOf(name), input, { ...options, accept: streamed ? NDJSON : 'application/json' }, streamed
+      ? (line) => {
+          let msg: unknown;
+          try {
+            msg = JSON.parse(line);
+          } catch {
+            failure = new ServiceError('bad_answer', `The service sent a line that is not JSON: ${line.slice(0, 200)}`);
+            return;
+          }
+          const m = msg as { progress?: Progress; result?: unknown };
+          if (m.progress) options.progress?.(m.progress);
+          else if ('result' in m) result = { value: m.result };
+          else failure = fromBody(msg, status);
+        }
+      : undefined);
+    if (streamed) {
+      if (failure) throw failure;
+      if (!result) throw new ServiceError('incomplete', `The service's answer to ${name} ended without a result (did it stop?).`);
+      return result.value as T;
+    }
+    const body = parseJson(text, name);
+    if (status !== 200) throw fromBody(body, status);
+    return body as T;
+  }
+
+  async get<T = unknown>(route: string, timeoutMs = 10_000): Promise<T> {
+    const { status, text } = await this.request('GET', route, undefined, { timeoutMs });
+    const body = parseJson(text, route);
+    if (status !== 200) throw fromBody(body, status);
+    return body as T;
+  }
+
+  version(timeoutMs = 5_000): Promise<ServiceVersion> {
+    return this.get('/v1/version', timeoutMs).then((v) => versionSchema.parse(v));
+  }
+
+  /** Asks the service to stop after its current work. */
+  async stop(): Promise<void> {
+    await this.request('POST', '/v1/service/stop', {}, { timeoutMs: 10_000 });
+  }
+
+  /**
+   * Subscribes to the event stream. `onEnd` is told when the stream ends (the service stopped or
+   * died) with the reason; dispose to unsubscribe.
+   */
+  events(listener: (e: ServiceEvent) => void, onEnd?: (why: string) => void): { dispose(): void } {
+    const controller = new AbortController();
+    let buffer = '';
+    let ended = false;
+    const end = (why: string) => {
+      if (ended) return;
+      ended = true;
+      onEnd?.(why);
+    };
+    const req = http.get({ socketPath: this.socket, path: '/v1/events', headers: { host: 'llmstack', accept: 'text/event-stream' }, signal: controller.signal }, (res) => {
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        buffer += chunk;
+        if (buffer.length > 4 * 1024 * 1024) return req.destroy(new Error('an event over 4 MiB'));
+        let sep: number;
+        while ((sep = buffer.indexOf('\n\n')) >= 0) {
+          const block = buffer.slice(0, sep);
+          buffer = buffer.slice(sep + 2);
+          const data = block
+            .split('\n')
+            .filter((l) => l.startsWith('data: '))
+            .map((l) => l.slice(6))
+            .join('\n');
+          if (!data) continue;
+          const parsed = serviceEventSchema.safeParse(JSON.parse(data));
+          if (parsed.success) listener(parsed.data);
+        }
+      });
+      res.on('end', () => end('the service closed the event stream'));
+      res.on('error', (e) => end(errorMessage(e)));
+    });
+    req.on('error', (e) => end(controller.signal.aborted ? 'unsubscribed' : errorMessage(toServiceError(e, this.socket))));
+    return { dispose: () => (ended = true, controller.abort()) };
+  }
+}
+
+function parseJson(text: string, what: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new ServiceError('bad_answer', `The service's answer to ${what} is not JSON: ${text.slice(0, 200)}`);
+  }
+}
+
+function fromBody(body: unknown, status: number): ServiceError {
+  const e = errorBodySchema.safeParse(body);
+  if (!e.success) return new ServiceError('failed', `The service answered ${status} without an error message.`, status);
+  return new ServiceError(e.data.error.code, e.data.error.message, status, e.data.error.issues);
+}
+
+/** "Not running" errors from the socket, in words. */
+function toServiceError(e: unknown, socket: string): Error {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT' || code === 'ECONNREFUSED') return new ServiceError('not_running', `No llmstack service answers on ${socket}. Start one with \`llmstack serve\`.`);
+  if (code === 'EACCES') return new ServiceError('forbidden', `${socket} belongs to another user: the service is per user.`);
+  return e instanceof Error ? e : new Error(String(e));
+}
+
+interface StartCommand {
+  readonly command: string;
+  readonly args: readonly string[];
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+interface ConnectOptions {
+  /** How to start the service when none answers; without it, a missing service is an error. */
+  readonly start?: StartCommand;
+  /** How long a start may take before giving up (the service log is named in the error). */
+  readonly timeoutMs?: number;
+  /** What to do with a service of another protocol: ask it to stop and start ours, or refuse. */
+  readonly onMismatch?: 'restart' | 'refuse';
+}
+
+/** Resolves once `check` succeeds, retried each time the run folder changes (a socket appears or goes), within `timeoutMs`. */
+async function whenFolderSays<T>(dir: string, check: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let wake: () => void = () => {};
+  const watcher = fs.watch(dir, () => wake());
+  try {
+    for (;;) {
+      const changed = new Promise<void>((r) => (wake = r));
+      const v = await check();
+      if (v !== undefined) return v;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new ServiceError('start_timeout', `${what} within ${timeoutMs} ms.`);
+      // A change in the folder, or a short bounded wait for a socket that exists but does not listen yet.
+      await Promise.race([changed, new Promise((r) => setTimeout(r, Math.min(left, 100)))]);
+    }
+  } finally {
+    watcher.close();
+  }
+}
+
+/**
+ * The client of this user's service: connects to the running one, or starts one (detached, logs to
+ * the service log) and waits until it answers. Checks the protocol: a service of another one is
+ * asked to stop after its work and replaced, or refused, never used silently.
+ */
+export async function connectService(paths: ServicePaths, options: ConnectOptions = {}): Promise<{ client: ServiceClient; version: ServiceVersion; started: boolean }> {
+  const client = new ServiceClient(paths.socket);
+  const answer = async () => {
+    try {
+      return await client.version(2_000);
+    } catch (e) {
+      if (e instanceof ServiceError && (e.code === 'not_running' || e.code === 'timeout')) return undefined;
+      throw e;
+    }
+  };
+  let v = await answer();
+  if (v && v.protocol !== PROTOCOL) {
+    if (options.onMismatch === 'refuse' || !options.start) {
+      throw new ServiceError('version_mismatch', `The running llmstack service (${v.version}, protocol ${v.protocol}, pid ${v.pid}) speaks another protocol than this client (protocol ${PROTOCOL}). Stop it with \`llmstack service stop\`; the next client starts the matching one.`);
+    }
+    await stopService(paths, client, options.timeoutMs ?? 30_000);
+    v = undefined;
+  }
+  if (v) return { client, version: v, started: false };
+  if (!options.start) throw new ServiceError('not_running', `No llmstack service answers on ${paths.socket}. Start one with \`llmstack serve\`.`);
+  ensurePrivateDir(paths.runDir);
+  ensurePrivateDir(paths.dataDir);
+  const out = fs.openSync(paths.logFile, 'a', 0o600);
+  try {
+    const child = spawn(options.start.command, [...options.start.args], { detached: true, stdio: ['ignore', out, out], env: options.start.env ?? process.env, windowsHide: true });
+    child.on('error', () => {});
+    child.unref();
+  } finally {
+    fs.closeSync(out);
+  }
+  const version = await whenFolderSays(paths.runDir, answer, options.timeoutMs ?? 10_000, `The llmstack service did not start (see ${paths.logFile})`);
+  return { client, version, started: true };
+}
+
+/** Asks the service to stop and resolves once it has released its lock (its work done, the registry saved). */
+export async function stopService(paths: ServicePaths, client = new ServiceClient(paths.socket), timeoutMs = 30_000): Promise<void> {
+  await client.stop();
+  await whenFolderSays(paths.runDir, () => Promise.resolve(fs.existsSync(paths.lockFile) ? undefined : true), timeoutMs, 'The service did not stop');
+}
+
+/** The command that starts the service from this bundle: this Node, this script, `serve`. */
+export function startCommandFor(script: string, idleExitMinutes: number, env: NodeJS.ProcessEnv = process.env): StartCommand {
+  return { command: process.execPath, args: [path.resolve(script), 'serve', '--idle-exit-minutes', String(idleExitMinutes)], env: { ...env, ELECTRON_RUN_AS_NODE: '1' } };
+}

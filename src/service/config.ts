@@ -1,0 +1,70 @@
+// The service's settings: `config.json` in its data folder, the same settings the editor has under
+// `llmStack.*` (user level only: a workspace never configures the per-user service). Missing or
+// out-of-range values take the editor's defaults; a malformed file is reported and ignored.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { z } from 'zod';
+
+const positive = (d: number) => z.number().finite().min(0).catch(d).default(d);
+
+const configSchema = z.object({
+  docker: z.object({ host: z.string().catch('').default(''), tlsCertPath: z.string().catch('').default('') }).prefault({}),
+  runtimes: z
+    .object({
+      imagePatterns: z.record(z.string(), z.string()).catch({}).default({}),
+      endpoints: z.array(z.unknown()).catch([]).default([]),
+    })
+    .prefault({}),
+  models: z
+    .object({
+      ggufFolders: z.array(z.string()).catch([]).default([]),
+      idleUnloadMinutes: positive(30),
+      idleStopContainerMinutes: positive(0),
+    })
+    .prefault({}),
+  registry: z
+    .object({
+      encrypt: z.boolean().catch(false).default(false),
+      keepBackups: positive(10),
+      backupIntervalHours: positive(24),
+      retentionDays: positive(365),
+    })
+    .prefault({}),
+  alerts: z
+    .object({
+      rateLimitMinutes: positive(10),
+      probeIntervalSeconds: positive(30),
+      probeFailures: positive(2),
+      probeTimeoutSeconds: positive(5),
+    })
+    .prefault({}),
+  service: z
+    .object({
+      /** A service started by a client exits after this many minutes with no client and no work. */
+      idleExitMinutes: positive(10),
+    })
+    .prefault({}),
+});
+export type ServiceConfig = z.output<typeof configSchema>;
+
+function configFile(dataDir: string): string {
+  return path.join(dataDir, 'config.json');
+}
+
+/** Reads the settings (defaults where absent); `problem` says why a file present was not used. */
+export function readConfig(dataDir: string): { config: ServiceConfig; problem?: string } {
+  const file = configFile(dataDir);
+  let text: string;
+  try {
+    const st = fs.statSync(file);
+    if (!st.isFile() || st.size > 1024 * 1024) return { config: configSchema.parse({}), problem: `${file} is not a regular file under 1 MiB; the defaults are used.` };
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    return { config: configSchema.parse({}) };
+  }
+  try {
+    return { config: configSchema.parse(JSON.parse(text)) };
+  } catch (e) {
+    return { config: configSchema.parse({}), problem: `${file} is not valid JSON (${e instanceof Error ? e.message : String(e)}); the defaults are used.` };
+  }
+}

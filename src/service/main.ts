@@ -1,0 +1,32 @@
+// `llmstack serve`: runs the service in the foreground until a signal, a client's stop request, or
+// (when a client started it) the idle timeout. Loaded only by `serve`, so other commands start fast.
+import * as path from 'node:path';
+import { errorMessage } from '../core/lifecycle';
+import { ServiceRunning } from './lock';
+import { servicePaths } from './paths';
+import { fileLogger, LocalService } from './service';
+
+export async function serve(options: { version: string; idleExitMinutes?: number; bundleDir?: string }): Promise<number> {
+  const paths = servicePaths();
+  const log = fileLogger(paths.logFile, !!process.stderr.isTTY);
+  let service: LocalService;
+  try {
+    service = await LocalService.start({
+      paths,
+      version: options.version,
+      idleExitMinutes: options.idleExitMinutes,
+      log,
+      wasmPath: options.bundleDir ? path.join(options.bundleDir, 'sql-wasm.wasm') : undefined,
+    });
+  } catch (e) {
+    process.stderr.write(`llmstack serve: ${errorMessage(e)}\n`);
+    log.error(`Could not start: ${errorMessage(e)}`);
+    return e instanceof ServiceRunning ? 3 : 1;
+  }
+  const stop = (signal: string) => void service.stop(`signal ${signal}`);
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  if (process.stdout.isTTY) process.stdout.write(`llmstack service listening on ${paths.socket} (log: ${paths.logFile}). Ctrl+C stops it.\n`);
+  await service.stopped;
+  return 0;
+}

@@ -1,0 +1,60 @@
+// The OpenAPI 3.1 document of the service, generated from the use cases' own zod schemas: the
+// routes validate with the schemas the document shows, so the two cannot drift.
+import { z } from 'zod';
+import { errorBodySchema, NDJSON, routeOf, serviceEventSchema, versionSchema } from './protocol';
+
+interface Described {
+  readonly name: string;
+  readonly summary: string;
+  readonly input: z.ZodType;
+  readonly output: z.ZodType;
+}
+
+function schema(s: z.ZodType, io: 'input' | 'output'): unknown {
+  // Refinements and transforms have no JSON Schema form: they show as what they accept.
+  const json = z.toJSONSchema(s, { io, unrepresentable: 'any', target: 'draft-2020-12' }) as Record<string, unknown>;
+  delete json.$schema;
+  return json;
+}
+
+const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } });
+
+export function openapiDocument(useCases: readonly Described[], version: string): unknown {
+  const paths: Record<string, unknown> = {
+    '/v1/version': { get: { operationId: 'service.version', summary: 'The service and protocol versions (a client of another protocol restarts the service or refuses).', responses: { 200: { description: 'The versions.', content: { 'application/json': { schema: schema(versionSchema, 'output') } } } } } },
+    '/v1/status': { get: { operationId: 'service.status', summary: 'The engine connection, the runtimes, the registry and the clients, in one answer.', responses: { 200: { description: 'The status.', content: { 'application/json': { schema: {} } } } } } },
+    '/v1/events': {
+      get: {
+        operationId: 'service.events',
+        summary: 'Server-sent events: what changed (engine, containers, models, registry, alerts). Each event names its type; the data is JSON.',
+        responses: { 200: { description: 'The event stream.', content: { 'text/event-stream': { schema: schema(serviceEventSchema, 'output') } } } },
+      },
+    },
+    '/v1/service/stop': { post: { operationId: 'service.stop', summary: 'Finishes the running work, saves the registry, and stops the service.', responses: { 202: { description: 'Stopping.' } } } },
+  };
+  for (const u of [...useCases].sort((a, b) => a.name.localeCompare(b.name))) {
+    paths[routeOf(u.name)] = {
+      post: {
+        operationId: u.name,
+        summary: u.summary,
+        tags: [u.name.split('.')[0]],
+        requestBody: { required: false, content: { 'application/json': { schema: schema(u.input, 'input') } } },
+        responses: {
+          200: {
+            description: `The result. With \`Accept: ${NDJSON}\`, progress lines ({"progress": …}) come first, then one {"result": …} or {"error": …} line.`,
+            content: { 'application/json': { schema: schema(u.output, 'output') }, [NDJSON]: { schema: {} } },
+          },
+          400: errorResponse('The input does not match the schema (the issues list each problem).'),
+          499: errorResponse('The client closed the request: the work was cancelled.'),
+          500: errorResponse('The work failed; the message says why and what to do.'),
+        },
+      },
+    };
+  }
+  return {
+    openapi: '3.1.0',
+    info: { title: 'llmstack local service', version, description: 'One process per user owns the engine connections, the model catalog and the registry; editor windows, the CLI and HTTP clients call these routes on its Unix socket.' },
+    paths,
+    components: { schemas: { Error: schema(errorBodySchema, 'output') } },
+  };
+}

@@ -1,0 +1,45 @@
+// What the service and its clients agree on: the route of a use case, the wire shape of errors
+// and of a streamed answer, the events, and the protocol version checked at each connection.
+import { z } from 'zod';
+
+/** Bumped when a route, a body or an event changes shape; a client of another protocol restarts the service or refuses. */
+export const PROTOCOL = 1;
+
+/** "models.pull" → "/v1/models/pull". */
+export function routeOf(useCaseName: string): string {
+  return `/v1/${useCaseName.split('.').join('/')}`;
+}
+
+export const NDJSON = 'application/x-ndjson';
+
+export const errorBodySchema = z.object({
+  error: z.object({
+    /** invalid_input (400), not_found (404), cancelled (499), conflict (409), failed (500)… */
+    code: z.string(),
+    message: z.string(),
+    issues: z.array(z.string()).optional(),
+  }),
+});
+export type ErrorBody = z.infer<typeof errorBodySchema>;
+
+export const versionSchema = z.object({
+  name: z.literal('llmstack'),
+  version: z.string(),
+  protocol: z.number().int(),
+  pid: z.number().int(),
+  startedAt: z.number(),
+  /** Started by a client (exits when idle) or by hand (stays). */
+  idleExitMinutes: z.number().nullable(),
+});
+export type ServiceVersion = z.infer<typeof versionSchema>;
+
+/** What the event stream (GET /v1/events, server-sent events) carries. */
+export const serviceEventSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('hello'), version: z.string(), protocol: z.number() }),
+  z.object({ type: z.literal('engine'), state: z.string(), detail: z.string().optional() }),
+  z.object({ type: z.literal('containers'), count: z.number().int() }),
+  z.object({ type: z.literal('models'), runtimeIds: z.array(z.string()) }),
+  z.object({ type: z.literal('registry'), operation: z.string() }),
+  z.object({ type: z.literal('alert'), severity: z.string(), message: z.string() }),
+]);
+export type ServiceEvent = z.infer<typeof serviceEventSchema>;

@@ -1,0 +1,264 @@
+// The service's HTTP API on its Unix socket (a named pipe on Windows). Each use case is one POST
+// route whose body and answer are checked with the use case's own zod schemas; an `Accept:
+// application/x-ndjson` request gets its progress streamed, line by line, before the result; closing
+// the request cancels the work. GET /v1/events streams what changes (server-sent events).
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { z } from 'zod';
+import { RegistryError } from '../core/registry/fileStore';
+import { Disposable, Emitter, errorMessage, type Logger } from '../core/lifecycle';
+import { callAny, Cancelled, InvalidInput, type AnyUseCase, type Progress } from '../app/useCase';
+import { NDJSON, routeOf, type ErrorBody, type ServiceEvent, type ServiceVersion } from './protocol';
+
+/** A use case bound to what it runs on: what the server exposes. */
+export interface Route {
+  readonly useCase: {
+    readonly name: string;
+    readonly summary: string;
+    readonly input: z.ZodType;
+    readonly output: z.ZodType;
+  };
+  /** Runs it (through `call`, so input and output are checked). */
+  readonly run: (input: unknown, options: { signal: AbortSignal; progress: (p: Progress) => void }) => Promise<unknown>;
+  /** Whether it writes the registry: its answer is sent only once the write is on disk. */
+  readonly writes?: boolean;
+}
+
+/** Binds a use case to its deps. */
+export function route<D>(useCase: AnyUseCase<D>, deps: D, writes = false): Route {
+  return { useCase, writes, run: (input, options) => callAny(useCase, deps, input, options) };
+}
+
+interface ServerOptions {
+  readonly routes: readonly Route[];
+  readonly version: () => ServiceVersion;
+  readonly status: () => Promise<unknown>;
+  readonly openapi: () => unknown;
+  /** Runs after a writing route succeeded, before the answer (the registry's flush). */
+  readonly afterWrite?: () => Promise<void>;
+  /** Awaited before each use case: a fresh service first loads the engine's containers and lists its runtimes. */
+  readonly ready?: () => Promise<void>;
+  /** Asked by `POST /v1/service/stop`: finish current work, then exit. */
+  readonly onStop?: () => void;
+  readonly log: Logger;
+  /** Largest request body; bigger ones are refused with 413 before they are read. */
+  readonly maxBodyBytes?: number;
+  /** A request body must arrive within this time (a trickling client is cut off). */
+  readonly bodyTimeoutMs?: number;
+}
+
+const MAX_BODY = 1024 * 1024;
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly issues?: readonly string[],
+  ) {
+    super(message);
+  }
+}
+
+/** The status and body a failure is answered with. */
+function errorAnswer(e: unknown): { status: number; body: ErrorBody } {
+  if (e instanceof HttpError) return { status: e.status, body: { error: { code: e.code, message: e.message, ...(e.issues ? { issues: [...e.issues] } : {}) } } };
+  if (e instanceof InvalidInput) return { status: 400, body: { error: { code: 'invalid_input', message: e.message, issues: [...e.issues] } } };
+  if (e instanceof Cancelled) return { status: 499, body: { error: { code: 'cancelled', message: e.message } } };
+  if (e instanceof RegistryError && (e.kind === 'validation' || e.kind === 'import')) return { status: 400, body: { error: { code: `registry_${e.kind}`, message: e.message } } };
+  if (e instanceof z.ZodError) return { status: 500, body: { error: { code: 'bad_output', message: `The service produced an answer that does not match its schema: ${e.message}` } } };
+  const name = e instanceof Error && e.name !== 'Error' ? e.name : undefined;
+  return { status: 500, body: { error: { code: name ? name.replace(/Error$/, '').toLowerCase() || 'failed' : 'failed', message: errorMessage(e) } } };
+}
+
+export class ServiceServer extends Disposable {
+  private readonly server: http.Server;
+  private readonly byPath = new Map<string, Route>();
+  private readonly eventEmitter = this.register(new Emitter<ServiceEvent>());
+  private readonly activityEmitter = this.register(new Emitter<void>());
+  /** Fires when a connection or a request starts or ends (the idle timer listens). */
+  readonly onDidChangeActivity = this.activityEmitter.event;
+  private connections = 0;
+  private inFlight = 0;
+  private subscribers = 0;
+
+  constructor(private readonly options: ServerOptions) {
+    super();
+    for (const r of options.routes) this.byPath.set(routeOf(r.useCase.name), r);
+    this.server = http.createServer((req, res) => void this.handle(req, res));
+    this.server.keepAliveTimeout = 5_000;
+    this.server.headersTimeout = 10_000;
+    this.server.requestTimeout = 0; // long operations stream; bodies have their own timeout below
+    this.server.on('connection', (socket) => {
+      this.connections++;
+      this.activityEmitter.fire();
+      socket.on('close', () => {
+        this.connections--;
+        this.activityEmitter.fire();
+      });
+    });
+  }
+
+  /** Open connections and running requests: the service is idle when both are 0. */
+  get activity(): { connections: number; inFlight: number; subscribers: number } {
+    return { connections: this.connections, inFlight: this.inFlight, subscribers: this.subscribers };
+  }
+
+  /** Sends an event to every subscriber of /v1/events. */
+  publish(event: ServiceEvent): void {
+    this.eventEmitter.fire(event);
+  }
+
+  listen(path: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(path, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+  }
+
+  /** For tests of TCP-free paths: the bound address. */
+  get address(): string | AddressInfo | null {
+    return this.server.address();
+  }
+
+  /** Stops accepting, ends event streams, and resolves once running requests have answered. */
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.server.close(() => resolve());
+      this.eventEmitter.dispose();
+      this.server.closeIdleConnections();
+      for (const end of this.streamEnds) end();
+    });
+  }
+
+  private readonly streamEnds = new Set<() => void>();
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://llmstack');
+    try {
+      if (req.method === 'GET' && url.pathname === '/v1/version') return json(res, 200, this.options.version());
+      if (req.method === 'GET' && url.pathname === '/v1/status') return json(res, 200, await this.options.status());
+      if (req.method === 'GET' && url.pathname === '/openapi.json') return json(res, 200, this.options.openapi());
+      if (req.method === 'GET' && url.pathname === '/v1/events') return this.events(req, res);
+      if (req.method === 'POST' && url.pathname === '/v1/service/stop') {
+        json(res, 202, { stopping: true });
+        this.options.onStop?.();
+        return;
+      }
+      const r = this.byPath.get(url.pathname);
+      if (!r) throw new HttpError(404, 'not_found', `No route ${req.method} ${url.pathname}. The routes are listed at GET /openapi.json.`);
+      if (req.method !== 'POST') throw new HttpError(405, 'method_not_allowed', `${url.pathname} takes POST with a JSON body.`);
+      const input = await this.body(req);
+      await this.options.ready?.();
+      await this.runRoute(r, input, req, res);
+    } catch (e) {
+      const a = errorAnswer(e);
+      if (a.status >= 500) this.options.log.warn(`${req.method} ${url.pathname}: ${a.body.error.message}`);
+      if (!res.headersSent) json(res, a.status, a.body);
+      else res.end(`${JSON.stringify(a.body)}\n`);
+    }
+  }
+
+  private async runRoute(r: Route, input: unknown, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const controller = new AbortController();
+    // The client went away before the answer: cancel the work (a pull stops; an apply reports what it did).
+    res.on('close', () => {
+      if (!res.writableFinished) controller.abort();
+    });
+    const stream = (req.headers.accept ?? '').includes(NDJSON);
+    if (stream) {
+      res.writeHead(200, { 'content-type': NDJSON, 'cache-control': 'no-store' });
+      res.flushHeaders();
+    }
+    let lastProgress = 0;
+    const progress = (p: Progress) => {
+      if (!stream || res.writableEnded) return;
+      // At most about 20 lines a second: a download reports far more often than anyone reads.
+      const now = performance.now();
+      if (now - lastProgress < 50 && p.fraction !== 1) return;
+      lastProgress = now;
+      res.write(`${JSON.stringify({ progress: p })}\n`);
+    };
+    this.inFlight++;
+    this.activityEmitter.fire();
+    try {
+      const result = await r.run(input, { signal: controller.signal, progress });
+      if (r.writes) await this.options.afterWrite?.();
+      if (r.writes) this.publish({ type: 'registry', operation: r.useCase.name });
+      if (stream) res.end(`${JSON.stringify({ result })}\n`);
+      else json(res, 200, result);
+    } finally {
+      this.inFlight--;
+      this.activityEmitter.fire();
+    }
+  }
+
+  private body(req: http.IncomingMessage): Promise<unknown> {
+    const max = this.options.maxBodyBytes ?? MAX_BODY;
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > max) return Promise.reject(new HttpError(413, 'too_large', `The request body is ${declared} bytes; at most ${max} are accepted.`));
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      const timer = setTimeout(() => {
+        req.destroy();
+        reject(new HttpError(408, 'timeout', `The request body did not arrive within ${this.options.bodyTimeoutMs ?? 10_000} ms.`));
+      }, this.options.bodyTimeoutMs ?? 10_000);
+      req.on('data', (c: Buffer) => {
+        size += c.length;
+        if (size > max) {
+          clearTimeout(timer);
+          req.destroy();
+          reject(new HttpError(413, 'too_large', `The request body is over ${max} bytes.`));
+          return;
+        }
+        chunks.push(c);
+      });
+      req.on('error', (e) => {
+        clearTimeout(timer);
+        reject(e);
+      });
+      req.on('end', () => {
+        clearTimeout(timer);
+        const text = Buffer.concat(chunks).toString('utf8').trim();
+        if (!text) return resolve({});
+        try {
+          resolve(JSON.parse(text));
+        } catch (e) {
+          reject(new HttpError(400, 'invalid_json', `The request body is not JSON: ${errorMessage(e)}`));
+        }
+      });
+    });
+  }
+
+  private events(req: http.IncomingMessage, res: http.ServerResponse): void {
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
+    const send = (e: ServiceEvent) => res.write(`event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
+    const v = this.options.version();
+    send({ type: 'hello', version: v.version, protocol: v.protocol });
+    const sub = this.eventEmitter.event(send);
+    // A comment line now and then: a proxy or a client's idle timer sees the stream is alive.
+    const ping = setInterval(() => res.write(': ping\n\n'), 15_000);
+    this.subscribers++;
+    this.activityEmitter.fire();
+    const end = () => {
+      if (!this.streamEnds.delete(end)) return;
+      sub.dispose();
+      clearInterval(ping);
+      this.subscribers--;
+      this.activityEmitter.fire();
+      res.end();
+    };
+    this.streamEnds.add(end);
+    req.on('close', end);
+  }
+}
+
+function json(res: http.ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  res.end(text);
+}

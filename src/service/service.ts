@@ -1,0 +1,316 @@
+// The service's composition root: one process per user that owns the engine connection, the
+// container cache, the model catalog, idle handling, health probes and alerts, and the registry,
+// and serves the use cases to every client (editor windows, the CLI, HTTP clients) on its socket.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { AlertMonitor, healthDetailsFromInspect, MonitoredContainerActions } from '../core/docker/alerts';
+import { readTextFile, EngineConnection } from '../core/docker/connection';
+import { ContainerCache } from '../core/docker/containerCache';
+import { ClassifierOwner } from '../core/docker/containers';
+import { resolveEndpoints } from '../core/docker/endpoint';
+import { viewDescription } from '../core/docker/health';
+import { Disposable, errorMessage, waitForEvent, type Logger } from '../core/lifecycle';
+import { ModelCatalog } from '../core/runtimes/catalog';
+import { discoverRuntimes, mergeEndpoints, parseUserEndpoints } from '../core/runtimes/discovery';
+import { ggufFolderEndpoint } from '../core/runtimes/ggufFolder';
+import { IdleManager } from '../core/runtimes/idle';
+import { HealthProber } from '../core/runtimes/probes';
+import { RegistrySync } from '../core/runtimes/registrySync';
+import { HardwareProbe } from '../core/stack/hardware';
+import { LABEL_KEEP_LOADED } from '../core/stack/schema';
+import { sameModel } from '../core/stack/stackModels';
+import { containersUseCases, type ContainersDeps } from '../app/containers/useCases';
+import { modelsUseCases, type ModelsDeps } from '../app/models';
+import { RegistryHost, registryFile } from '../app/registry/host';
+import { registryUseCases, type RegistryDeps } from '../app/registry/useCases';
+import { stackUseCases, type StackDeps } from '../app/stack';
+import { readConfig, type ServiceConfig } from './config';
+import { FileKeyStore } from './keys';
+import { acquireLock } from './lock';
+import { openapiDocument } from './openapi';
+import { ensurePrivateDir, type ServicePaths } from './paths';
+import { PROTOCOL, type ServiceVersion } from './protocol';
+import { route, ServiceServer, type Route } from './server';
+
+interface StartOptions {
+  readonly paths: ServicePaths;
+  /** The product version the service answers with (package.json's). */
+  readonly version: string;
+  /** Started by a client: exit after this many idle minutes. Undefined (by hand): stay. */
+  readonly idleExitMinutes?: number;
+  readonly log: Logger;
+  /** Where sql.js finds its WASM (beside the bundle); resolved from node_modules when absent. */
+  readonly wasmPath?: string;
+  readonly env?: Readonly<Record<string, string | undefined>>;
+}
+
+/** The use cases that change the registry (directly or through their audit entry). */
+const WRITES = new Set([
+  'registry.backup',
+  'registry.restore',
+  'registry.import',
+  'registry.recordAudit',
+  'containers.action',
+  'models.pull',
+  'models.delete',
+  'models.load',
+  'models.unload',
+  'models.tryPrompt',
+  'models.verify',
+  'models.acceptVersion',
+  'stack.apply',
+  'stack.down',
+  'swarm.deploy',
+  'swarm.remove',
+]);
+
+export class LocalService extends Disposable {
+  readonly startedAt = Date.now();
+  private stopping: Promise<void> | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private readonly releaseLock: () => void;
+  readonly server: ServiceServer;
+  readonly registry: RegistryHost;
+  readonly connection: EngineConnection;
+  readonly cache: ContainerCache;
+  readonly catalog: ModelCatalog;
+  /** Resolves when the service has stopped (by signal, by request or when idle). */
+  readonly stopped: Promise<void>;
+  private resolveStopped!: () => void;
+  private readiness: Promise<void> | undefined;
+
+  private constructor(
+    private readonly options: StartOptions,
+    readonly config: ServiceConfig,
+    release: () => void,
+  ) {
+    super();
+    this.releaseLock = release;
+    this.stopped = new Promise((r) => (this.resolveStopped = r));
+    const log = options.log;
+    const env = options.env ?? process.env;
+    this.connection = this.register(
+      new EngineConnection({
+        log,
+        resolve: () =>
+          resolveEndpoints({
+            settingHost: config.docker.host,
+            settingCertPath: config.docker.tlsCertPath,
+            env,
+            homedir: os.homedir(),
+            platform: process.platform,
+            uid: process.getuid?.(),
+            readFile: readTextFile,
+          }),
+      }),
+    );
+    const cache = (this.cache = this.register(new ContainerCache(this.connection, { log })));
+    const classifiers = this.register(new ClassifierOwner(config.runtimes.imagePatterns));
+    const alertMonitor: AlertMonitor = this.register(
+      new AlertMonitor({
+        source: cache,
+        classifier: () => classifiers.current,
+        settings: () => ({ rateLimitMinutes: config.alerts.rateLimitMinutes }),
+        log,
+        healthDetails: async (id) => healthDetailsFromInspect(await actions.inspect(id)),
+      }),
+    );
+    const actions = new MonitoredContainerActions(this.connection, (id) => alertMonitor.expectStop(id));
+    const keys = new FileKeyStore(options.paths.dataDir, env);
+    const registry = (this.registry = new RegistryHost({
+      file: registryFile(options.paths.dataDir),
+      wasmPath: options.wasmPath,
+      settings: () => ({
+        encrypt: config.registry.encrypt,
+        keepBackups: config.registry.keepBackups,
+        backupIntervalHours: config.registry.backupIntervalHours,
+        usageDays: config.registry.retentionDays,
+      }),
+      keys,
+      log,
+      onRecovery: (r) => log.error(`The registry file was damaged and moved aside to ${r.movedTo}; ${r.restoredFrom ? `restored from ${r.restoredFrom}` : 'a new registry was started'}.`),
+    }));
+    const audit = (op: string, target: string, error?: string) => registry.audit(op, target, error);
+    const sync = new RegistrySync(async () => (await registry.get()).repos, log);
+    const apiKey = (e: { id: string }) => keys.get(`llmStack.apiKey.${e.id}`);
+    const catalog = (this.catalog = this.register(
+      new ModelCatalog({
+        log,
+        hooks: { apiKey, onListing: (e, l) => sync.onListing(e, l), onUsage: (e, m, k, d) => sync.onUsage(e, m, k, d), onAudit: audit },
+      }),
+    ));
+    this.register(
+      new IdleManager(catalog, {
+        settings: () => ({ unloadMinutes: config.models.idleUnloadMinutes, stopContainerMinutes: config.models.idleStopContainerMinutes }),
+        log,
+        pinned: (r, m) => {
+          const label = r.endpoint.containerId ? cache.get(r.endpoint.containerId)?.labels[LABEL_KEEP_LOADED] : undefined;
+          return !!label && label.split(',').some((name) => sameModel(m.name, name));
+        },
+        stopContainer: async (id, name) => {
+          try {
+            await actions.run('stop', id, name);
+            await audit('container.stop.idle', name);
+          } catch (e) {
+            await audit('container.stop.idle', name, errorMessage(e));
+            throw e;
+          }
+        },
+      }),
+    );
+    const prober = this.register(
+      new HealthProber({
+        endpoints: () => catalog.list().map((st) => st.endpoint),
+        settings: () => ({
+          intervalMs: config.alerts.probeIntervalSeconds * 1000,
+          failureThreshold: Math.max(1, Math.floor(config.alerts.probeFailures)),
+          timeoutMs: Math.max(1, config.alerts.probeTimeoutSeconds) * 1000,
+        }),
+        alerts: alertMonitor,
+        log,
+        containerState: (id) => cache.get(id)?.state,
+        apiKey,
+      }),
+    );
+    prober.start();
+    // Runtimes: the runtime containers the engine reports, and the endpoints and GGUF folders in config.json.
+    const user = parseUserEndpoints(config.runtimes.endpoints);
+    for (const e of user.errors) log.warn(`runtimes.endpoints: ${e}`);
+    const folders = config.models.ggufFolders.map((f) => ggufFolderEndpoint(f));
+    const updateEndpoints = () => catalog.setEndpoints(mergeEndpoints(user.endpoints, discoverRuntimes(cache.list(), classifiers.current).endpoints, folders));
+    updateEndpoints();
+    this.register(cache.onDidChange(updateEndpoints));
+
+    const hardware = new HardwareProbe({});
+    const containersDeps: ContainersDeps = { containers: cache, actions, classifier: () => classifiers.current, audit };
+    const modelsDeps: ModelsDeps = { catalog, registry: () => registry.get(), inspectContainer: (id) => actions.inspect(id), log };
+    const registryDeps: RegistryDeps = { registry };
+    const stackDeps: StackDeps = { engine: this.connection, hardware, log, models: catalog, audit, imagePatterns: () => config.runtimes.imagePatterns };
+    const routes: Route[] = [
+      ...containersUseCases.map((u) => route(u, containersDeps, WRITES.has(u.name))),
+      ...modelsUseCases.map((u) => route(u, modelsDeps, WRITES.has(u.name))),
+      ...registryUseCases.map((u) => route(u, registryDeps, WRITES.has(u.name))),
+      ...stackUseCases.map((u) => route(u, stackDeps, WRITES.has(u.name))),
+    ];
+    const server = (this.server = this.register(
+      new ServiceServer({
+        routes,
+        version: () => this.version(),
+        status: () => Promise.resolve(this.status()),
+        openapi: () => openapiDocument(routes.map((r) => r.useCase), options.version),
+        // An acknowledged write is on disk: the answer waits for the registry's journal append.
+        afterWrite: async () => {
+          if (registry.isOpen) await (await registry.get()).registry.flush();
+        },
+        ready: () => (this.readiness ??= this.firstLook()),
+        onStop: () => void this.stop('asked by a client'),
+        log,
+      }),
+    ));
+    this.register(this.connection.onDidChangeState((s) => server.publish({ type: 'engine', state: s.kind, detail: viewDescription(s) })));
+    this.register(cache.onDidChange(() => server.publish({ type: 'containers', count: cache.list().length })));
+    this.register(catalog.onDidChange((ids) => server.publish({ type: 'models', runtimeIds: [...ids] })));
+    this.register(alertMonitor.onAlert((n) => server.publish({ type: 'alert', severity: n.alert.severity, message: n.alert.message })));
+    this.register(server.onDidChangeActivity(() => this.scheduleIdleExit()));
+  }
+
+  /** Takes the lock, opens the socket, connects to the engine. Throws ServiceRunning when another service owns the folder. */
+  static async start(options: StartOptions): Promise<LocalService> {
+    const { paths, log } = options;
+    ensurePrivateDir(paths.runDir);
+    ensurePrivateDir(paths.dataDir);
+    const release = acquireLock(paths.lockFile);
+    let service: LocalService | undefined;
+    try {
+      const { config, problem } = readConfig(paths.dataDir);
+      if (problem) log.warn(problem);
+      // We hold the lock: a socket file left there is from a service that was killed.
+      if (process.platform !== 'win32') fs.rmSync(paths.socket, { force: true });
+      service = new LocalService(options, config, release);
+      await service.server.listen(paths.socket);
+      if (process.platform !== 'win32') fs.chmodSync(paths.socket, 0o600);
+      void service.connection.connect();
+      service.scheduleIdleExit();
+      log.info(`llmstack service ${options.version} (pid ${process.pid}) listening on ${paths.socket}${options.idleExitMinutes !== undefined ? `; exits after ${options.idleExitMinutes} idle minutes` : ''}`);
+      return service;
+    } catch (e) {
+      service?.dispose();
+      release();
+      throw e;
+    }
+  }
+
+  /**
+   * A service started a moment ago has not seen the engine's containers or asked its runtimes yet:
+   * the first request waits for both (at most 5 s each), so `llmstack ps` on a cold start is right.
+   */
+  private async firstLook(): Promise<void> {
+    const quiet = (p: Promise<void>) => p.catch(() => undefined);
+    const engineOrCache = (l: (v: unknown) => void) => {
+      const a = this.cache.onDidChange(l);
+      const b = this.connection.onDidChangeState(l);
+      return { dispose: () => (a.dispose(), b.dispose()) };
+    };
+    await quiet(waitForEvent(engineOrCache, () => this.cache.isLoaded || this.connection.state.kind === 'disconnected', 5_000, 'the container list'));
+    await quiet(waitForEvent(this.catalog.onDidChange, () => this.catalog.list().every((s) => s.status !== 'pending'), 5_000, 'the runtimes'));
+  }
+
+  version(): ServiceVersion {
+    return { name: 'llmstack', version: this.options.version, protocol: PROTOCOL, pid: process.pid, startedAt: this.startedAt, idleExitMinutes: this.options.idleExitMinutes ?? null };
+  }
+
+  status() {
+    const s = this.connection.state;
+    return {
+      ...this.version(),
+      engine: { state: s.kind, description: viewDescription(s) ?? (s.kind === 'connected' ? `${s.engine.version} at ${s.endpoint.url}` : undefined) },
+      containers: this.cache.isLoaded ? this.cache.list().length : null,
+      runtimes: this.catalog.list().map((r) => ({ id: r.endpoint.id, name: r.endpoint.name, status: r.status, models: r.models.length })),
+      registry: { file: this.registry.file, open: this.registry.isOpen },
+      clients: this.server.activity,
+      socket: this.options.paths.socket,
+      dataDir: this.options.paths.dataDir,
+    };
+  }
+
+  private scheduleIdleExit(): void {
+    const minutes = this.options.idleExitMinutes;
+    clearTimeout(this.idleTimer);
+    if (minutes === undefined || this.stopping) return;
+    const a = this.server.activity;
+    if (a.connections > 0 || a.inFlight > 0) return;
+    this.idleTimer = setTimeout(() => void this.stop(`no client for ${minutes} minutes`), minutes * 60_000);
+  }
+
+  /** Finishes running requests, saves the registry, releases the socket and the lock. */
+  stop(reason: string): Promise<void> {
+    this.stopping ??= (async () => {
+      clearTimeout(this.idleTimer);
+      this.options.log.info(`Stopping the service: ${reason}.`);
+      try {
+        await this.server.close();
+        await this.registry.close();
+      } catch (e) {
+        this.options.log.error(`Stopping: ${errorMessage(e)}`);
+      } finally {
+        this.dispose();
+        this.releaseLock();
+        if (process.platform !== 'win32') fs.rmSync(this.options.paths.socket, { force: true });
+        this.resolveStopped();
+      }
+    })();
+    return this.stopping;
+  }
+}
+
+/** The service's log file lines: time, level, message (secrets never reach the logger). */
+export function fileLogger(file: string, alsoStderr = false): Logger {
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  const write = (level: string, m: string) => {
+    const line = `${new Date().toISOString()} ${level} ${m}\n`;
+    fs.appendFileSync(file, line, { mode: 0o600 });
+    if (alsoStderr) process.stderr.write(line);
+  };
+  return { debug: () => {}, info: (m) => write('info', m), warn: (m) => write('warn', m), error: (m) => write('error', m) };
+}
