@@ -101,6 +101,8 @@ mkdirSync('dist', { recursive: true });
 copyFileSync('node_modules/sql.js/dist/sql-wasm.wasm', 'dist/sql-wasm.wasm');
 // The stack file's JSON Schema (contributed as jsonValidation/yamlValidation), from the zod schema.
 await import('./gen-stack-schema.mjs');
+// The local service's OpenAPI document, checked in as docs/openapi.json.
+await import('./gen-openapi.mjs');
 
 if (args.has('--watch')) {
   const contexts = await Promise.all([context(options), context(webviewOptions), context(cliOptions), context(serviceOptions)]);

@@ -91,7 +91,7 @@ export class ServiceClient {
           const m = msg as { progress?: Progress; result?: unknown };
           if (m.progress) options.progress?.(m.progress);
           else if ('result' in m) result = { value: m.result };
-          else failure = fromBody(msg, status);
+          else failure = fromBody(msg, 200);
         }
       : undefined);
     if (streamed) {

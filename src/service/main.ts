@@ -1,5 +1,6 @@
 // `llmstack serve`: runs the service in the foreground until a signal, a client's stop request, or
 // (when a client started it) the idle timeout. Loaded only by `serve`, so other commands start fast.
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { errorMessage } from '../core/lifecycle';
 import { ServiceRunning } from './lock';
@@ -16,7 +17,8 @@ export async function serve(options: { version: string; idleExitMinutes?: number
       version: options.version,
       idleExitMinutes: options.idleExitMinutes,
       log,
-      wasmPath: options.bundleDir ? path.join(options.bundleDir, 'sql-wasm.wasm') : undefined,
+      // Beside the bundle (dist/); from node_modules when run from the compiled sources.
+      wasmPath: options.bundleDir && fs.existsSync(path.join(options.bundleDir, 'sql-wasm.wasm')) ? path.join(options.bundleDir, 'sql-wasm.wasm') : undefined,
     });
   } catch (e) {
     process.stderr.write(`llmstack serve: ${errorMessage(e)}\n`);

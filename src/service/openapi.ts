@@ -1,6 +1,10 @@
 // The OpenAPI 3.1 document of the service, generated from the use cases' own zod schemas: the
 // routes validate with the schemas the document shows, so the two cannot drift.
 import { z } from 'zod';
+import { containersUseCases } from '../app/containers/useCases';
+import { modelsUseCases } from '../app/models';
+import { registryUseCases } from '../app/registry/useCases';
+import { stackUseCases } from '../app/stack';
 import { errorBodySchema, NDJSON, routeOf, serviceEventSchema, versionSchema } from './protocol';
 
 interface Described {
@@ -19,7 +23,11 @@ function schema(s: z.ZodType, io: 'input' | 'output'): unknown {
 
 const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } });
 
-export function openapiDocument(useCases: readonly Described[], version: string): unknown {
+/** Every use case the service serves, whatever it runs on. */
+export const servedUseCases: readonly Described[] = [...containersUseCases, ...modelsUseCases, ...registryUseCases, ...stackUseCases];
+
+/** The document of the service's API (docs/openapi.json is this, written by the build). */
+export function openapiDocument(version: string, useCases: readonly Described[] = servedUseCases): unknown {
   const paths: Record<string, unknown> = {
     '/v1/version': { get: { operationId: 'service.version', summary: 'The service and protocol versions (a client of another protocol restarts the service or refuses).', responses: { 200: { description: 'The versions.', content: { 'application/json': { schema: schema(versionSchema, 'output') } } } } } },
     '/v1/status': { get: { operationId: 'service.status', summary: 'The engine connection, the runtimes, the registry and the clients, in one answer.', responses: { 200: { description: 'The status.', content: { 'application/json': { schema: {} } } } } } },

@@ -198,7 +198,7 @@ export class LocalService extends Disposable {
         routes,
         version: () => this.version(),
         status: () => Promise.resolve(this.status()),
-        openapi: () => openapiDocument(routes.map((r) => r.useCase), options.version),
+        openapi: () => openapiDocument(options.version, routes.map((r) => r.useCase)),
         // An acknowledged write is on disk: the answer waits for the registry's journal append.
         afterWrite: async () => {
           if (registry.isOpen) await (await registry.get()).registry.flush();
