@@ -24,7 +24,7 @@ function schema(s: z.ZodType, io: 'input' | 'output'): unknown {
 const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } });
 
 /** Every use case the service serves, whatever it runs on. */
-export const servedUseCases: readonly Described[] = [...containersUseCases, ...modelsUseCases, ...registryUseCases, ...stackUseCases];
+const servedUseCases: readonly Described[] = [...containersUseCases, ...modelsUseCases, ...registryUseCases, ...stackUseCases];
 
 /** The document of the service's API (docs/openapi.json is this, written by the build). */
 export function openapiDocument(version: string, useCases: readonly Described[] = servedUseCases): unknown {

@@ -140,7 +140,10 @@ export class ServiceServer extends Disposable {
     const url = new URL(req.url ?? '/', 'http://llmstack');
     try {
       if (req.method === 'GET' && url.pathname === '/v1/version') return json(res, 200, this.options.version());
-      if (req.method === 'GET' && url.pathname === '/v1/status') return json(res, 200, await this.options.status());
+      if (req.method === 'GET' && url.pathname === '/v1/status') {
+        await this.options.ready?.();
+        return json(res, 200, await this.options.status());
+      }
       if (req.method === 'GET' && url.pathname === '/openapi.json') return json(res, 200, this.options.openapi());
       if (req.method === 'GET' && url.pathname === '/v1/events') return this.events(req, res);
       if (req.method === 'POST' && url.pathname === '/v1/service/stop') {

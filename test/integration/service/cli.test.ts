@@ -1,0 +1,159 @@
+// The `llmstack` CLI as a user runs it: a real process per command, the service it starts on
+// demand, the real engine, and the test runtime (server.mjs over llama.cpp, speaking Ollama's API)
+// as a host process. Every command, its --json parsed back, and its exit code.
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { stringify } from 'yaml';
+import { downStack } from '../../../src/core/stack/apply';
+import { BUSYBOX, engine, TEST_LABEL, uniqueName } from '../../support/engine';
+import { writeTinyGguf } from '../../support/gguf';
+import { type RuntimeProcess, startRuntimeProcess } from '../../support/runtimeProcess';
+import { cli, newHome, type Home } from './support';
+
+const SLEEPER = "trap 'exit 0' TERM; while true; do sleep 1; done";
+
+describe('the llmstack CLI against the service, the engine and the test runtime (integration)', function () {
+  this.timeout(180_000);
+  let home: Home;
+  let other: Home;
+  let ollama: RuntimeProcess;
+  let dir: string;
+  const stack = uniqueName('clistk').toLowerCase().replace(/[^a-z0-9-]/g, '-');
+  const R = ['--runtime', 'cli-ollama'];
+  const json = async <T>(args: string[], code = 0): Promise<T> => {
+    const r = await cli(home, ['--json', ...args]);
+    assert.equal(r.code, code, `llmstack ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
+    return JSON.parse(r.stdout) as T;
+  };
+
+  before(async () => {
+    home = newHome();
+    other = newHome();
+    dir = path.join(home.dir, 'work');
+    for (const d of ['source', 'models', 'folder']) fs.mkdirSync(path.join(dir, d), { recursive: true });
+    writeTinyGguf(path.join(dir, 'source', 'tiny__q8.gguf'), { name: 'tiny', contextLength: 256 });
+    writeTinyGguf(path.join(dir, 'models', 'chat__1b.gguf'), { name: 'chat', contextLength: 256, seed: 7 });
+    writeTinyGguf(path.join(dir, 'folder', 'tiny-q.gguf'), { name: 'tiny-q', embedding: 128, seed: 9 });
+    ollama = await startRuntimeProcess({ modelsDir: path.join(dir, 'models'), sourceDir: path.join(dir, 'source') });
+    home.config({ runtimes: { endpoints: [{ url: ollama.base, kind: 'ollama', name: 'cli-ollama' }] }, models: { ggufFolders: [path.join(dir, 'folder')] } });
+    fs.writeFileSync(
+      path.join(dir, 'llmstack.yaml'),
+      stringify({ version: 1, name: stack, runtimes: { srv: { kind: 'other', image: BUSYBOX, command: ['sh', '-c', SLEEPER], labels: { [TEST_LABEL]: 'true' } } } }),
+    );
+  });
+  after(async () => {
+    await downStack(engine(), stack, { removeVolumes: true, stopTimeoutS: 1 }).catch(() => undefined);
+    await cli(home, ['service', 'stop']).catch(() => undefined);
+    await ollama?.stop();
+    home?.cleanup();
+    other?.cleanup();
+  });
+
+  it('status starts the service on demand (it exits when idle) and reports the engine, the runtimes and the registry', async () => {
+    const s = await json<{ pid: number; idleExitMinutes: number | null; engine: { state: string }; runtimes: { name: string; status: string; models: number }[]; registry: { file: string } }>(['status']);
+    assert.equal(s.idleExitMinutes, 10, 'started by a client: exits after 10 idle minutes');
+    assert.equal(s.engine.state, 'connected');
+    assert.deepEqual(s.runtimes.find((r) => r.name === 'cli-ollama'), { id: `ollama@${ollama.base}`, name: 'cli-ollama', status: 'ok', models: 1 });
+    assert.equal(s.registry.file, path.join(home.paths.dataDir, 'registry.sqlite'));
+    // The next command uses the same service.
+    assert.equal((await json<{ pid: number }>(['status'])).pid, s.pid);
+  });
+
+  it('ps lists the containers as the view does; the human table names them', async () => {
+    const r = await json<{ loaded: boolean; runtimes: unknown[]; others: { name: string }[] }>(['ps']);
+    assert.equal(r.loaded, true);
+    const names = (await engine().listContainers({ all: true })).map((c) => c.Names[0].slice(1));
+    assert.deepEqual([...r.runtimes, ...r.others].map((c) => (c as { name: string }).name).sort(), names.sort());
+    const human = await cli(home, ['ps']);
+    assert.equal(human.code, 0);
+    assert.match(human.stdout.split('\n')[0], /^CONTAINER\s+NAME\s+IMAGE\s+STATE\s+RUNTIME\s+STATUS$/);
+    assert.doesNotMatch(human.stdout, /\x1b\[/, 'no colours when not on a terminal');
+  });
+
+  it('models ls, pull (streamed), load, prompt, unload and rm (asks first) on the test runtime', async () => {
+    const ls = await json<{ runtimes: { name: string; models: { name: string }[] }[] }>(['models', 'ls', ...R]);
+    assert.deepEqual(ls.runtimes.map((r) => [r.name, r.models.map((m) => m.name)]), [['cli-ollama', ['chat:1b']]]);
+    const pulled = await json<{ results: { name: string; outcome: string }[] }>(['models', 'pull', 'tiny:q8', ...R]);
+    assert.deepEqual(pulled.results, [{ name: 'tiny:q8', outcome: 'pulled' }]);
+    const absent = await cli(home, ['models', 'pull', 'nope:1', ...R]);
+    assert.equal(absent.code, 1, 'a failed pull exits 1');
+    assert.match(absent.stdout, /✗ nope:1/);
+    assert.deepEqual((await json<{ results: unknown[] }>(['models', 'load', 'chat:1b', ...R])).results, [{ runtimeId: `ollama@${ollama.base}`, name: 'chat:1b', ok: true }]);
+    const answer = await json<{ text: string; durationMs: number; outputTokens: number }>(['prompt', 'Say hi', '-m', 'chat:1b', '--max-tokens', '4', ...R]);
+    assert.ok(answer.durationMs > 0 && answer.outputTokens > 0, JSON.stringify(answer));
+    assert.deepEqual((await json<{ results: unknown[] }>(['models', 'unload', 'chat:1b', ...R])).results, [{ runtimeId: `ollama@${ollama.base}`, name: 'chat:1b', ok: true }]);
+    // rm asks; with nobody to ask (no terminal) and no --yes, nothing is deleted and the code is 5.
+    const refused = await cli(home, ['models', 'rm', 'tiny:q8', ...R]);
+    assert.equal(refused.code, 5);
+    assert.match(refused.stderr, /pass --yes/);
+    assert.ok(fs.existsSync(path.join(dir, 'models', 'tiny__q8.gguf')), 'still there');
+    await json(['models', 'rm', 'tiny:q8', '--yes', ...R]);
+    assert.equal(fs.existsSync(path.join(dir, 'models', 'tiny__q8.gguf')), false);
+    // Several runtimes can generate? No: only this one; but naming one that does not exist is a usage error.
+    const wrong = await cli(home, ['models', 'load', 'x', '--runtime', 'nowhere']);
+    assert.equal(wrong.code, 2);
+    assert.match(wrong.stderr, /No runtime "nowhere"/);
+  });
+
+  it('models verify records a GGUF file digest, then matches it', async () => {
+    const folder = ['--runtime', 'folder'];
+    const first = await json<{ status: string }>(['models', 'verify', 'tiny-q.gguf', ...folder]);
+    assert.equal(first.status, 'no-record');
+    assert.equal((await json<{ status: string }>(['models', 'verify', 'tiny-q.gguf', ...folder])).status, 'match');
+  });
+
+  it('stack plan, apply (asks first) and down on the real engine', async () => {
+    const file = path.join(dir, 'llmstack.yaml');
+    const plan = await json<{ stack: string; plan: { changes: { kind: string }[] } }>(['stack', 'plan', file]);
+    assert.equal(plan.stack, stack);
+    assert.ok(plan.plan.changes.some((c) => c.kind === 'create'));
+    assert.equal((await cli(home, ['stack', 'apply', file])).code, 5, 'apply asks first');
+    assert.equal((await engine().listContainers({ all: true, filters: { label: [`io.llmstack.stack=${stack}`] } })).length, 0, 'nothing was created');
+    const applied = await json<{ summary: string }>(['stack', 'apply', file, '--yes']);
+    assert.match(applied.summary, /create/);
+    assert.equal((await engine().listContainers({ filters: { label: [`io.llmstack.stack=${stack}`] } })).length, 1);
+    const again = await json<{ skipped: string }>(['stack', 'apply', file, '--yes']);
+    assert.equal(again.skipped, 'no-changes');
+    await json(['stack', 'down', file, '--yes']);
+    assert.equal((await engine().listContainers({ all: true, filters: { label: [`io.llmstack.stack=${stack}`] } })).length, 0);
+    const exported = await json<{ file: string }>(['stack', 'export', file, '--target', 'compose']);
+    assert.ok(fs.existsSync(exported.file));
+  });
+
+  it('registry backup, backups, export, import, stats, audit and restore', async () => {
+    const b = await json<{ file: string }>(['registry', 'backup']);
+    const list = await json<{ backups: { file: string }[] }>(['registry', 'backups']);
+    assert.ok(list.backups.some((x) => x.file === b.file));
+    const out = path.join(dir, 'export.json');
+    const ex = await json<{ file: string; models: number }>(['registry', 'export', out]);
+    assert.equal(ex.file, out);
+    assert.ok(ex.models >= 2, 'the pulled and listed models are in the registry');
+    assert.equal((await cli(home, ['registry', 'export', out])).code, 1, 'an existing file is not overwritten');
+    const im = await json<{ models: number }>(['registry', 'import', out]);
+    assert.equal(typeof im.models, 'number');
+    const stats = await json<{ counts: Record<string, number> }>(['registry', 'stats']);
+    assert.ok(stats.counts.models >= 2);
+    const audit = await json<{ entries: { operation: string }[] }>(['registry', 'audit', '-n', '200']);
+    const ops = new Set(audit.entries.map((e) => e.operation));
+    for (const op of ['model.pull', 'stack.apply', 'registry.export', 'registry.import']) assert.ok(ops.has(op), `${op} in ${[...ops].join(', ')}`);
+    assert.equal((await cli(home, ['registry', 'restore', path.basename(b.file)])).code, 5, 'restore asks first');
+    await json(['registry', 'restore', path.basename(b.file), '--yes']);
+  });
+
+  it('exit codes: 2 for wrong usage or input, 3 with no service and --no-start; logs shows the service log; service stop ends it', async () => {
+    assert.equal((await cli(home, ['nonsense'])).code, 2);
+    const bad = await cli(home, ['registry', 'audit', '-n', '0']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /limit/);
+    const none = await cli(other, ['--no-start', 'ps']);
+    assert.equal(none.code, 3);
+    assert.match(none.stderr, /No llmstack service answers/);
+    const logs = await json<{ lines: string[] }>(['logs']);
+    assert.ok(logs.lines.some((l) => /listening on/.test(l)));
+    const stop = await cli(home, ['service', 'stop']);
+    assert.equal(stop.code, 0);
+    assert.equal(fs.existsSync(home.paths.lockFile), false, 'the lock is released');
+    assert.equal((await cli(home, ['--no-start', 'status'])).code, 3);
+  });
+});
