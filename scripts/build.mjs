@@ -94,7 +94,7 @@ const cliOptions = {
   banner: { js: '#!/usr/bin/env node' },
 };
 // What `llmstack serve` loads (the engine client, sql.js, the use cases): apart from the client commands.
-const serviceOptions = { ...options, entryPoints: ['src/service/main.ts'], outfile: 'dist/service.js', external: options.external.filter((e) => e !== 'vscode') };
+const serviceOptions = { ...options, plugins: [noBuildKit, zodEnglishOnly], entryPoints: ['src/service/main.ts'], outfile: 'dist/service.js', external: options.external.filter((e) => e !== 'vscode') };
 
 // sql.js loads its WASM at run time from beside the bundle.
 mkdirSync('dist', { recursive: true });

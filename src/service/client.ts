@@ -9,7 +9,19 @@ import { errorMessage } from '../core/lifecycle';
 import type { Progress } from '../app/useCase';
 import type { ServicePaths } from './paths';
 import { ensurePrivateDir } from './paths';
-import { errorBodySchema, NDJSON, PROTOCOL, routeOf, serviceEventSchema, versionSchema, type ServiceEvent, type ServiceVersion } from './protocol';
+import type { ErrorBody, ServiceEvent, ServiceVersion } from './protocol';
+import { NDJSON, PROTOCOL, routeOf } from './wire';
+
+// No zod here (see wire.ts): the few shapes a client reads are checked by hand.
+function isVersion(v: unknown): v is ServiceVersion {
+  const o = v as Partial<ServiceVersion> | null;
+  return !!o && o.name === 'llmstack' && typeof o.version === 'string' && typeof o.protocol === 'number' && typeof o.pid === 'number';
+}
+
+function isErrorBody(v: unknown): v is ErrorBody {
+  const e = (v as Partial<ErrorBody> | null)?.error;
+  return !!e && typeof e.code === 'string' && typeof e.message === 'string' && (e.issues === undefined || Array.isArray(e.issues));
+}
 
 /** A failure the service answered with (its code and message), or one reaching it. */
 export class ServiceError extends Error {
@@ -112,7 +124,10 @@ export class ServiceClient {
   }
 
   version(timeoutMs = 5_000): Promise<ServiceVersion> {
-    return this.get('/v1/version', timeoutMs).then((v) => versionSchema.parse(v));
+    return this.get('/v1/version', timeoutMs).then((v) => {
+      if (!isVersion(v)) throw new ServiceError('bad_answer', `${this.socket} answered /v1/version with something other than an llmstack service's version.`);
+      return v;
+    });
   }
 
   /** Asks the service to stop after its current work. */
@@ -148,8 +163,13 @@ export class ServiceClient {
             .map((l) => l.slice(6))
             .join('\n');
           if (!data) continue;
-          const parsed = serviceEventSchema.safeParse(JSON.parse(data));
-          if (parsed.success) listener(parsed.data);
+          let event: unknown;
+          try {
+            event = JSON.parse(data);
+          } catch {
+            continue;
+          }
+          if (event && typeof (event as { type?: unknown }).type === 'string') listener(event as ServiceEvent);
         }
       });
       res.on('end', () => end('the service closed the event stream'));
@@ -169,9 +189,8 @@ function parseJson(text: string, what: string): unknown {
 }
 
 function fromBody(body: unknown, status: number): ServiceError {
-  const e = errorBodySchema.safeParse(body);
-  if (!e.success) return new ServiceError('failed', `The service answered ${status} without an error message.`, status);
-  return new ServiceError(e.data.error.code, e.data.error.message, status, e.data.error.issues);
+  if (!isErrorBody(body)) return new ServiceError('failed', `The service answered ${status} without an error message.`, status);
+  return new ServiceError(body.error.code, body.error.message, status, body.error.issues);
 }
 
 /** "Not running" errors from the socket, in words. */

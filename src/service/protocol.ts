@@ -2,15 +2,7 @@
 // and of a streamed answer, the events, and the protocol version checked at each connection.
 import { z } from 'zod';
 
-/** Bumped when a route, a body or an event changes shape; a client of another protocol restarts the service or refuses. */
-export const PROTOCOL = 1;
-
-/** "models.pull" → "/v1/models/pull". */
-export function routeOf(useCaseName: string): string {
-  return `/v1/${useCaseName.split('.').join('/')}`;
-}
-
-export const NDJSON = 'application/x-ndjson';
+export { NDJSON, PROTOCOL, routeOf } from './wire';
 
 export const errorBodySchema = z.object({
   error: z.object({
