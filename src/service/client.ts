@@ -54,6 +54,8 @@ export class ServiceClient {
       const req = http.request(
         {
           socketPath: this.socket,
+          // A connection per request: a kept-alive one may belong to a service that has since stopped.
+          agent: false,
           method,
           path: route,
           headers: { host: 'llmstack', accept: options.accept ?? 'application/json', ...(data !== undefined ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } : {}) },
@@ -132,7 +134,13 @@ export class ServiceClient {
 
   /** Asks the service to stop after its current work. */
   async stop(): Promise<void> {
-    await this.request('POST', '/v1/service/stop', {}, { timeoutMs: 10_000 });
+    try {
+      await this.request('POST', '/v1/service/stop', {}, { timeoutMs: 10_000 });
+    } catch (e) {
+      // A service that went away while answering has done what was asked.
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'EPIPE' && code !== 'ECONNRESET') throw e;
+    }
   }
 
   /**
@@ -148,7 +156,7 @@ export class ServiceClient {
       ended = true;
       onEnd?.(why);
     };
-    const req = http.get({ socketPath: this.socket, path: '/v1/events', headers: { host: 'llmstack', accept: 'text/event-stream' }, signal: controller.signal }, (res) => {
+    const req = http.get({ socketPath: this.socket, agent: false, path: '/v1/events', headers: { host: 'llmstack', accept: 'text/event-stream' }, signal: controller.signal }, (res) => {
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => {
         buffer += chunk;

@@ -198,3 +198,70 @@ describe('the local service killed with SIGKILL (integration)', function () {
     }
   });
 });
+
+describe('the local service started by a client (integration)', function () {
+  this.timeout(60_000);
+  let home: Home;
+  beforeEach(() => (home = newHome()));
+  afterEach(() => home?.cleanup());
+
+  it('exits once idle with no client, and not while a client holds its event stream', async () => {
+    // 0.05 minutes: 3 s without a client.
+    const served = await serve(home, ['--idle-exit-minutes', '0.05']);
+    let events = 0;
+    const sub = home.client().events(() => events++);
+    try {
+      // Held for longer than the idle time: the subscriber keeps it (a check that nothing happens).
+      await new Promise((r) => setTimeout(r, 4_500));
+      assert.equal(served.child.exitCode, null, 'still running while a window is subscribed');
+      assert.ok(events >= 1, 'the subscriber got its hello');
+    } finally {
+      sub.dispose();
+    }
+    const t0 = Date.now();
+    assert.equal(await served.exited, 0);
+    assert.ok(Date.now() - t0 >= 2_000, 'it waited its idle time after the last client left');
+    assert.equal(fs.existsSync(home.paths.lockFile), false, 'it released its lock');
+    assert.equal(fs.existsSync(home.paths.socket), false, 'and removed its socket');
+  });
+
+  it('a service of another protocol is asked to stop and replaced; with --no-start the CLI refuses and says why', async () => {
+    // An "older" service: answers with protocol 999 and stops when asked, as a real one does.
+    fs.mkdirSync(home.paths.runDir, { recursive: true, mode: 0o700 });
+    fs.writeFileSync(home.paths.lockFile, `${process.pid}\n`);
+    let stopped = false;
+    const old = http.createServer((req, res) => {
+      if (req.url === '/v1/version') {
+        res.setHeader('content-type', 'application/json');
+        return res.end(JSON.stringify({ name: 'llmstack', version: '0.0.1', protocol: 999, pid: process.pid, startedAt: Date.now(), idleExitMinutes: 10 }));
+      }
+      if (req.url === '/v1/service/stop') {
+        stopped = true;
+        res.statusCode = 202;
+        res.end('{}');
+        old.close();
+        old.closeAllConnections();
+        fs.rmSync(home.paths.lockFile, { force: true });
+        return;
+      }
+      res.statusCode = 404;
+      res.end('{}');
+    });
+    await new Promise<void>((r) => old.listen(home.paths.socket, r));
+    try {
+      const refused = await cli(home, ['--no-start', 'status']);
+      assert.equal(refused.code, 3);
+      assert.match(refused.stderr, /speaks another protocol than this client \(protocol 1\)/);
+      assert.equal(stopped, false, 'a refusing client stops nothing');
+      const status = await cli(home, ['--json', 'status']);
+      assert.equal(status.code, 0, status.stderr);
+      assert.equal(stopped, true, 'the old service was asked to stop');
+      const s = JSON.parse(status.stdout) as { protocol: number; pid: number };
+      assert.equal(s.protocol, 1);
+      assert.notEqual(s.pid, process.pid);
+    } finally {
+      old.close();
+      await cli(home, ['service', 'stop']);
+    }
+  });
+});
