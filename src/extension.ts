@@ -19,7 +19,7 @@ import { registerInspect } from './vscode/containers/inspectDocument';
 import type { ModelsDeps } from './app/models';
 import { ModelCatalog } from './core/runtimes/catalog';
 import { IdleManager } from './core/runtimes/idle';
-import { RegistrySync } from './core/runtimes/registrySync';
+import { LocalRegistryPort } from './app/registry/port';
 import { registerModelCommands } from './vscode/models/commands';
 import { registerModelDetails } from './vscode/models/details';
 import { ModelSources } from './vscode/models/sources';
@@ -89,15 +89,15 @@ export function activate(context: vscode.ExtensionContext): LlmStackApi {
   registryForDeactivate = registry;
   const containerApp: ContainersDeps = { containers: cache, actions, classifier: () => classifiers.current, audit: (op, target, error) => registry.audit(op, target, error) };
   const logs = new ContainerLogs(containerApp);
-  const sync = new RegistrySync(async () => (await registry.get()).repos, coreLog);
+  const registryPort = new LocalRegistryPort(async () => (await registry.get()).repos, coreLog);
   const catalog = new ModelCatalog({
     log: coreLog,
     hooks: {
       apiKey: (e) => Promise.resolve(context.secrets.get(apiKeySecret(e.id))),
-      onListing: (e, l) => sync.onListing(e, l),
+      onListing: (e, l) => registryPort.syncListing(e, l),
       onUsage: (e, m, k, d) => {
         if (k === 'generate' && d.outputTokens && d.durationMs) sampler.recordGeneration(e.id, typeof m === 'string' ? m : m.name, d.outputTokens, d.durationMs);
-        return sync.onUsage(e, m, k, d);
+        return registryPort.recordUsage(e, m, k, d);
       },
       onAudit: (op, target, error) => registry.audit(op, target, error),
     },
@@ -121,7 +121,7 @@ export function activate(context: vscode.ExtensionContext): LlmStackApi {
     },
   });
   // What the models use cases run on, whichever front end calls them.
-  const modelsApp: ModelsDeps = { catalog, registry: () => registry.get(), inspectContainer: (id) => actions.inspect(id), log: coreLog };
+  const modelsApp: ModelsDeps = { catalog, registry: registryPort, inspectContainer: (id) => actions.inspect(id), log: coreLog };
   const modelsTree = new ModelsTreeProvider(catalog, idle, context.workspaceState);
   const models = registerModelsView(modelsTree);
   const sources = new ModelSources(catalog, cache, classifiers, log);

@@ -16,7 +16,7 @@ import { discoverRuntimes, mergeEndpoints, parseUserEndpoints } from '../core/ru
 import { ggufFolderEndpoint } from '../core/runtimes/ggufFolder';
 import { IdleManager } from '../core/runtimes/idle';
 import { HealthProber } from '../core/runtimes/probes';
-import { RegistrySync } from '../core/runtimes/registrySync';
+import { LocalRegistryPort } from '../app/registry/port';
 import { HardwareProbe } from '../core/stack/hardware';
 import { LABEL_KEEP_LOADED } from '../core/stack/schema';
 import { sameModel } from '../core/stack/stackModels';
@@ -132,12 +132,12 @@ export class LocalService extends Disposable {
       onRecovery: (r) => log.error(`The registry file was damaged and moved aside to ${r.movedTo}; ${r.restoredFrom ? `restored from ${r.restoredFrom}` : 'a new registry was started'}.`),
     }));
     const audit = (op: string, target: string, error?: string) => registry.audit(op, target, error);
-    const sync = new RegistrySync(async () => (await registry.get()).repos, log);
+    const registryPort = new LocalRegistryPort(async () => (await registry.get()).repos, log);
     const apiKey = (e: { id: string }) => keys.get(`llmStack.apiKey.${e.id}`);
     const catalog = (this.catalog = this.register(
       new ModelCatalog({
         log,
-        hooks: { apiKey, onListing: (e, l) => sync.onListing(e, l), onUsage: (e, m, k, d) => sync.onUsage(e, m, k, d), onAudit: audit },
+        hooks: { apiKey, onListing: (e, l) => registryPort.syncListing(e, l), onUsage: (e, m, k, d) => registryPort.recordUsage(e, m, k, d), onAudit: audit },
       }),
     ));
     this.register(
@@ -184,7 +184,7 @@ export class LocalService extends Disposable {
 
     const hardware = new HardwareProbe({});
     const containersDeps: ContainersDeps = { containers: cache, actions, classifier: () => classifiers.current, audit };
-    const modelsDeps: ModelsDeps = { catalog, registry: () => registry.get(), inspectContainer: (id) => actions.inspect(id), log };
+    const modelsDeps: ModelsDeps = { catalog, registry: registryPort, inspectContainer: (id) => actions.inspect(id), log };
     const registryDeps: RegistryDeps = { registry };
     const stackDeps: StackDeps = { engine: this.connection, hardware, log, models: catalog, audit, imagePatterns: () => config.runtimes.imagePatterns };
     const routes: Route[] = [

@@ -4,13 +4,12 @@
 // models.acceptVersion: takes a changed file's digest as the new reference.
 import { z } from 'zod';
 import { errorMessage } from '../../core/lifecycle';
-import { digestSchema, type RegistryRepositories } from '../../core/registry/repositories';
+import { digestSchema } from '../../core/registry/repositories';
 import { CatalogError, type RuntimeState } from '../../core/runtimes/catalog';
 import { expectedDigestFromPath, type IntegrityResult, isCancelled, verifyDigest } from '../../core/runtimes/integrity';
 import { locateModelFile, type ModelFileLookup } from '../../core/runtimes/modelFiles';
 import { formatBytes } from '../../core/runtimes/pullProgress';
-import { modelInput, runtimeInput } from '../../core/runtimes/registrySync';
-import { capabilitiesOf, type RuntimeModel, splitModelName } from '../../core/runtimes/runtime';
+import { capabilitiesOf, type RuntimeModel } from '../../core/runtimes/runtime';
 import { Cancelled, defineUseCase } from '../useCase';
 import type { ModelsDeps } from './deps';
 import { compact, modelNameSchema, runtimeIdSchema } from './schemas';
@@ -24,9 +23,9 @@ async function modelFile(deps: ModelsDeps, state: RuntimeState, model: RuntimeMo
 }
 
 /** An audit entry; the check's outcome stands even when the entry cannot be written. */
-function audit(deps: ModelsDeps, repos: RegistryRepositories, operation: string, target: string, error?: string): void {
+async function audit(deps: ModelsDeps, operation: string, target: string, error?: string): Promise<void> {
   try {
-    repos.audit({ operation, target, outcome: error ? 'error' : 'ok', error: error ?? null });
+    await deps.registry.audit(operation, target, error);
   } catch (e) {
     deps.log?.warn(`Could not write the audit entry for ${operation} ${target}: ${errorMessage(e)}`);
   }
@@ -58,10 +57,7 @@ export const verifyModel = defineUseCase({
     const found = await modelFile(deps, state, model);
     if ('reason' in found) return unavailable(found.reason);
     const file = found.file;
-    const { repos } = await deps.registry();
-    const parts = splitModelName(model.name);
-    const modelId = repos.modelIdFor(runtimeInput(state.endpoint), parts.name, parts.tag);
-    const recorded = expectedDigestFromPath(file) ?? repos.getModel(modelId)?.digest ?? undefined;
+    const recorded = expectedDigestFromPath(file) ?? (await deps.registry.recordedDigest(state.endpoint, model));
     // The check starts: a front end may show it from here (a file out of reach ended before).
     progress?.({ fraction: 0 });
     let result: IntegrityResult;
@@ -78,16 +74,16 @@ export const verifyModel = defineUseCase({
     const target = `${state.endpoint.name}/${name}`;
     const facts = compact({ file, expected: result.expected, actual: result.actual, bytes: result.bytes, ms: result.ms });
     if (result.status === 'match') {
-      audit(deps, repos, 'model.verify', target);
+      await audit(deps, 'model.verify', target);
       return { status: 'match' as const, message: `${name}: sha256 matches the recorded digest (${result.actual.slice(7, 19)}…, ${formatBytes(result.bytes)}).`, ...facts };
     }
     if (result.status === 'no-record') {
-      repos.upsertModel({ ...modelInput(model), runtimeId: repos.getModel(modelId)!.runtime_id, digest: result.actual });
-      audit(deps, repos, 'model.verify', target);
+      await deps.registry.recordDigest(state.endpoint, model, result.actual);
+      await audit(deps, 'model.verify', target);
       return { status: 'no-record' as const, message: `${name}: no digest was recorded; recorded ${result.actual.slice(0, 19)}… as its reference. Verify again later to detect changes.`, ...facts };
     }
     const message = `${name}: the file changed — its sha256 is ${result.actual.slice(0, 19)}…, the registry recorded ${result.expected?.slice(0, 19)}…. It was modified or damaged since; pull or copy it again, or accept it as a new version.`;
-    audit(deps, repos, 'model.verify', target, message);
+    await audit(deps, 'model.verify', target, message);
     return { status: 'mismatch' as const, message, ...facts };
   },
 });
@@ -104,11 +100,8 @@ export const acceptModelVersion = defineUseCase({
     // Its metadata comes from the listing, as every registry write of a model's row does.
     const model = deps.catalog.model(runtimeId, name);
     if (!model) throw new CatalogError(`${state.endpoint.name} no longer lists ${name}; nothing was recorded.`, 'not-found');
-    const { repos } = await deps.registry();
-    const parts = splitModelName(model.name);
-    const row = repos.getModel(repos.modelIdFor(runtimeInput(state.endpoint), parts.name, parts.tag))!;
-    repos.upsertModel({ ...modelInput(model), runtimeId: row.runtime_id, digest });
-    audit(deps, repos, 'model.acceptVersion', `${state.endpoint.name}/${name}`);
+    await deps.registry.recordDigest(state.endpoint, model, digest);
+    await audit(deps, 'model.acceptVersion', `${state.endpoint.name}/${name}`);
     return { digest };
   },
 });

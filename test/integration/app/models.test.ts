@@ -31,6 +31,7 @@ import { writeTinyGguf } from '../../support/gguf';
 import { buildRuntimeImage, startRuntime } from '../../support/runtime';
 import { type RuntimeProcess, startRuntimeProcess } from '../../support/runtimeProcess';
 import { Sandbox } from '../../unit/core/registry/support';
+import { LocalRegistryPort } from '../../../src/app/registry/port';
 
 function capture(): Logger & { lines: string[] } {
   const lines: string[] = [];
@@ -80,7 +81,7 @@ describe('models use cases on the real test runtime (integration)', function () 
     repos = new RegistryRepositories(registry);
     catalog = wiredCatalog(repos);
     log = capture();
-    deps = { catalog, registry: () => Promise.resolve({ repos }), log };
+    deps = { catalog, registry: new LocalRegistryPort(() => Promise.resolve(repos)), log };
     ep = ollamaEndpoint(ollama.base, 'ollama-app');
     routerEp = { id: `llamacpp@${router.base}`, kind: 'llamacpp', api: 'openai', name: 'router-app', baseUrl: router.base, source: 'user' };
     folderEp = ggufFolderEndpoint(path.join(dir, 'folder'));
@@ -317,7 +318,7 @@ describe('models use cases on the real test runtime (integration)', function () 
     const notListed = await call(modelDetails, deps, { runtimeId: ep.id, name: 'never:1' });
     assert.equal(notListed.model, undefined);
     assert.ok(notListed.registry, 'the registry part still answers');
-    const locked = await call(modelDetails, { ...deps, registry: () => Promise.reject(new Error('The registry file is locked.')) }, { runtimeId: ep.id, name: 'chat:1b' });
+    const locked = await call(modelDetails, { ...deps, registry: new LocalRegistryPort(() => Promise.reject(new Error('The registry file is locked.'))) }, { runtimeId: ep.id, name: 'chat:1b' });
     assert.equal(locked.registryError, 'The registry file is locked.');
     assert.equal(locked.model?.name, 'chat:1b');
     assert.equal(locked.registry, undefined);
@@ -382,7 +383,7 @@ describe('models.verify through a runtime container on the real engine (integrat
     const ep = ollamaEndpoint(rt.base, 'container-app', rt.id);
     catalog.setEndpoints([ep]);
     await catalog.waitFor((c) => c.get(ep.id)?.status === 'ok', 60_000);
-    const deps: ModelsDeps = { catalog, registry: () => Promise.resolve({ repos }), inspectContainer: (id) => engine().getContainer(id).inspect() };
+    const deps: ModelsDeps = { catalog, registry: new LocalRegistryPort(() => Promise.resolve(repos)), inspectContainer: (id) => engine().getContainer(id).inspect() };
 
     const pulled = await call(pullModels, deps, { runtimeId: ep.id, names: ['medium'] });
     assert.deepEqual(pulled.results, [{ name: 'medium', outcome: 'pulled' }]);

@@ -2,6 +2,7 @@
 // runtime can do, not by its API's name), how a list of names is read, the speed of a generation,
 // the runtimes and models as the use cases return them, and the input each use case refuses.
 import * as assert from 'node:assert/strict';
+import { LocalRegistryPort } from '../../../src/app/registry/port';
 import {
   canAct,
   canGenerateWith,
@@ -126,7 +127,7 @@ describe('models use cases (unit)', () => {
 
   describe('input refused before anything runs', () => {
     const catalog = new ModelCatalog();
-    const deps: ModelsDeps = { catalog, registry: () => Promise.reject(new Error('the registry is not opened for refused input')) };
+    const deps: ModelsDeps = { catalog, registry: new LocalRegistryPort(() => Promise.reject(new Error('the registry is not opened for refused input'))) };
     after(() => catalog.dispose());
 
     const refused = async (p: Promise<unknown>, name: string, what: RegExp) => {
