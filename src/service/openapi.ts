@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { containersUseCases } from '../app/containers/useCases';
 import { modelsUseCases } from '../app/models';
+import { registryPortUseCases } from '../app/registry/portUseCases';
 import { registryUseCases } from '../app/registry/useCases';
 import { stackUseCases } from '../app/stack';
 import { errorBodySchema, NDJSON, routeOf, serviceEventSchema, versionSchema } from './protocol';
@@ -24,7 +25,7 @@ function schema(s: z.ZodType, io: 'input' | 'output'): unknown {
 const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } });
 
 /** Every use case the service serves, whatever it runs on. */
-const servedUseCases: readonly Described[] = [...containersUseCases, ...modelsUseCases, ...registryUseCases, ...stackUseCases];
+const servedUseCases: readonly Described[] = [...containersUseCases, ...modelsUseCases, ...registryUseCases, ...stackUseCases, ...registryPortUseCases];
 
 /** The document of the service's API (docs/openapi.json is this, written by the build). */
 export function openapiDocument(version: string, useCases: readonly Described[] = servedUseCases): unknown {

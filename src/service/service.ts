@@ -23,6 +23,7 @@ import { sameModel } from '../core/stack/stackModels';
 import { containersUseCases, type ContainersDeps } from '../app/containers/useCases';
 import { modelsUseCases, type ModelsDeps } from '../app/models';
 import { RegistryHost, registryFile } from '../app/registry/host';
+import { registryPortUseCases } from '../app/registry/portUseCases';
 import { registryUseCases, type RegistryDeps } from '../app/registry/useCases';
 import { stackUseCases, type StackDeps } from '../app/stack';
 import { readConfig, type ServiceConfig } from './config';
@@ -51,6 +52,9 @@ const WRITES = new Set([
   'registry.restore',
   'registry.import',
   'registry.recordAudit',
+  'registry.syncListing',
+  'registry.recordUsage',
+  'registry.recordDigest',
   'containers.action',
   'models.pull',
   'models.delete',
@@ -192,6 +196,7 @@ export class LocalService extends Disposable {
       ...modelsUseCases.map((u) => route(u, modelsDeps, WRITES.has(u.name))),
       ...registryUseCases.map((u) => route(u, registryDeps, WRITES.has(u.name))),
       ...stackUseCases.map((u) => route(u, stackDeps, WRITES.has(u.name))),
+      ...registryPortUseCases.map((u) => route(u, { port: registryPort }, WRITES.has(u.name))),
     ];
     const server = (this.server = this.register(
       new ServiceServer({

@@ -25,7 +25,7 @@ export const modelHistorySchema = z.object({
   /** This model's entries, newest first, at most 20. */
   audit: z.array(z.object({ ts: z.number(), operation: z.string(), outcome: z.string(), error: z.string().nullable() })),
 });
-type ModelHistory = z.infer<typeof modelHistorySchema>;
+export type ModelHistory = z.infer<typeof modelHistorySchema>;
 
 export interface RegistryPort {
   /** Keeps models and versions in step with a runtime's listing; answers each listed model's last use (epoch ms). */
