@@ -19,13 +19,16 @@ import { registerInspect } from './vscode/containers/inspectDocument';
 import type { ModelsDeps } from './app/models';
 import { ModelCatalog } from './core/runtimes/catalog';
 import { IdleManager } from './core/runtimes/idle';
-import { LocalRegistryPort } from './app/registry/port';
+
 import { registerModelCommands } from './vscode/models/commands';
 import { registerModelDetails } from './vscode/models/details';
 import { ModelSources } from './vscode/models/sources';
 import { ModelsTreeProvider, registerModelsView } from './vscode/models/treeView';
 import { registerRegistryCommands } from './vscode/registry/commands';
-import { RegistryService } from './vscode/registry/service';
+import { ServiceLink } from './vscode/service';
+import { RemoteRegistryPort } from './service/remotePort';
+import { remoteRunner } from './service/client';
+import type { RegistryDeps } from './app/registry/useCases';
 import { alertSettings, apiKeySecret, idleSettings, imagePatterns, metricsSettings, probeSettings, resolveFromSettings, SECTION } from './vscode/settings';
 import { HealthStatusBar } from './vscode/statusBar';
 import { StatusBarMetrics } from './vscode/metrics/statusBarMetrics';
@@ -43,7 +46,8 @@ export interface LlmStackApi {
   readonly containersView: vscode.TreeView<unknown>;
   readonly statusBar: HealthStatusBar;
   readonly logs: ContainerLogs;
-  readonly registry: RegistryService;
+  /** The local service this window is a client of (it owns the registry). */
+  readonly service: ServiceLink;
   readonly catalog: ModelCatalog;
   readonly modelsTree: ModelsTreeProvider;
   readonly modelsView: vscode.TreeView<unknown>;
@@ -85,11 +89,19 @@ export function activate(context: vscode.ExtensionContext): LlmStackApi {
   const tree = new ContainersTreeProvider(cache, connection, classifiers);
   const { view, disposables } = registerContainersView(tree, connection);
   const statusBar = new HealthStatusBar(connection, cache, classifiers, alertMonitor);
-  const registry = new RegistryService(context, log);
-  registryForDeactivate = registry;
-  const containerApp: ContainersDeps = { containers: cache, actions, classifier: () => classifiers.current, audit: (op, target, error) => registry.audit(op, target, error) };
+  // The registry lives in the local service: one process writes it however many windows are open.
+  const service = new ServiceLink(context, log);
+  const registryPort = new RemoteRegistryPort(() => service.client());
+  /** Records an operation in the registry's audit log; never throws into the caller's path. */
+  const audit = async (operation: string, target: string, error?: string) => {
+    try {
+      await registryPort.audit(operation, target, error);
+    } catch (e) {
+      log.warn(`Could not write the audit entry for ${operation} ${target}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  };
+  const containerApp: ContainersDeps = { containers: cache, actions, classifier: () => classifiers.current, audit };
   const logs = new ContainerLogs(containerApp);
-  const registryPort = new LocalRegistryPort(async () => (await registry.get()).repos, coreLog);
   const catalog = new ModelCatalog({
     log: coreLog,
     hooks: {
@@ -99,7 +111,7 @@ export function activate(context: vscode.ExtensionContext): LlmStackApi {
         if (k === 'generate' && d.outputTokens && d.durationMs) sampler.recordGeneration(e.id, typeof m === 'string' ? m : m.name, d.outputTokens, d.durationMs);
         return registryPort.recordUsage(e, m, k, d);
       },
-      onAudit: (op, target, error) => registry.audit(op, target, error),
+      onAudit: audit,
     },
   });
   const idle = new IdleManager(catalog, {
@@ -113,9 +125,9 @@ export function activate(context: vscode.ExtensionContext): LlmStackApi {
     stopContainer: async (id, name) => {
       try {
         await actions.run('stop', id, name);
-        await registry.audit('container.stop.idle', name);
+        await audit('container.stop.idle', name);
       } catch (e) {
-        await registry.audit('container.stop.idle', name, e instanceof Error ? e.message : String(e));
+        await audit('container.stop.idle', name, e instanceof Error ? e.message : String(e));
         throw e;
       }
     },
@@ -157,7 +169,7 @@ export function activate(context: vscode.ExtensionContext): LlmStackApi {
   const stackEditor = registerStackEditor(coreLog, hardware);
   const stackCommands = registerStackCommands({
     log,
-    app: { engine: connection, hardware, log: coreLog, models: catalog, audit: (op, target, error) => registry.audit(op, target, error), imagePatterns },
+    app: { engine: connection, hardware, log: coreLog, models: catalog, audit, imagePatterns },
   });
 
   context.subscriptions.push(
@@ -188,8 +200,8 @@ export function activate(context: vscode.ExtensionContext): LlmStackApi {
     ...registerModelCommands({ app: modelsApp, tree: modelsTree, secrets: context.secrets, log }),
     registerInspect(containerApp),
     ...registerContainerCommands({ app: containerApp, logs, log }),
-    ...registerRegistryCommands(registry, log),
-    registry,
+    ...registerRegistryCommands(remoteRunner<RegistryDeps>(() => service.client()), log),
+    service,
     ...registerEngineCommands({ connection, cache, log, summary: () => statusBar.summary?.text }),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration(`${SECTION}.models.idleUnloadMinutes`) || e.affectsConfiguration(`${SECTION}.models.idleStopContainerMinutes`)) idle.reschedule();
@@ -199,7 +211,7 @@ export function activate(context: vscode.ExtensionContext): LlmStackApi {
         void connection.reconnect();
       }
       if (e.affectsConfiguration(`${SECTION}.registry`)) {
-        registry.onSettingsChanged().catch((err) => log.error(`Reopening the registry failed: ${err instanceof Error ? err.message : String(err)}`));
+        service.settingsChanged().catch((err) => log.error(`Applying the registry settings failed: ${err instanceof Error ? err.message : String(err)}`));
       }
       if (e.affectsConfiguration(`${SECTION}.runtimes.imagePatterns`)) {
         classifiers.setPatterns(imagePatterns());
@@ -217,7 +229,7 @@ export function activate(context: vscode.ExtensionContext): LlmStackApi {
     containersView: view as vscode.TreeView<unknown>,
     statusBar,
     logs,
-    registry,
+    service,
     catalog,
     modelsTree,
     modelsView: models.view as vscode.TreeView<unknown>,
@@ -235,9 +247,5 @@ export function activate(context: vscode.ExtensionContext): LlmStackApi {
   };
 }
 
-let registryForDeactivate: RegistryService | undefined;
-
-/** Everything else is released through context.subscriptions; the registry's last save is awaited here. */
-export async function deactivate(): Promise<void> {
-  await registryForDeactivate?.close();
-}
+/** Everything is released through context.subscriptions; the registry is the service's to save. */
+export function deactivate(): void {}

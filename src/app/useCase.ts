@@ -86,3 +86,9 @@ export async function call<D, I extends z.ZodType, O extends z.ZodType>(u: UseCa
   const result = await u.run(deps, parsed.data, options);
   return u.output.parse(result);
 }
+
+/**
+ * How a front end runs the use cases of one feature: in this process or in the
+ * service that owns the data (the service client's `remoteRunner`). The glue does not care which.
+ */
+export type Runner<D> = <I extends z.ZodType, O extends z.ZodType>(u: UseCase<D, I, O>, input: z.input<I>, options?: RunOptions) => Promise<z.output<O>>;

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
 import { errorMessage } from '../core/lifecycle';
-import type { Progress } from '../app/useCase';
+import type { Progress, Runner } from '../app/useCase';
 import type { ServicePaths } from './paths';
 import { ensurePrivateDir } from './paths';
 import type { ErrorBody, ServiceEvent, ServiceVersion } from './protocol';
@@ -281,6 +281,14 @@ export async function connectService(paths: ServicePaths, options: ConnectOption
   }
   const version = await whenFolderSays(paths.runDir, answer, options.timeoutMs ?? 10_000, `The llmstack service did not start (see ${paths.logFile})`);
   return { client, version, started: true };
+}
+
+/**
+ * Runs use cases in the service: same names, same inputs; the answer is checked against the use
+ * case's output schema, as a local call's is.
+ */
+export function remoteRunner<D>(client: () => Promise<ServiceClient>): Runner<D> {
+  return async (u, input, options) => u.output.parse(await (await client()).call(u.name, input, options));
 }
 
 /** Asks the service to stop and resolves once it has released its lock (its work done, the registry saved). */

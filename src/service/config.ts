@@ -47,7 +47,7 @@ const configSchema = z.object({
 });
 export type ServiceConfig = z.output<typeof configSchema>;
 
-function configFile(dataDir: string): string {
+export function configFile(dataDir: string): string {
   return path.join(dataDir, 'config.json');
 }
 

@@ -26,7 +26,8 @@ import { RegistryHost, registryFile } from '../app/registry/host';
 import { registryPortUseCases } from '../app/registry/portUseCases';
 import { registryUseCases, type RegistryDeps } from '../app/registry/useCases';
 import { stackUseCases, type StackDeps } from '../app/stack';
-import { readConfig, type ServiceConfig } from './config';
+import { configFile, readConfig, type ServiceConfig } from './config';
+import { configureRegistry, type RegistryConfig } from './configure';
 import { FileKeyStore } from './keys';
 import { acquireLock } from './lock';
 import { openapiDocument } from './openapi';
@@ -197,6 +198,7 @@ export class LocalService extends Disposable {
       ...registryUseCases.map((u) => route(u, registryDeps, WRITES.has(u.name))),
       ...stackUseCases.map((u) => route(u, stackDeps, WRITES.has(u.name))),
       ...registryPortUseCases.map((u) => route(u, { port: registryPort }, WRITES.has(u.name))),
+      route(configureRegistry, { configFile: configFile(options.paths.dataDir), current: config.registry as RegistryConfig, reopen: () => registry.onSettingsChanged() }),
     ];
     const server = (this.server = this.register(
       new ServiceServer({

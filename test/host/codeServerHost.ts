@@ -100,6 +100,7 @@ export async function startHost(o: HostOptions = {}): Promise<RunningHost> {
       2,
     ),
   );
+  const serviceHome = path.join(dir, 'svc');
   const port = await freePort();
   const host = `127.0.0.1:${port}`;
   const logs: string[] = [];
@@ -110,7 +111,8 @@ export async function startHost(o: HostOptions = {}): Promise<RunningHost> {
   const proc = spawn(
     process.execPath,
     [entry, '--auth', 'none', '--bind-addr', host, '--disable-telemetry', '--disable-update-check', ...(o.restricted ? [] : ['--disable-workspace-trust']), '--user-data-dir', userData, '--extensions-dir', path.join(dir, 'exts'), workspace],
-    { env: { ...inheritedEnv(), ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] },
+    // Each host gets its own local service (the extension starts it on first use), stopped on close.
+    { env: { ...inheritedEnv(), LLMSTACK_HOME: serviceHome, ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   proc.stdout!.on('data', (d: Buffer) => fs.appendFileSync(path.join(dir, 'code-server.log'), d));
   proc.stderr!.on('data', (d: Buffer) => fs.appendFileSync(path.join(dir, 'code-server.log'), d));
@@ -124,6 +126,7 @@ export async function startHost(o: HostOptions = {}): Promise<RunningHost> {
       await exited;
       clearTimeout(t);
     }
+    await stopService(serviceHome);
   };
   try {
     await waitHttp(`http://${host}/healthz`, 60_000, proc);
@@ -147,6 +150,30 @@ export async function startHost(o: HostOptions = {}): Promise<RunningHost> {
     await close();
     throw e;
   }
+}
+
+/** Stops the local service the extension started in this home (SIGTERM to the lock's owner, then SIGKILL), bounded. */
+async function stopService(home: string): Promise<void> {
+  const lock = path.join(home, 'run', 'service.lock');
+  let pid: number;
+  try {
+    pid = Number.parseInt(fs.readFileSync(lock, 'utf8'), 10);
+  } catch {
+    return;
+  }
+  const alive = () => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (!Number.isInteger(pid) || !alive()) return;
+  process.kill(pid, 'SIGTERM');
+  const deadline = Date.now() + 10_000;
+  while (alive() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  if (alive()) process.kill(pid, 'SIGKILL');
 }
 
 /** Finds lines in the extension host's logs that report unhandled errors from this extension. */

@@ -5,8 +5,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { describeRegistryError } from '../../app/registry/host';
 import * as uc from '../../app/registry/useCases';
-import { call } from '../../app/useCase';
-import type { RegistryService } from './service';
+import type { Runner } from '../../app/useCase';
 import { showErrorWithLog } from '../notify';
 
 const STATS_URI = vscode.Uri.from({ scheme: 'llmstack-registry', path: '/Registry Statistics.md' });
@@ -23,14 +22,14 @@ function bytes(n: number): string {
 class StatsProvider implements vscode.TextDocumentContentProvider {
   private readonly changed = new vscode.EventEmitter<vscode.Uri>();
   readonly onDidChange = this.changed.event;
-  constructor(private readonly deps: uc.RegistryDeps) {}
+  constructor(private readonly run: Runner<uc.RegistryDeps>) {}
 
   refresh(): void {
     this.changed.fire(STATS_URI);
   }
 
   async provideTextDocumentContent(): Promise<string> {
-    const s = await call(uc.stats, this.deps, {});
+    const s = await this.run(uc.stats, {});
     const rows = Object.entries(s.counts).map(([t, n]) => `| ${t} | ${n.toLocaleString('en-US')} |`);
     const date = (t: number | null) => (t === null ? '—' : new Date(t).toISOString().replace('T', ' ').slice(0, 19));
     return [
@@ -49,9 +48,9 @@ class StatsProvider implements vscode.TextDocumentContentProvider {
   }
 }
 
-export function registerRegistryCommands(service: RegistryService, log: vscode.LogOutputChannel): vscode.Disposable[] {
-  const deps: uc.RegistryDeps = { registry: service };
-  const stats = new StatsProvider(deps);
+/** `run` runs the registry's use cases where the registry is (the local service). */
+export function registerRegistryCommands(run: Runner<uc.RegistryDeps>, log: vscode.LogOutputChannel): vscode.Disposable[] {
+  const stats = new StatsProvider(run);
   const fail = (e: unknown) => {
     showErrorWithLog(log, describeRegistryError(e));
   };
@@ -68,13 +67,13 @@ export function registerRegistryCommands(service: RegistryService, log: vscode.L
   return [
     vscode.workspace.registerTextDocumentContentProvider(STATS_URI.scheme, stats),
     reg('llmStack.registry.backup', async () => {
-      await service.get(); // an open error is shown as it is, before the progress notification
-      const b = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Backing up the model registry…' }, () => call(uc.backup, deps, { reason: 'manual' }));
+      await run(uc.stats, {}); // an open error is shown as it is, before the progress notification
+      const b = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Backing up the model registry…' }, () => run(uc.backup, { reason: 'manual' }));
       void vscode.window.showInformationMessage(`Registry backed up: ${path.basename(b.file)} (${countsText(b.counts)}).`);
       return b;
     }),
     reg('llmStack.registry.restore', async (file?: string) => {
-      const { backups } = await call(uc.listBackups, deps, {});
+      const { backups } = await run(uc.listBackups, {});
       let chosen = file ? backups.find((b) => b.file === file) : undefined;
       if (!chosen) {
         if (!backups.length) {
@@ -94,13 +93,13 @@ export function registerRegistryCommands(service: RegistryService, log: vscode.L
         'Restore',
       );
       if (answer !== 'Restore') return undefined;
-      const restored = await call(uc.restore, deps, { file: chosen.file });
+      const restored = await run(uc.restore, { file: chosen.file });
       stats.refresh();
       void vscode.window.showInformationMessage(`Registry restored from ${path.basename(restored.file)}.`);
       return restored.file;
     }),
     reg('llmStack.registry.export', async (target?: vscode.Uri) => {
-      await service.get(); // an open error is shown before the save dialog
+      await run(uc.stats, {}); // an open error is shown before the save dialog
       const uri =
         target ??
         (await vscode.window.showSaveDialog({
@@ -110,14 +109,14 @@ export function registerRegistryCommands(service: RegistryService, log: vscode.L
         }));
       if (!uri) return undefined;
       // The save dialog asked about replacing an existing file.
-      const r = await call(uc.exportToFile, deps, { file: uri.fsPath, overwrite: true });
+      const r = await run(uc.exportToFile, { file: uri.fsPath, overwrite: true });
       void vscode.window.showInformationMessage(`Registry exported to ${uri.fsPath} (${r.models} models, ${r.usage} usage events).`);
       return uri.fsPath;
     }),
     reg('llmStack.registry.import', async (source?: vscode.Uri) => {
       const uri = source ?? (await vscode.window.showOpenDialog({ title: 'Import a model registry export', filters: { JSON: ['json'] }, canSelectMany: false }))?.[0];
       if (!uri) return undefined;
-      const report = await call(uc.importFromFile, deps, { file: uri.fsPath });
+      const report = await run(uc.importFromFile, { file: uri.fsPath });
       stats.refresh();
       void vscode.window.showInformationMessage(
         `Imported ${report.models} new models, ${report.versions} versions, ${report.usage} usage events, ${report.benchmarks} benchmark results and ${report.audit} audit entries from ${path.basename(uri.fsPath)}.`,
@@ -125,7 +124,7 @@ export function registerRegistryCommands(service: RegistryService, log: vscode.L
       return report;
     }),
     reg('llmStack.registry.stats', async () => {
-      await service.get(); // surfaces an open error as a message instead of an empty document
+      await run(uc.stats, {}); // surfaces an open error as a message instead of an empty document
       stats.refresh();
       const doc = await vscode.workspace.openTextDocument(STATS_URI);
       await vscode.languages.setTextDocumentLanguage(doc, 'markdown');

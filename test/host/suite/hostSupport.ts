@@ -5,6 +5,9 @@ import * as vscode from 'vscode';
 import type { LlmStackApi } from '../../../src/extension';
 import type { ContainerNodeModel } from '../../../src/core/docker/containerTree';
 import { waitUntil } from '../../support/engine';
+import type { ModelHistory } from '../../../src/app/registry/port';
+import { endpointFacts } from '../../../src/app/registry/portUseCases';
+import type { RuntimeEndpoint } from '../../../src/core/runtimes/runtime';
 
 export async function api(): Promise<LlmStackApi> {
   const ext = vscode.extensions.getExtension<LlmStackApi>('llm-local-stack.llm-local-stack');
@@ -56,4 +59,14 @@ export async function waitForUiDriver(): Promise<void> {
 
 export async function setHost(value: string | undefined): Promise<void> {
   await vscode.workspace.getConfiguration('llmStack').update('docker.host', value, vscode.ConfigurationTarget.Global);
+}
+
+/** The registry's audit log, newest first, as the service answers it (the user's `llmstack registry audit`). */
+export async function auditLog(a: LlmStackApi, limit = 50): Promise<{ ts: number; operation: string; target: string; outcome: string; error: string | null }[]> {
+  return (await (await a.service.client()).call<{ entries: { ts: number; operation: string; target: string; outcome: string; error: string | null }[] }>('registry.audit', { limit })).entries;
+}
+
+/** What the registry remembers of a model of a runtime (the Model Details view's registry part). */
+export async function modelHistory(a: LlmStackApi, endpoint: RuntimeEndpoint, name: string): Promise<ModelHistory> {
+  return (await a.service.client()).call<ModelHistory>('registry.modelHistory', { endpoint: endpointFacts(endpoint), name });
 }

@@ -13,7 +13,7 @@ import { engine, removeTestContainers, waitUntil } from '../../support/engine';
 import { formatParameterCount } from '../../../src/core/runtimes/gguf';
 import { tinyParameterCount, writeTinyGguf } from '../../support/gguf';
 import { startRuntime } from '../../support/runtime';
-import { api } from './hostSupport';
+import { api, auditLog, modelHistory } from './hostSupport';
 
 const cfg = () => vscode.workspace.getConfiguration('llmStack');
 
@@ -100,12 +100,12 @@ describe('Models view on the real test runtime (host)', function () {
     const node = modelNodes(a, runtimeId).find((m) => m.name === 'medium:latest')!;
     assert.match(node.description, /^\d+(\.\d+)? [kM]B · F32 · llama/);
     assert.match(node.contextValue, /\bunloaded\b/);
-    const { repos } = await a.registry.get();
-    const row = repos.listModels({ search: 'medium' }).find((m) => m.name === 'medium' && m.tag === 'latest');
-    assert.ok(row, 'the registry holds the pulled model');
-    assert.match(row.digest ?? '', /^sha256:[0-9a-f]{64}$/);
-    assert.deepEqual(repos.usageByDay(row.id, 1).map((u) => u.kind), ['pull']);
-    assert.ok(repos.recentAudit(20).some((e) => e.operation === 'model.pull' && e.target.endsWith('/medium') && e.outcome === 'ok'));
+    // The registry is the service's: read through it, as `llmstack` and every window do.
+    const row = await modelHistory(a, a.catalog.get(runtimeId)!.endpoint, 'medium:latest');
+    assert.equal(row.versions.length, 1, 'the registry holds the pulled model');
+    assert.match(row.versions[0].digest, /^sha256:[0-9a-f]{64}$/);
+    assert.deepEqual(row.usage.map((u) => u.kind), ['pull']);
+    assert.ok((await auditLog(a, 20)).some((e) => e.operation === 'model.pull' && e.target.endsWith('/medium') && e.outcome === 'ok'));
     // The runtime's file is reached through the container's bind mount and hashed on this machine.
     assert.match(node.contextValue, /\bverifiable\b/);
     assert.equal(await vscode.commands.executeCommand('llmStack.models.verify', { runtimeId, name: 'medium:latest' }), 'match');
@@ -134,9 +134,8 @@ describe('Models view on the real test runtime (host)', function () {
     assert.match(rootFor(a, runtimeId)!.description, /· 1 loaded$/);
     await vscode.commands.executeCommand('llmStack.models.unload', target);
     await waitForModels(a, 'medium unloaded', () => modelNodes(a, runtimeId).find((m) => m.name === 'medium:latest')?.loaded === false);
-    const { repos } = await a.registry.get();
-    const id = repos.listModels({ search: 'medium' })[0].id;
-    assert.deepEqual(repos.usageByDay(id, 1).map((u) => u.kind), ['load', 'pull', 'unload']);
+    const h = await modelHistory(a, a.catalog.get(runtimeId)!.endpoint, 'medium:latest');
+    assert.deepEqual(h.usage.map((u) => u.kind), ['load', 'pull', 'unload']);
   });
 
   it('records a generation as a usage event with its token counts', async () => {
@@ -144,9 +143,7 @@ describe('Models view on the real test runtime (host)', function () {
     const text = await vscode.commands.executeCommand<string | undefined>('llmStack.models.tryPrompt', { runtimeId, name: 'medium:latest' }, 'Hello there');
     // The command answers undefined when it failed (and showed an error): an answer has text.
     assert.ok(typeof text === 'string' && text.length > 0, `the answer: ${JSON.stringify(text)}`);
-    const { repos } = await a.registry.get();
-    const id = repos.listModels({ search: 'medium' })[0].id;
-    const gen = repos.usageByDay(id, 1).find((u) => u.kind === 'generate');
+    const gen = (await modelHistory(a, a.catalog.get(runtimeId)!.endpoint, 'medium:latest')).usage.find((u) => u.kind === 'generate');
     assert.ok(gen && gen.count === 1 && gen.outputTokens > 0, JSON.stringify(gen));
     assert.ok(a.catalog.lastUsed(runtimeId, 'medium:latest')! > Date.now() - 60_000);
   });
@@ -174,8 +171,7 @@ describe('Models view on the real test runtime (host)', function () {
     fs.writeSync(fd, Buffer.from([0x5a]), 0, 1, fs.statSync(file).size - 1);
     fs.closeSync(fd);
     assert.equal(await vscode.commands.executeCommand('llmStack.models.verify', target), 'mismatch');
-    const { repos } = await a.registry.get();
-    const entry = repos.recentAudit(20).find((e) => e.operation === 'model.verify' && e.outcome === 'error');
+    const entry = (await auditLog(a, 20)).find((e) => e.operation === 'model.verify' && e.outcome === 'error');
     assert.match(entry?.error ?? '', /the file changed/);
   });
 
@@ -192,8 +188,7 @@ describe('Models view on the real test runtime (host)', function () {
     await a.catalog.refresh(runtimeId);
     assert.ok(a.catalog.model(runtimeId, 'medium:latest')?.loaded, 'still loaded before the idle time');
     await waitForModels(a, 'medium unloaded by the idle timer', () => modelNodes(a, runtimeId).find((m) => m.name === 'medium:latest')?.loaded === false, 60_000);
-    const { repos } = await a.registry.get();
-    assert.ok(repos.recentAudit(20).some((e) => e.operation === 'model.unload.idle' && e.target.endsWith('/medium:latest') && e.outcome === 'ok'));
+    assert.ok((await auditLog(a, 20)).some((e) => e.operation === 'model.unload.idle' && e.target.endsWith('/medium:latest') && e.outcome === 'ok'));
     await cfg().update('models.idleUnloadMinutes', undefined, vscode.ConfigurationTarget.Global);
   });
 
@@ -201,6 +196,7 @@ describe('Models view on the real test runtime (host)', function () {
     const a = await api();
     fs.rmSync(path.join(dir, 'models', 'big__latest.gguf'));
     await a.catalog.refresh(runtimeId);
+    const before = a.catalog.get(runtimeId)!.endpoint;
     let started!: () => void;
     const progressed = new Promise<void>((r) => (started = r));
     const pull = a.catalog.pull(runtimeId, 'big', (s) => s.completed > 1_000_000 && started());
@@ -209,12 +205,11 @@ describe('Models view on the real test runtime (host)', function () {
     await engine().getContainer(containerId).kill();
     await assert.rejects(pull, (e: Error) => /broke in the middle|stopped|closed the stream|Cannot reach/.test(e.message));
     await waitUntil('the runtime to leave the view', () => !a.catalog.get(runtimeId), 30_000);
-    const { repos } = await a.registry.get();
-    assert.ok(repos.recentAudit(20).some((e) => e.operation === 'model.pull' && e.target.endsWith('/big') && e.outcome === 'error'));
+    assert.ok((await auditLog(a, 20)).some((e) => e.operation === 'model.pull' && e.target.endsWith('/big') && e.outcome === 'error'));
     // "big" was pulled once, completely, by an earlier test: the broken pull adds no second one.
-    const big = repos.listModels({ search: 'big' }).find((m) => m.name === 'big' && m.tag === 'latest');
-    assert.ok(big, 'the registry holds big:latest from its first pull');
-    assert.deepEqual(repos.usageByDay(big.id, 1).filter((u) => u.kind === 'pull').map((u) => u.count), [1], 'no second pull recorded');
+    const big = await modelHistory(a, before, 'big:latest');
+    assert.equal(big.versions.length, 1, 'the registry holds big:latest from its first pull');
+    assert.deepEqual(big.usage.filter((u) => u.kind === 'pull').map((u) => u.count), [1], 'no second pull recorded');
     assert.ok(fs.existsSync(path.join(dir, 'models', 'big__latest.gguf.partial')), 'the partial download stays for a resume');
     await engine().getContainer(containerId).start();
     // The engine publishes the restarted container on a new random port: a new endpoint.
@@ -230,11 +225,9 @@ describe('Models view on the real test runtime (host)', function () {
     const a = await api();
     await a.catalog.delete(runtimeId, 'big:latest');
     await waitForModels(a, 'big gone', () => !modelNodes(a, runtimeId).some((m) => m.name === 'big:latest'));
-    const { repos } = await a.registry.get();
     // The restarted container answers on another port: another runtime row, with its own "big".
-    const rt = repos.listRuntimes().find((r) => `ollama@${r.endpoint}` === runtimeId)!;
-    const row = repos.findModel(rt.id, 'big', 'latest')!;
-    assert.ok(repos.usageByDay(row.id, 1).some((u) => u.kind === 'delete'));
+    const endpoint = a.catalog.get(runtimeId)!.endpoint;
+    assert.ok((await modelHistory(a, endpoint, 'big:latest')).usage.some((u) => u.kind === 'delete'));
     await assert.rejects(a.catalog.delete(runtimeId, 'big:latest'), /not found/);
   });
 });

@@ -1,12 +1,24 @@
-// The model registry inside the real host: audit entries from container actions, export and
-// import through the commands, and a malformed import that changes nothing.
+// The model registry from the real host: the window is a client of the local service, which owns
+// the file. Audit entries from container actions, export and import through the commands, a
+// malformed import that changes nothing, encryption turned on and off from the settings.
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { createTestContainer, removeTestContainers, uniqueName, waitUntil } from '../../support/engine';
-import { api, treeNodes, waitForTree } from './hostSupport';
+import { endpointFacts } from '../../../src/app/registry/portUseCases';
+import type { RuntimeEndpoint } from '../../../src/core/runtimes/runtime';
+import { api, auditLog, treeNodes, waitForTree } from './hostSupport';
+
+/** A runtime the registry is told about as a window's catalog tells it (through the service). */
+function fakeRuntime(name: string): RuntimeEndpoint {
+  return { id: `ollama@http://127.0.0.1:1/${name}`, kind: 'ollama', api: 'ollama', name, baseUrl: `http://127.0.0.1:1/${name}`, source: 'user' };
+}
+
+async function counts(a: Awaited<ReturnType<typeof api>>): Promise<Record<string, number>> {
+  return (await (await a.service.client()).call<{ counts: Record<string, number> }>('registry.stats', {})).counts;
+}
 
 describe('model registry in the real host (host)', function () {
   this.timeout(120_000);
@@ -23,16 +35,14 @@ describe('model registry in the real host (host)', function () {
     await createTestContainer({ name });
     await waitForTree(a, name, (nodes) => nodes.some((n) => n.name === name && n.record.state === 'running'));
     await vscode.commands.executeCommand('llmStack.containers.stop', treeNodes(a).find((n) => n.name === name));
-    const { repos } = await a.registry.get();
-    const entry = await waitUntil('the audit entry', () => repos.recentAudit(50).find((e) => e.operation === 'container.stop' && e.target.startsWith(name)), 20_000);
+    const entry = await waitUntil('the audit entry', async () => (await auditLog(a)).find((e) => e.operation === 'container.stop' && e.target.startsWith(name)), 20_000, 200);
     assert.equal(entry.outcome, 'ok');
   });
 
   it('exports to JSON and imports it again without duplicating anything', async () => {
     const a = await api();
-    const { repos } = await a.registry.get();
-    const rt = repos.upsertRuntime({ kind: 'ollama', name: 'host test', endpoint: 'http://127.0.0.1:1/host-test' });
-    repos.upsertModel({ runtimeId: rt, name: 'tiny', tag: 'q4', digest: 'c'.repeat(64), sizeBytes: 1234 });
+    const client = await a.service.client();
+    await client.call('registry.syncListing', { endpoint: endpointFacts(fakeRuntime('host test')), models: [{ name: 'tiny:q4', digest: `sha256:${'c'.repeat(64)}`, sizeBytes: 1234 }] });
     const file = vscode.Uri.file(path.join(tmp, 'export.json'));
     const written = await vscode.commands.executeCommand<string>('llmStack.registry.export', file);
     assert.equal(written, file.fsPath);
@@ -45,21 +55,19 @@ describe('model registry in the real host (host)', function () {
 
   it('refuses a malformed import with a clear error and keeps the data', async () => {
     const a = await api();
-    const { registry } = await a.registry.get();
-    const before = registry.counts();
+    const before = await counts(a);
     const bad = path.join(tmp, 'bad.json');
     fs.writeFileSync(bad, '{"format":"llm-local-stack-registry","version":1,"models":"nope"}');
     const result = await vscode.commands.executeCommand('llmStack.registry.import', vscode.Uri.file(bad));
     assert.equal(result, undefined);
-    assert.deepEqual(registry.counts(), before);
+    assert.deepEqual(await counts(a), before);
   });
 
-  it('encrypts the file at rest when turned on (key in SecretStorage), and writes it plain again when turned off', async () => {
+  it("encrypts the file at rest when turned on (the key in the service's 0600 key file), and writes it plain again when turned off", async () => {
     const a = await api();
-    const { repos } = await a.registry.get();
-    const rt = repos.upsertRuntime({ kind: 'llamacpp', name: 'enc', endpoint: 'http://127.0.0.1:1/enc' });
-    repos.upsertModel({ runtimeId: rt, name: 'secret-model-name', tag: 'q8' });
-    const file = a.registry.file;
+    const enc = fakeRuntime('enc');
+    await (await a.service.client()).call('registry.syncListing', { endpoint: endpointFacts(enc), models: [{ name: 'secret-model-name:q8' }] });
+    const file = a.service.registryFile;
     const head = () => fs.readFileSync(file).subarray(0, 16).toString('latin1');
     const cfg = () => vscode.workspace.getConfiguration('llmStack');
     try {
@@ -67,15 +75,14 @@ describe('model registry in the real host (host)', function () {
       await waitUntil('the encrypted file', () => head().startsWith('LLMSREG\x01'), 30_000, 100);
       const bytes = fs.readFileSync(file);
       assert.equal(bytes.includes(Buffer.from('secret-model-name')), false, 'no plaintext in the file');
-      const reopened = await a.registry.get();
-      assert.ok(reopened.registry.encrypted);
-      assert.equal(reopened.repos.findModel(rt, 'secret-model-name', 'q8')?.name, 'secret-model-name');
+      const stats = await (await a.service.client()).call<{ encrypted: boolean }>('registry.stats', {});
+      assert.ok(stats.encrypted);
     } finally {
       await cfg().update('registry.encrypt', undefined, vscode.ConfigurationTarget.Global);
     }
     await waitUntil('the plain file again', () => head().startsWith('SQLite format 3'), 30_000, 100);
-    const { repos: after } = await a.registry.get();
-    assert.equal(after.findModel(rt, 'secret-model-name', 'q8')?.tag, 'q8');
+    const listed = JSON.parse(fs.readFileSync((await (await a.service.client()).call<{ file: string }>('registry.export', { file: path.join(tmp, 'after.json') })).file, 'utf8')) as { models: { key: { name: string; tag: string } }[] };
+    assert.ok(listed.models.some((m) => m.key.name === 'secret-model-name' && m.key.tag === 'q8'), 'the model survived both rewrites');
   });
 
   it('shows statistics as a read-only document', async () => {
