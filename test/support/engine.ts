@@ -368,9 +368,17 @@ export async function hasGwbridge(docker: Docker = engine()): Promise<boolean> {
  * the left swarm's gateway endpoints are still being taken down, so it is retried until gone (bounded).
  */
 export async function removeGwbridge(docker: Docker = engine()): Promise<void> {
-  await waitUntil('docker_gwbridge to be removed', async () => {
-    if (!(await hasGwbridge(docker))) return true;
-    await docker.getNetwork('docker_gwbridge').remove().catch(() => undefined);
-    return !(await hasGwbridge(docker));
-  }, 30_000, 250);
+  // After a swarm leave the engine tears the ingress sandbox down in the background; until it has,
+  // the bridge "has active endpoints". On a loaded machine that took over 30 s once: wait up to
+  // 90 s. A refused removal throws, so the timeout names the engine's last answer.
+  await waitUntil(
+    'docker_gwbridge to be removed',
+    async () => {
+      if (!(await hasGwbridge(docker))) return true;
+      await docker.getNetwork('docker_gwbridge').remove();
+      return !(await hasGwbridge(docker));
+    },
+    90_000,
+    250,
+  );
 }
