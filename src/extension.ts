@@ -61,6 +61,8 @@ export interface LlmStackApi {
   readonly stacks: StackController;
   readonly hardware: HardwareProbe;
   readonly metricsPanel: MetricsPanel;
+  /** The extension's own storage folder (where a registry lived before the service). */
+  readonly globalStorage: string;
   /** Duration of activate() in milliseconds. */
   readonly activationMs: number;
 }
@@ -91,7 +93,7 @@ export function activate(context: vscode.ExtensionContext): LlmStackApi {
   const statusBar = new HealthStatusBar(connection, cache, classifiers, alertMonitor);
   // The registry lives in the local service: one process writes it however many windows are open.
   const service = new ServiceLink(context, log);
-  const registryPort = new RemoteRegistryPort(() => service.client());
+  const registryPort = new RemoteRegistryPort(service);
   /** Records an operation in the registry's audit log; never throws into the caller's path. */
   const audit = async (operation: string, target: string, error?: string) => {
     try {
@@ -200,7 +202,7 @@ export function activate(context: vscode.ExtensionContext): LlmStackApi {
     ...registerModelCommands({ app: modelsApp, tree: modelsTree, secrets: context.secrets, log }),
     registerInspect(containerApp),
     ...registerContainerCommands({ app: containerApp, logs, log }),
-    ...registerRegistryCommands(remoteRunner<RegistryDeps>(() => service.client()), log),
+    ...registerRegistryCommands(remoteRunner<RegistryDeps>(service), log),
     service,
     ...registerEngineCommands({ connection, cache, log, summary: () => statusBar.summary?.text }),
     vscode.workspace.onDidChangeConfiguration((e) => {
@@ -243,6 +245,7 @@ export function activate(context: vscode.ExtensionContext): LlmStackApi {
     stacks: stackCommands.controller,
     hardware,
     metricsPanel: metrics.panel,
+    globalStorage: context.globalStorageUri.fsPath,
     activationMs,
   };
 }

@@ -287,8 +287,8 @@ export async function connectService(paths: ServicePaths, options: ConnectOption
  * Runs use cases in the service: same names, same inputs; the answer is checked against the use
  * case's output schema, as a local call's is.
  */
-export function remoteRunner<D>(client: () => Promise<ServiceClient>): Runner<D> {
-  return async (u, input, options) => u.output.parse(await (await client()).call(u.name, input, options));
+export function remoteRunner<D>(service: Pick<ServiceClient, 'call'>): Runner<D> {
+  return async (u, input, options) => u.output.parse(await service.call(u.name, input, options));
 }
 
 /** Asks the service to stop and resolves once it has released its lock (its work done, the registry saved). */

@@ -7,10 +7,11 @@ import type { RuntimeEndpoint, RuntimeListing, RuntimeModel } from '../core/runt
 import type { ServiceClient } from './client';
 
 export class RemoteRegistryPort implements RegistryPort {
-  constructor(private readonly client: () => Promise<ServiceClient>) {}
+  /** `service` calls a use case in the service (a ServiceClient, or an editor window's link that restarts it). */
+  constructor(private readonly service: Pick<ServiceClient, 'call'>) {}
 
-  private async call<T>(name: string, input: unknown): Promise<T> {
-    return (await this.client()).call<T>(name, input);
+  private call<T>(name: string, input: unknown): Promise<T> {
+    return this.service.call<T>(name, input);
   }
 
   async syncListing(endpoint: RuntimeEndpoint, listing: RuntimeListing): Promise<ReadonlyMap<string, number>> {

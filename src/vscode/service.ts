@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { KEY_SECRET, registryFile } from '../app/registry/host';
 import { errorMessage } from '../core/lifecycle';
-import { connectService, startCommandFor, type ServiceClient } from '../service/client';
+import { connectService, ServiceError, startCommandFor, type ServiceClient } from '../service/client';
 import { FileKeyStore } from '../service/keys';
 import { ensurePrivateDir, servicePaths, type ServicePaths } from '../service/paths';
 import { registrySettings } from './settings';
@@ -27,6 +27,21 @@ export class ServiceLink implements vscode.Disposable {
   /** The registry file the service keeps (for the statistics and the tests). */
   get registryFile(): string {
     return registryFile(this.paths.dataDir);
+  }
+
+  /**
+   * Calls a use case in the service. When the service is gone (killed, crashed) the request never
+   * reached it: the service is started again and the call made once more.
+   */
+  async call<T>(name: string, input: unknown, options?: Parameters<ServiceClient['call']>[2]): Promise<T> {
+    try {
+      return await (await this.client()).call<T>(name, input, options);
+    } catch (e) {
+      if (!(e instanceof ServiceError && e.code === 'not_running') || this.disposed) throw e;
+      this.log.warn('The LLM Stack service is gone; starting it again.');
+      this.connecting = undefined;
+      return (await this.client()).call<T>(name, input, options);
+    }
   }
 
   /** A client of the running service, started first when none answers. */

@@ -6,6 +6,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { format } from 'node:util';
+import { Registry } from '../../src/core/registry/registry';
+import { RegistryRepositories } from '../../src/core/registry/repositories';
 import { chromium, Browser, Page } from 'playwright-core';
 import { freePort } from '../support/net';
 
@@ -32,6 +34,8 @@ export interface HostOptions {
   readonly restricted?: boolean;
   /** Files to create in the workspace folder (relative path → content). */
   readonly workspaceFiles?: Record<string, string>;
+  /** Files to put in the extension's global storage before it starts (relative path → content). */
+  readonly globalStorageFiles?: Record<string, Buffer>;
 }
 
 export interface RunningHost {
@@ -79,6 +83,11 @@ export async function startHost(o: HostOptions = {}): Promise<RunningHost> {
   for (const [rel, content] of Object.entries(o.workspaceFiles ?? {})) {
     fs.mkdirSync(path.dirname(path.join(workspace, rel)), { recursive: true });
     fs.writeFileSync(path.join(workspace, rel), content);
+  }
+  const globalStorage = path.join(userData, 'User', 'globalStorage', 'llm-local-stack.llm-local-stack');
+  for (const [rel, content] of Object.entries(o.globalStorageFiles ?? {})) {
+    fs.mkdirSync(path.dirname(path.join(globalStorage, rel)), { recursive: true });
+    fs.writeFileSync(path.join(globalStorage, rel), content);
   }
   fs.writeFileSync(
     path.join(userData, 'User', 'settings.json'),
@@ -174,6 +183,25 @@ async function stopService(home: string): Promise<void> {
   const deadline = Date.now() + 10_000;
   while (alive() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   if (alive()) process.kill(pid, 'SIGKILL');
+}
+
+/** A registry file with one model, as the extension wrote it in its global storage before the service. */
+export async function registryBeforeTheService(): Promise<Record<string, Buffer>> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'llmstack-old-registry-'));
+  try {
+    const file = path.join(dir, 'registry.sqlite');
+    const registry = await Registry.open({ file });
+    const repos = new RegistryRepositories(registry);
+    const rt = repos.upsertRuntime({ kind: 'ollama', name: 'before-the-service', endpoint: 'http://127.0.0.1:1/before' });
+    repos.upsertModel({ runtimeId: rt, name: 'migrated-model', tag: 'q4' });
+    await registry.compact();
+    await registry.close();
+    const files: Record<string, Buffer> = { 'registry.sqlite': fs.readFileSync(file) };
+    if (fs.existsSync(`${file}.journal`)) files['registry.sqlite.journal'] = fs.readFileSync(`${file}.journal`);
+    return files;
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** Finds lines in the extension host's logs that report unhandled errors from this extension. */

@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { createTestContainer, OLLAMA_LIKE, removeTestContainers, waitUntil } from '../support/engine';
 import { buildRuntimeImage } from '../support/runtime';
 import { ChartPixels, describeCharts, metricsFrame, readChartPixels } from './chartPixels';
-import { ROOT, startHost, unhandledErrors } from './codeServerHost';
+import { registryBeforeTheService, ROOT, startHost, unhandledErrors } from './codeServerHost';
 import { glueCoverageDir, reportGlueCoverage } from './glueCoverage';
 
 const RESULTS = path.join(ROOT, 'test-results');
@@ -284,6 +284,8 @@ async function main(): Promise<number> {
   const sync = fs.mkdtempSync(path.join(os.tmpdir(), 'llmstack-sync-'));
   const host = await startHost({
     testsPath: path.join(ROOT, 'out', 'test', 'host', 'suite', 'index.js'),
+    // A registry as the extension kept it before the service: it must move to the service's folder.
+    globalStorageFiles: await registryBeforeTheService(),
     env: { ...coverageEnv, LLMSTACK_HOST_SYNC_DIR: sync },
     onLog: (l) => console.log(`  [host] ${l}`),
   });

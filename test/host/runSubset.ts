@@ -2,13 +2,13 @@
 // screenshots: LLMSTACK_HOST_GREP=<regexp> node out/test/host/runSubset.js. For iterating;
 // the host tier itself is runCodeServer.ts.
 import * as path from 'node:path';
-import { ROOT, startHost, unhandledErrors } from './codeServerHost';
+import { registryBeforeTheService, ROOT, startHost, unhandledErrors } from './codeServerHost';
 import { buildRuntimeImage } from '../support/runtime';
 
 async function main(): Promise<number> {
   if (!process.env.LLMSTACK_HOST_GREP) throw new Error('set LLMSTACK_HOST_GREP to the tests to run (a regular expression on their titles)');
   buildRuntimeImage();
-  const host = await startHost({ testsPath: path.join(ROOT, 'out', 'test', 'host', 'suite', 'index.js'), onLog: (l) => console.log(`  [host] ${l}`) });
+  const host = await startHost({ testsPath: path.join(ROOT, 'out', 'test', 'host', 'suite', 'index.js'), globalStorageFiles: await registryBeforeTheService(), onLog: (l) => console.log(`  [host] ${l}`) });
   try {
     const code = await Promise.race([host.exit, new Promise<number>((r) => setTimeout(() => r(124), 20 * 60_000))]);
     const unhandled = unhandledErrors(host.dir, host.logs);

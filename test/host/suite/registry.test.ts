@@ -28,6 +28,16 @@ describe('model registry in the real host (host)', function () {
     await removeTestContainers().catch(() => undefined);
   });
 
+  it('moved the registry the extension kept in its own storage to the service, once, keeping the old file', async () => {
+    const a = await api();
+    const out = path.join(tmp, 'migrated.json');
+    const exported = await (await a.service.client()).call<{ file: string }>('registry.export', { file: out });
+    const data = JSON.parse(fs.readFileSync(exported.file, 'utf8')) as { models: { key: { name: string; tag: string } }[] };
+    assert.ok(data.models.some((m) => m.key.name === 'migrated-model' && m.key.tag === 'q4'), "the old registry's model is in the service's registry");
+    assert.ok(fs.existsSync(path.join(a.globalStorage, 'registry.sqlite.moved-to-service')), 'the old file is kept beside itself');
+    assert.equal(fs.existsSync(path.join(a.globalStorage, 'registry.sqlite')), false, 'and no longer read');
+  });
+
   it('records container actions in the audit log', async () => {
     const a = await api();
     await waitUntil('the engine connection', () => a.connection.state.kind === 'connected' && a.cache.isLoaded, 60_000);
@@ -83,6 +93,28 @@ describe('model registry in the real host (host)', function () {
     await waitUntil('the plain file again', () => head().startsWith('SQLite format 3'), 30_000, 100);
     const listed = JSON.parse(fs.readFileSync((await (await a.service.client()).call<{ file: string }>('registry.export', { file: path.join(tmp, 'after.json') })).file, 'utf8')) as { models: { key: { name: string; tag: string } }[] };
     assert.ok(listed.models.some((m) => m.key.name === 'secret-model-name' && m.key.tag === 'q8'), 'the model survived both rewrites');
+  });
+
+  it('the service killed with SIGKILL: the next registry command starts it again, and what it acknowledged is kept', async () => {
+    const a = await api();
+    await (await a.service.client()).call('registry.recordAudit', { operation: 'host.beforeKill', target: 'kill' });
+    const pid = Number.parseInt(fs.readFileSync(a.service.paths.lockFile, 'utf8'), 10);
+    process.kill(pid, 'SIGKILL');
+    await waitUntil('the service to be gone', () => {
+      try {
+        process.kill(pid, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    }, 10_000, 20);
+    // A registry command, as the user runs it: it answers, from a new service.
+    const text = await vscode.commands.executeCommand<string>('llmStack.registry.stats');
+    assert.match(text, /# LLM Stack model registry/);
+    await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+    const newPid = Number.parseInt(fs.readFileSync(a.service.paths.lockFile, 'utf8'), 10);
+    assert.notEqual(newPid, pid, 'a new service holds the lock');
+    assert.ok((await auditLog(a, 100)).some((e) => e.operation === 'host.beforeKill'), 'the acknowledged entry survived the kill');
   });
 
   it('shows statistics as a read-only document', async () => {

@@ -20,8 +20,8 @@ describe('the registry port through the service (integration)', function () {
   before(async () => {
     home = newHome();
     served = await serve(home);
-    w1 = new RemoteRegistryPort(() => Promise.resolve(home.client()));
-    w2 = new RemoteRegistryPort(() => Promise.resolve(home.client()));
+    w1 = new RemoteRegistryPort(home.client());
+    w2 = new RemoteRegistryPort(home.client());
   });
   after(async () => {
     await stopServed(served);
