@@ -1,0 +1,66 @@
+// Idle unload with the service and a window: the service unloads a model nobody uses, but not one a
+// window keeps using (the window records its uses through the service, and the service reads them
+// back from the registry before it unloads anything).
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { RuntimeEndpoint } from '../../../src/core/runtimes/runtime';
+import { RemoteRegistryPort } from '../../../src/service/remotePort';
+import { writeTinyGguf } from '../../support/gguf';
+import { type RuntimeProcess, startRuntimeProcess } from '../../support/runtimeProcess';
+import { newHome, serve, stopServed, type Home, type Served } from './support';
+
+interface Listed {
+  runtimes: { id: string; models: { name: string; loaded?: unknown }[] }[];
+}
+
+describe('idle unload in the service with a window using the model (integration)', function () {
+  this.timeout(120_000);
+  let home: Home;
+  let served: Served;
+  let ollama: RuntimeProcess;
+  let runtimeId: string;
+
+  before(async () => {
+    home = newHome();
+    const dir = path.join(home.dir, 'models');
+    fs.mkdirSync(dir, { recursive: true });
+    writeTinyGguf(path.join(dir, 'chat__1b.gguf'), { name: 'chat', contextLength: 256, seed: 7 });
+    ollama = await startRuntimeProcess({ modelsDir: dir });
+    runtimeId = `ollama@${ollama.base}`;
+    // 0.05 minutes: a model unused for 3 s is unloaded.
+    home.config({ runtimes: { endpoints: [{ url: ollama.base, kind: 'ollama', name: 'idle-ollama' }] }, models: { idleUnloadMinutes: 0.05 } });
+    served = await serve(home);
+  });
+  after(async () => {
+    await stopServed(served);
+    await ollama?.stop();
+    home?.cleanup();
+  });
+
+  const loaded = async () => {
+    const { runtimes } = await home.client().call<Listed>('models.list', { runtimeId, refresh: true });
+    return !!runtimes[0].models.find((m) => m.name === 'chat:1b')?.loaded;
+  };
+
+  it('keeps a model a window uses every second loaded past the idle time, and unloads it once the window stops', async () => {
+    await home.client().call('models.load', { models: [{ runtimeId, name: 'chat:1b' }] });
+    assert.equal(await loaded(), true);
+    const endpoint = ((await home.client().call<{ runtimes: RuntimeEndpoint[] }>('models.list', { runtimeId })).runtimes[0] as unknown) as RuntimeEndpoint;
+    const window = new RemoteRegistryPort(home.client());
+    // The window uses the model (through its own connection to the runtime) and records each use:
+    // 7 s of uses, more than twice the idle time.
+    const until = Date.now() + 7_000;
+    while (Date.now() < until) {
+      await window.recordUsage(endpoint, 'chat:1b', 'generate', { outputTokens: 1, durationMs: 1 });
+      await new Promise((r) => setTimeout(r, 1_000));
+    }
+    assert.equal(await loaded(), true, 'the service did not unload a model the window was using');
+    // Unused from now on: the service unloads it (waited for, bounded).
+    const deadline = Date.now() + 30_000;
+    while ((await loaded()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+    assert.equal(await loaded(), false, 'unloaded once idle');
+    const { entries } = await home.client().call<{ entries: { operation: string; target: string }[] }>('registry.audit', { limit: 50 });
+    assert.ok(entries.some((e) => e.operation === 'model.unload.idle' && e.target.endsWith('/chat:1b')), JSON.stringify(entries));
+  });
+});
