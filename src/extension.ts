@@ -48,6 +48,8 @@ export interface LlmStackApi {
   readonly logs: ContainerLogs;
   /** The local service this window is a client of (it owns the registry). */
   readonly service: ServiceLink;
+  /** This window's way to the registry: what its catalog and use cases record go through it. */
+  readonly registryPort: RemoteRegistryPort;
   readonly catalog: ModelCatalog;
   readonly modelsTree: ModelsTreeProvider;
   readonly modelsView: vscode.TreeView<unknown>;
@@ -232,6 +234,7 @@ export function activate(context: vscode.ExtensionContext): LlmStackApi {
     statusBar,
     logs,
     service,
+    registryPort,
     catalog,
     modelsTree,
     modelsView: models.view as vscode.TreeView<unknown>,

@@ -45,6 +45,10 @@ export interface RunningHost {
   readonly logs: string[];
   /** Resolves with the suite's exit code (0 passed, 1 failed) once codeAutomationExit is called. */
   readonly exit: Promise<number>;
+  /** The local service's home (LLMSTACK_HOME) of this host. */
+  readonly serviceHome: string;
+  /** Opens one more browser window on the same workspace and payload: its own extension host, its own tests. */
+  openWindow(): Promise<{ page: Page; exit: Promise<number> }>;
   close(): Promise<void>;
 }
 
@@ -140,21 +144,25 @@ export async function startHost(o: HostOptions = {}): Promise<RunningHost> {
   try {
     await waitHttp(`http://${host}/healthz`, 60_000, proc);
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
-    const page = await browser.newPage({ viewport: o.viewport ?? { width: 1400, height: 850 } });
-    let resolveExit!: (code: number) => void;
-    const exit = new Promise<number>((r) => (resolveExit = r));
-    await page.exposeFunction('codeAutomationLog', (type: string, args: unknown[]) => {
-      const text = format(...(Array.isArray(args) ? args : [args]));
-      onLog(`[${type}] ${text}`);
-    });
-    await page.exposeFunction('codeAutomationExit', (code: number) => resolveExit(code));
     const remote = (p: string) => `vscode-remote://${host}${p}`;
     const payload: [string, string][] = [['extensionDevelopmentPath', remote(ROOT)], ['skipWelcome', 'true']];
     if (o.testsPath) payload.push(['extensionTestsPath', remote(o.testsPath)]);
     const url = `http://${host}/?folder=${encodeURIComponent(workspace)}&payload=${encodeURIComponent(JSON.stringify(payload))}`;
-    await page.goto(url);
-    await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
-    return { page, url, dir, logs, exit, close };
+    const openWindow = async () => {
+      const page = await browser!.newPage({ viewport: o.viewport ?? { width: 1400, height: 850 } });
+      let resolveExit!: (code: number) => void;
+      const exit = new Promise<number>((r) => (resolveExit = r));
+      await page.exposeFunction('codeAutomationLog', (type: string, args: unknown[]) => {
+        const text = format(...(Array.isArray(args) ? args : [args]));
+        onLog(`[${type}] ${text}`);
+      });
+      await page.exposeFunction('codeAutomationExit', (code: number) => resolveExit(code));
+      await page.goto(url);
+      await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
+      return { page, exit };
+    };
+    const { page, exit } = await openWindow();
+    return { page, url, dir, logs, exit, serviceHome, openWindow, close };
   } catch (e) {
     await close();
     throw e;

@@ -10,6 +10,10 @@ import { createTestContainer, OLLAMA_LIKE, removeTestContainers, waitUntil } fro
 import { buildRuntimeImage } from '../support/runtime';
 import { ChartPixels, describeCharts, metricsFrame, readChartPixels } from './chartPixels';
 import { registryBeforeTheService, ROOT, startHost, unhandledErrors } from './codeServerHost';
+import { endpointFacts } from '../../src/app/registry/portUseCases';
+import { ServiceClient } from '../../src/service/client';
+import { servicePaths } from '../../src/service/paths';
+import { SHARED } from './twoWindowsShared';
 import { glueCoverageDir, reportGlueCoverage } from './glueCoverage';
 
 const RESULTS = path.join(ROOT, 'test-results');
@@ -259,6 +263,48 @@ async function restrictedSession(): Promise<void> {
   }
 }
 
+/**
+ * Two editor windows on one code-server (two extension hosts) write to the registry at the same
+ * time through the local service; every write of both must be there.
+ */
+async function twoWindowsSession(): Promise<void> {
+  const sync = fs.mkdtempSync(path.join(os.tmpdir(), 'llmstack-two-'));
+  const host = await startHost({
+    env: { ...coverageEnv, LLMSTACK_HOST_SYNC_DIR: sync },
+    testsPath: path.join(ROOT, 'out', 'test', 'host', 'twoWindows.js'),
+    onLog: (l) => {
+      if (/TWO_WINDOWS|AssertionError|Error/.test(l)) console.log(`  [two windows] ${l}`);
+    },
+  });
+  try {
+    const second = await host.openWindow();
+    await waitUntil('both windows ready', () => fs.readdirSync(sync).filter((f) => f.startsWith('ready-')).length === 2, 120_000, 50);
+    fs.writeFileSync(path.join(sync, 'go'), '');
+    const codes = await Promise.race([Promise.all([host.exit, second.exit]), new Promise<number[]>((r) => setTimeout(() => r([124, 124]), 180_000))]);
+    if (codes.some((c) => c !== 0)) throw new Error(`a window's run failed (exit codes ${codes.join(', ')})`);
+    const done = fs
+      .readdirSync(sync)
+      .filter((f) => f.startsWith('done-'))
+      .map((f) => z.object({ me: z.string(), start: z.number(), end: z.number() }).parse(JSON.parse(fs.readFileSync(path.join(sync, f), 'utf8'))));
+    if (done.length !== 2) throw new Error(`${done.length} windows finished, not 2`);
+    const overlap = Math.min(...done.map((d) => d.end)) - Math.max(...done.map((d) => d.start));
+    if (overlap <= 0) throw new Error('the two windows did not write at the same time');
+    const client = new ServiceClient(servicePaths({ LLMSTACK_HOME: host.serviceHome }).socket);
+    const { entries } = await client.call<{ entries: { operation: string; target: string }[] }>('registry.audit', { limit: 1000 });
+    for (const d of done) {
+      const mine = new Set(entries.filter((e) => e.operation === `twoWindows.${d.me}`).map((e) => e.target));
+      if (mine.size !== 100) throw new Error(`window ${d.me}: ${mine.size} of its 100 audit entries are in the registry`);
+    }
+    const history = await client.call<{ usage: { kind: string; count: number }[] }>('registry.modelHistory', { endpoint: endpointFacts(SHARED), name: 'shared:1' });
+    const uses = history.usage.find((u) => u.kind === 'generate')?.count ?? 0;
+    if (uses !== 40) throw new Error(`${uses} of the 40 uses recorded by both windows are in the registry`);
+    console.log(`[ui] two windows: 2 × 100 audit entries and 2 × 20 uses written at the same time (${overlap} ms of overlap), none lost`);
+  } finally {
+    await host.close();
+    fs.rmSync(sync, { recursive: true, force: true });
+  }
+}
+
 async function runPaletteCommand(page: Page, title: string, input?: string): Promise<void> {
   await page.locator('.monaco-workbench').click({ position: { x: 900, y: 300 } });
   await page.keyboard.press('F1');
@@ -276,6 +322,11 @@ async function runPaletteCommand(page: Page, title: string, input?: string): Pro
 
 async function main(): Promise<number> {
   fs.mkdirSync(RESULTS, { recursive: true });
+  // LLMSTACK_HOST_SESSION=two-windows: that session alone (it touches no container), for work on it.
+  if (process.env.LLMSTACK_HOST_SESSION === 'two-windows') {
+    await twoWindowsSession();
+    return 0;
+  }
   await removeTestContainers();
   buildRuntimeImage();
   const names = { runtime: 'llmstack-ui-ollama', other: 'llmstack-ui-web' };
@@ -347,6 +398,12 @@ async function main(): Promise<number> {
   } catch (e) {
     uiError ??= e;
     console.error('[ui] restricted session FAILED:', e);
+  }
+  try {
+    await twoWindowsSession();
+  } catch (e) {
+    uiError ??= e;
+    console.error('[ui] two-window session FAILED:', e);
   }
   try {
     await createTestContainer({ name: 'llmstack-ui-remove-me' });
