@@ -208,7 +208,10 @@ export function activate(context: vscode.ExtensionContext): LlmStackApi {
     service,
     ...registerEngineCommands({ connection, cache, log, summary: () => statusBar.summary?.text }),
     vscode.workspace.onDidChangeConfiguration((e) => {
-      if (e.affectsConfiguration(`${SECTION}.models.idleUnloadMinutes`) || e.affectsConfiguration(`${SECTION}.models.idleStopContainerMinutes`)) idle.reschedule();
+      if (e.affectsConfiguration(`${SECTION}.models.idleUnloadMinutes`) || e.affectsConfiguration(`${SECTION}.models.idleStopContainerMinutes`)) {
+        idle.reschedule();
+        service.settingsChanged().catch((err) => log.error(`Applying the idle settings in the service failed: ${err instanceof Error ? err.message : String(err)}`));
+      }
       if (e.affectsConfiguration(`${SECTION}.alerts`)) prober.reschedule();
       if (e.affectsConfiguration(`${SECTION}.docker`)) {
         log.info('Docker host settings changed; reconnecting.');

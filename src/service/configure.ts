@@ -1,6 +1,7 @@
-// service.configureRegistry: an editor window hands the service the user's registry settings
-// (llmStack.registry.*, user level), which the service keeps in its config.json and applies by
-// reopening the registry when they change how the file is written.
+// service.configure: an editor window hands the service the user's settings that the service acts
+// on (llmStack.registry.*, llmStack.models.idle*: user level), which the service keeps in its
+// config.json and applies: the registry is reopened when its settings change how the file is
+// written, and idle handling takes the new times at once.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
@@ -12,25 +13,45 @@ const registrySettingsSchema = z.object({
   backupIntervalHours: z.number().min(0).max(24 * 365),
   retentionDays: z.number().int().min(1).max(36_500),
 });
-export type RegistryConfig = z.infer<typeof registrySettingsSchema>;
+const idleSettingsSchema = z.object({
+  /** Minutes before an unused model is unloaded; 0: never. */
+  idleUnloadMinutes: z.number().min(0).max(100_000),
+  /** Minutes before an idle runtime container is stopped; 0: never. */
+  idleStopContainerMinutes: z.number().min(0).max(100_000),
+});
+
+export interface ConfigSections {
+  registry: z.infer<typeof registrySettingsSchema>;
+  models: z.infer<typeof idleSettingsSchema> & Record<string, unknown>;
+}
 
 interface ConfigureDeps {
   readonly configFile: string;
   /** The settings in use; changed in place. */
-  readonly current: RegistryConfig;
+  readonly current: ConfigSections;
   /** Reopens the registry so that the new settings apply (a no-op while it is closed). */
   readonly reopen: () => Promise<void>;
+  /** Idle handling looks at its times again. */
+  readonly reschedule: () => void;
 }
 
-export const configureRegistry = defineUseCase({
-  name: 'service.configureRegistry',
-  summary: "Sets the registry's settings (encryption, backups kept, backup interval, retention): what an editor window's llmStack.registry.* say.",
-  input: registrySettingsSchema,
-  output: z.object({ changed: z.boolean() }),
+export const configure = defineUseCase({
+  name: 'service.configure',
+  summary: "Sets the settings the service acts on: the registry's (encryption, backups, retention) and idle handling's, as an editor window's llmStack.registry.* and llmStack.models.idle* say.",
+  input: z.object({ registry: registrySettingsSchema.optional(), idle: idleSettingsSchema.optional() }),
+  output: z.object({ changed: z.array(z.enum(['registry', 'idle'])) }),
   run: async (deps: ConfigureDeps, input) => {
-    const changed = (Object.keys(input) as (keyof RegistryConfig)[]).some((k) => deps.current[k] !== input[k]);
-    if (!changed) return { changed: false };
-    Object.assign(deps.current, input);
+    const changed: ('registry' | 'idle')[] = [];
+    const differs = (a: Record<string, unknown>, b: Record<string, unknown>) => Object.keys(b).some((k) => a[k] !== b[k]);
+    if (input.registry && differs(deps.current.registry, input.registry)) {
+      Object.assign(deps.current.registry, input.registry);
+      changed.push('registry');
+    }
+    if (input.idle && differs(deps.current.models, input.idle)) {
+      Object.assign(deps.current.models, input.idle);
+      changed.push('idle');
+    }
+    if (!changed.length) return { changed };
     // Kept for the next start; the rest of config.json is left as it is.
     let existing: Record<string, unknown> = {};
     try {
@@ -39,11 +60,13 @@ export const configureRegistry = defineUseCase({
     } catch {
       // none yet, or unreadable: it is rewritten with what is known
     }
+    const models = { ...(existing.models && typeof existing.models === 'object' ? existing.models : {}), idleUnloadMinutes: deps.current.models.idleUnloadMinutes, idleStopContainerMinutes: deps.current.models.idleStopContainerMinutes };
     const temp = `${deps.configFile}.${process.pid}.tmp`;
     fs.mkdirSync(path.dirname(deps.configFile), { recursive: true, mode: 0o700 });
-    fs.writeFileSync(temp, JSON.stringify({ ...existing, registry: { ...input } }, null, 2), { mode: 0o600 });
+    fs.writeFileSync(temp, JSON.stringify({ ...existing, registry: { ...deps.current.registry }, models }, null, 2), { mode: 0o600 });
     fs.renameSync(temp, deps.configFile);
-    await deps.reopen();
-    return { changed: true };
+    if (changed.includes('idle')) deps.reschedule();
+    if (changed.includes('registry')) await deps.reopen();
+    return { changed };
   },
 });

@@ -27,7 +27,7 @@ import { registryPortUseCases } from '../app/registry/portUseCases';
 import { registryUseCases, type RegistryDeps } from '../app/registry/useCases';
 import { stackUseCases, type StackDeps } from '../app/stack';
 import { configFile, readConfig, type ServiceConfig } from './config';
-import { configureRegistry, type RegistryConfig } from './configure';
+import { configure, type ConfigSections } from './configure';
 import { FileKeyStore } from './keys';
 import { acquireLock } from './lock';
 import { openapiDocument } from './openapi';
@@ -145,7 +145,7 @@ export class LocalService extends Disposable {
         hooks: { apiKey, onListing: (e, l) => registryPort.syncListing(e, l), onUsage: (e, m, k, d) => registryPort.recordUsage(e, m, k, d), onAudit: audit },
       }),
     ));
-    this.register(
+    const idle = this.register(
       new IdleManager(catalog, {
         settings: () => ({ unloadMinutes: config.models.idleUnloadMinutes, stopContainerMinutes: config.models.idleStopContainerMinutes }),
         log,
@@ -198,7 +198,7 @@ export class LocalService extends Disposable {
       ...registryUseCases.map((u) => route(u, registryDeps, WRITES.has(u.name))),
       ...stackUseCases.map((u) => route(u, stackDeps, WRITES.has(u.name))),
       ...registryPortUseCases.map((u) => route(u, { port: registryPort }, WRITES.has(u.name))),
-      route(configureRegistry, { configFile: configFile(options.paths.dataDir), current: config.registry as RegistryConfig, reopen: () => registry.onSettingsChanged() }),
+      route(configure, { configFile: configFile(options.paths.dataDir), current: config as unknown as ConfigSections, reopen: () => registry.onSettingsChanged(), reschedule: () => idle.reschedule() }),
     ];
     const server = (this.server = this.register(
       new ServiceServer({

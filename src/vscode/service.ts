@@ -10,7 +10,7 @@ import { errorMessage } from '../core/lifecycle';
 import { connectService, ServiceError, startCommandFor, type ServiceClient } from '../service/client';
 import { FileKeyStore } from '../service/keys';
 import { ensurePrivateDir, servicePaths, type ServicePaths } from '../service/paths';
-import { registrySettings } from './settings';
+import { idleSettings, registrySettings } from './settings';
 
 export class ServiceLink implements vscode.Disposable {
   readonly paths: ServicePaths = servicePaths();
@@ -61,7 +61,7 @@ export class ServiceLink implements vscode.Disposable {
     }
     const { client, version, started } = await connectService(this.paths, { start: startCommandFor(this.context.asAbsolutePath(path.join('dist', 'cli.js')), 10) });
     this.log.info(`${started ? 'Started' : 'Connected to'} the LLM Stack service ${version.version} (pid ${version.pid}) on ${this.paths.socket}.`);
-    await client.call('service.configureRegistry', this.registrySettings());
+    await client.call('service.configure', this.settings());
     // The event stream is the window's tie to the service: while it is open the service stays,
     // and when it ends the service has stopped or died.
     this.events?.dispose();
@@ -76,14 +76,19 @@ export class ServiceLink implements vscode.Disposable {
     return client;
   }
 
-  private registrySettings() {
-    const s = registrySettings();
-    return { encrypt: s.encrypt, keepBackups: Math.max(1, Math.floor(s.keepBackups)), backupIntervalHours: Math.max(0, s.backupIntervalHours), retentionDays: Math.max(1, Math.floor(s.usageDays)) };
+  /** The user's settings the service acts on: the registry's and idle handling's (user level). */
+  private settings() {
+    const r = registrySettings();
+    const i = idleSettings();
+    return {
+      registry: { encrypt: r.encrypt, keepBackups: Math.max(1, Math.floor(r.keepBackups)), backupIntervalHours: Math.max(0, r.backupIntervalHours), retentionDays: Math.max(1, Math.floor(r.usageDays)) },
+      idle: { idleUnloadMinutes: i.unloadMinutes, idleStopContainerMinutes: i.stopContainerMinutes },
+    };
   }
 
-  /** llmStack.registry.* changed: the service applies them (reopening the registry when needed). */
+  /** llmStack.registry.* or llmStack.models.idle* changed: the service applies them (reopening the registry when needed). */
   async settingsChanged(): Promise<void> {
-    await (await this.client()).call('service.configureRegistry', this.registrySettings());
+    await this.call('service.configure', this.settings());
   }
 
   /**

@@ -63,4 +63,17 @@ describe('idle unload in the service with a window using the model (integration)
     const { entries } = await home.client().call<{ entries: { operation: string; target: string }[] }>('registry.audit', { limit: 50 });
     assert.ok(entries.some((e) => e.operation === 'model.unload.idle' && e.target.endsWith('/chat:1b')), JSON.stringify(entries));
   });
+
+  it("follows a window's idle setting: turned off (0), a loaded model stays; the setting is kept for the next start", async () => {
+    const settings = { registry: { encrypt: false, keepBackups: 10, backupIntervalHours: 24, retentionDays: 365 }, idle: { idleUnloadMinutes: 0, idleStopContainerMinutes: 0 } };
+    assert.deepEqual(await home.client().call('service.configure', settings), { changed: ['idle'] });
+    assert.deepEqual(await home.client().call('service.configure', settings), { changed: [] }, 'the same settings again change nothing');
+    const saved = JSON.parse(fs.readFileSync(path.join(home.paths.dataDir, 'config.json'), 'utf8')) as { models: { idleUnloadMinutes: number; ggufFolders?: unknown }; runtimes: { endpoints: unknown[] } };
+    assert.equal(saved.models.idleUnloadMinutes, 0);
+    assert.equal(saved.runtimes.endpoints.length, 1, 'the rest of config.json is kept');
+    await home.client().call('models.load', { models: [{ runtimeId, name: 'chat:1b' }] });
+    // Past the old idle time (3 s), with nobody using it: a check that nothing happens.
+    await new Promise((r) => setTimeout(r, 4_500));
+    assert.equal(await loaded(), true, 'no idle unload while the setting is 0');
+  });
 });
