@@ -184,6 +184,12 @@ describe('manifest (unit)', () => {
     for (const n of ['llmstack.json', 'llmstack.yaml', 'llmstack.yml', '*.llmstack.yaml']) assert.ok(names.includes(n), n);
   });
 
+  it('ships the llmstack CLI and the service the extension starts (package.json bin, .vsix)', () => {
+    assert.deepEqual((manifest as { bin?: Record<string, string> }).bin, { llmstack: 'dist/cli.js' });
+    const ignore = fs.readFileSync(path.join(root, '.vscodeignore'), 'utf8');
+    for (const f of ['dist/cli.js', 'dist/service.js', 'dist/sql-wasm.wasm']) assert.match(ignore, new RegExp(`^!${f.replace(/[./]/g, (c) => `\\${c}`)}$`, 'm'), `${f} ships in the .vsix`);
+  });
+
   it('turns stack commands that start or remove containers off in untrusted workspaces', () => {
     const byId = new Map(manifest.contributes.commands.map((x) => [x.command, x as CommandContribution & { enablement?: string }]));
     for (const id of ['llmStack.stack.apply', 'llmStack.stack.down', 'llmStack.stack.swarmDeploy', 'llmStack.stack.swarmRemove', 'llmStack.stack.swarmInit']) {
