@@ -10,7 +10,7 @@ import { errorMessage } from '../core/lifecycle';
 import { connectService, ServiceError, startCommandFor, type ServiceClient } from '../service/client';
 import { FileKeyStore } from '../service/keys';
 import { ensurePrivateDir, servicePaths, type ServicePaths } from '../service/paths';
-import { idleSettings, registrySettings } from './settings';
+import { serviceSettings } from './settings';
 
 export class ServiceLink implements vscode.Disposable {
   readonly paths: ServicePaths = servicePaths();
@@ -61,7 +61,7 @@ export class ServiceLink implements vscode.Disposable {
     }
     const { client, version, started } = await connectService(this.paths, { start: startCommandFor(this.context.asAbsolutePath(path.join('dist', 'cli.js')), 10) });
     this.log.info(`${started ? 'Started' : 'Connected to'} the LLM Stack service ${version.version} (pid ${version.pid}) on ${this.paths.socket}.`);
-    await client.call('service.configure', this.settings());
+    await client.call('service.configure', serviceSettings());
     // The event stream is the window's tie to the service: while it is open the service stays,
     // and when it ends the service has stopped or died.
     this.events?.dispose();
@@ -76,19 +76,9 @@ export class ServiceLink implements vscode.Disposable {
     return client;
   }
 
-  /** The user's settings the service acts on: the registry's and idle handling's (user level). */
-  private settings() {
-    const r = registrySettings();
-    const i = idleSettings();
-    return {
-      registry: { encrypt: r.encrypt, keepBackups: Math.max(1, Math.floor(r.keepBackups)), backupIntervalHours: Math.max(0, r.backupIntervalHours), retentionDays: Math.max(1, Math.floor(r.usageDays)) },
-      idle: { idleUnloadMinutes: i.unloadMinutes, idleStopContainerMinutes: i.stopContainerMinutes },
-    };
-  }
-
   /** llmStack.registry.* or llmStack.models.idle* changed: the service applies them (reopening the registry when needed). */
   async settingsChanged(): Promise<void> {
-    await this.call('service.configure', this.settings());
+    await this.call('service.configure', serviceSettings());
   }
 
   /**

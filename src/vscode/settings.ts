@@ -4,7 +4,6 @@ import * as vscode from 'vscode';
 import { readTextFile } from '../core/docker/connection';
 import type { EndpointResolution } from '../core/docker/endpoint';
 import { resolveEndpoints } from '../core/docker/endpoint';
-import type { RegistrySettings } from '../app/registry/host';
 import type { AlertSettings } from '../core/docker/alerts';
 import type { ProbeSettings } from '../core/runtimes/probes';
 
@@ -62,14 +61,29 @@ export function idleSettings(): { unloadMinutes: number; stopContainerMinutes: n
   return { unloadMinutes: num('models.idleUnloadMinutes', 30), stopContainerMinutes: num('models.idleStopContainerMinutes', 0) };
 }
 
-/** The registry's settings as the app's RegistryHost reads them (it applies the bounds). */
-export function registrySettings(): RegistrySettings {
+/**
+ * What a window hands the per-user service: the user's own values of the registry's and idle
+ * handling's settings, never a workspace's (a folder must not configure every window's service).
+ */
+export function serviceSettings(): {
+  registry: { encrypt: boolean; keepBackups: number; backupIntervalHours: number; retentionDays: number };
+  idle: { idleUnloadMinutes: number; idleStopContainerMinutes: number };
+} {
   const cfg = vscode.workspace.getConfiguration(SECTION);
+  const user = <T>(key: string, fallback: T, ok: (v: unknown) => boolean): T => {
+    const i = cfg.inspect<T>(key);
+    const v = i?.globalValue ?? i?.defaultValue;
+    return ok(v) ? (v as T) : fallback;
+  };
+  const num = (min: number) => (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v >= min;
   return {
-    encrypt: cfg.get<boolean>('registry.encrypt', false),
-    keepBackups: cfg.get<number>('registry.keepBackups', 10),
-    backupIntervalHours: cfg.get<number>('registry.backupIntervalHours', 24),
-    usageDays: cfg.get<number>('registry.retentionDays', 365),
+    registry: {
+      encrypt: user('registry.encrypt', false, (v) => typeof v === 'boolean'),
+      keepBackups: Math.floor(user('registry.keepBackups', 10, num(1))),
+      backupIntervalHours: user('registry.backupIntervalHours', 24, num(0)),
+      retentionDays: Math.floor(user('registry.retentionDays', 365, num(1))),
+    },
+    idle: { idleUnloadMinutes: user('models.idleUnloadMinutes', 30, num(0)), idleStopContainerMinutes: user('models.idleStopContainerMinutes', 0, num(0)) },
   };
 }
 

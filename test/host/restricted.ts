@@ -33,5 +33,13 @@ export async function run(): Promise<void> {
   const docker = api.connection.docker!;
   const made = await docker.listContainers({ all: true, filters: { label: ['io.llmstack.stack=untrusted-stack'] } });
   assert.deepEqual(made, [], 'nothing was created');
+  // The per-user service takes the user's settings only: the workspace's idle time and backup count
+  // (set in its .vscode/settings.json) never reach it.
+  await api.service.client();
+  const configFile = path.join(api.service.paths.dataDir, 'config.json');
+  const config = fs.existsSync(configFile) ? (JSON.parse(fs.readFileSync(configFile, 'utf8')) as { models?: { idleUnloadMinutes?: number }; registry?: { keepBackups?: number } }) : {};
+  assert.match(workspaceSettings, /"llmStack.models.idleUnloadMinutes":1/);
+  assert.notEqual(config.models?.idleUnloadMinutes, 1, "the workspace's idle time did not reach the service");
+  assert.notEqual(config.registry?.keepBackups, 3, "the workspace's backup count did not reach the service");
   console.log(`RESTRICTED_MODE_OK connected to ${s.kind === 'connected' ? s.endpoint.url : ''} ignoring the workspace's docker.host`);
 }

@@ -245,6 +245,9 @@ async function restrictedSession(): Promise<void> {
         'llmStack.docker.host': 'unix:///tmp/llmstack-untrusted-workspace.sock',
         'llmStack.runtimes.endpoints': [{ url: 'http://127.0.0.1:9/untrusted', kind: 'openai', name: 'untrusted-endpoint' }],
         'llmStack.models.ggufFolders': ['/tmp/llmstack-untrusted-gguf'],
+        // Settings the per-user service acts on: a workspace must not set them for it.
+        'llmStack.models.idleUnloadMinutes': 1,
+        'llmStack.registry.keepBackups': 3,
       }),
       // A stack file in an untrusted workspace must not start anything.
       'llmstack.yaml': 'name: untrusted-stack\nruntimes:\n  llm:\n    kind: other\n    image: llmstack-test/busybox:1\n    labels:\n      io.llmstack.test: "true"\n',
@@ -322,9 +325,14 @@ async function runPaletteCommand(page: Page, title: string, input?: string): Pro
 
 async function main(): Promise<number> {
   fs.mkdirSync(RESULTS, { recursive: true });
-  // LLMSTACK_HOST_SESSION=two-windows: that session alone (it touches no container), for work on it.
+  // LLMSTACK_HOST_SESSION=two-windows or restricted: that session alone (neither creates a
+  // container), for work on it.
   if (process.env.LLMSTACK_HOST_SESSION === 'two-windows') {
     await twoWindowsSession();
+    return 0;
+  }
+  if (process.env.LLMSTACK_HOST_SESSION === 'restricted') {
+    await restrictedSession();
     return 0;
   }
   await removeTestContainers();
