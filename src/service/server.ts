@@ -161,6 +161,8 @@ export class ServiceServer extends Disposable {
     } catch (e) {
       const a = errorAnswer(e);
       if (a.status >= 500) this.options.log.warn(`${req.method} ${url.pathname}: ${a.body.error.message}`);
+      // A request whose body was not read to its end leaves the connection unusable: close it.
+      if (a.status === 408 || a.status === 413) res.setHeader('connection', 'close');
       if (!res.headersSent) json(res, a.status, a.body);
       else res.end(`${JSON.stringify(a.body)}\n`);
     }
@@ -207,15 +209,17 @@ export class ServiceServer extends Disposable {
     return new Promise((resolve, reject) => {
       const chunks: Buffer[] = [];
       let size = 0;
+      // The answer goes out, then the connection is closed (connection: close below); the rest of
+      // the body is never read.
       const timer = setTimeout(() => {
-        req.destroy();
+        req.pause();
         reject(new HttpError(408, 'timeout', `The request body did not arrive within ${this.options.bodyTimeoutMs ?? 10_000} ms.`));
       }, this.options.bodyTimeoutMs ?? 10_000);
       req.on('data', (c: Buffer) => {
         size += c.length;
         if (size > max) {
           clearTimeout(timer);
-          req.destroy();
+          req.pause();
           reject(new HttpError(413, 'too_large', `The request body is over ${max} bytes.`));
           return;
         }

@@ -311,12 +311,29 @@ export class LocalService extends Disposable {
   }
 }
 
-/** The service's log file lines: time, level, message (secrets never reach the logger). */
-export function fileLogger(file: string, alsoStderr = false): Logger {
+/** The service's log file lines: time, level, message (secrets never reach the logger). At 5 MiB the
+ * file is moved to `service.log.1` (replacing the one before), so the log stays under 10 MiB. */
+export function fileLogger(file: string, alsoStderr = false, maxBytes = 5 * 1024 * 1024): Logger {
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  let size = (() => {
+    try {
+      return fs.statSync(file).size;
+    } catch {
+      return 0;
+    }
+  })();
   const write = (level: string, m: string) => {
     const line = `${new Date().toISOString()} ${level} ${m}\n`;
+    if (size + line.length > maxBytes && size > 0) {
+      try {
+        fs.renameSync(file, `${file}.1`);
+      } catch {
+        // another writer moved it first
+      }
+      size = 0;
+    }
     fs.appendFileSync(file, line, { mode: 0o600 });
+    size += Buffer.byteLength(line);
     if (alsoStderr) process.stderr.write(line);
   };
   return { debug: () => {}, info: (m) => write('info', m), warn: (m) => write('warn', m), error: (m) => write('error', m) };

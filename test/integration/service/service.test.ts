@@ -5,6 +5,7 @@ import * as assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import { ServiceError } from '../../../src/service/client';
 import type { ServiceEvent } from '../../../src/service/protocol';
@@ -91,6 +92,24 @@ describe('the local service on its socket (integration)', function () {
     assert.equal((await home.client().version()).pid, served.child.pid);
     // Through the client, the same failure arrives as a ServiceError with the issues.
     await assert.rejects(home.client().call('registry.audit', { limit: 0 }), (e: unknown) => e instanceof ServiceError && e.status === 400 && e.code === 'invalid_input' && /limit/.test(e.issues?.join() ?? ''));
+  });
+
+  it('cuts off a client that trickles its body: 408 within the body timeout (10 s), and goes on serving', async () => {
+    const t0 = Date.now();
+    const answer = await new Promise<string>((resolve, reject) => {
+      const sock = net.connect(home.paths.socket);
+      let text = '';
+      sock.on('data', (d) => (text += d.toString()));
+      sock.on('close', () => resolve(text));
+      sock.on('error', reject);
+      // Says 100 bytes are coming, sends one, and then nothing.
+      sock.write('POST /v1/registry/stats HTTP/1.1\r\nHost: llmstack\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{');
+      setTimeout(() => sock.destroy(), 30_000).unref();
+    });
+    assert.match(answer, /^HTTP\/1\.1 408/);
+    assert.match(answer, /did not arrive within 10000 ms/);
+    assert.ok(Date.now() - t0 < 20_000, 'within the bound');
+    assert.equal((await home.client().version()).pid, served.child.pid);
   });
 
   it('answers a streamed request with its result line, and tells subscribers of /v1/events what changed', async () => {
