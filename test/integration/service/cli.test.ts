@@ -2,14 +2,15 @@
 // demand, the real engine, and the test runtime (server.mjs over llama.cpp, speaking Ollama's API)
 // as a host process. Every command, its --json parsed back, and its exit code.
 import * as assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { stringify } from 'yaml';
 import { downStack } from '../../../src/core/stack/apply';
-import { BUSYBOX, engine, TEST_LABEL, uniqueName } from '../../support/engine';
+import { BUSYBOX, engine, TEST_LABEL, uniqueName, waitUntil } from '../../support/engine';
 import { writeTinyGguf } from '../../support/gguf';
 import { type RuntimeProcess, startRuntimeProcess } from '../../support/runtimeProcess';
-import { cli, newHome, type Home } from './support';
+import { CLI, cli, newHome, type Home } from './support';
 
 const SLEEPER = "trap 'exit 0' TERM; while true; do sleep 1; done";
 
@@ -35,7 +36,9 @@ describe('the llmstack CLI against the service, the engine and the test runtime 
     writeTinyGguf(path.join(dir, 'source', 'tiny__q8.gguf'), { name: 'tiny', contextLength: 256 });
     writeTinyGguf(path.join(dir, 'models', 'chat__1b.gguf'), { name: 'chat', contextLength: 256, seed: 7 });
     writeTinyGguf(path.join(dir, 'folder', 'tiny-q.gguf'), { name: 'tiny-q', embedding: 128, seed: 9 });
-    ollama = await startRuntimeProcess({ modelsDir: path.join(dir, 'models'), sourceDir: path.join(dir, 'source') });
+    // Seven chunks of the runtime's 256 kB, 150 ms apart: a pull long enough to interrupt.
+    writeTinyGguf(path.join(dir, 'source', 'big__latest.gguf'), { name: 'big', embedding: 128, seed: 2 });
+    ollama = await startRuntimeProcess({ modelsDir: path.join(dir, 'models'), sourceDir: path.join(dir, 'source'), env: { PULL_CHUNK_DELAY_MS: '150' } });
     home.config({ runtimes: { endpoints: [{ url: ollama.base, kind: 'ollama', name: 'cli-ollama' }] }, models: { ggufFolders: [path.join(dir, 'folder')] } });
     fs.writeFileSync(
       path.join(dir, 'llmstack.yaml'),
@@ -94,6 +97,27 @@ describe('the llmstack CLI against the service, the engine and the test runtime 
     const wrong = await cli(home, ['models', 'load', 'x', '--runtime', 'nowhere']);
     assert.equal(wrong.code, 2);
     assert.match(wrong.stderr, /No runtime "nowhere"/);
+  });
+
+  it('Ctrl+C during a pull closes the request: the service cancels the download (exit 130), and the next pull completes it', async () => {
+    const partial = path.join(dir, 'models', 'big__latest.gguf.partial');
+    const child = spawn(process.execPath, [CLI, 'models', 'pull', 'big:latest', ...R], { env: home.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    await waitUntil('the download to start', () => fs.existsSync(partial) && fs.statSync(partial).size > 0, 30_000, 20);
+    child.kill('SIGINT');
+    assert.equal(await exited, 130, stderr);
+    assert.match(stderr, /Interrupted/);
+    const cancelled = await waitUntil('the cancelled pull in the audit log', async () => {
+      const { entries } = await home.client().call<{ entries: { operation: string; target: string; outcome: string; error: string | null }[] }>('registry.audit', { limit: 50 });
+      return entries.find((e) => e.operation === 'model.pull' && e.target.endsWith('/big:latest'));
+    }, 20_000, 100);
+    assert.equal(cancelled.outcome, 'error');
+    assert.equal(fs.existsSync(path.join(dir, 'models', 'big__latest.gguf')), false, 'not completed');
+    const again = await json<{ results: { name: string; outcome: string }[] }>(['models', 'pull', 'big:latest', ...R]);
+    assert.deepEqual(again.results, [{ name: 'big:latest', outcome: 'pulled' }]);
+    assert.ok(fs.existsSync(path.join(dir, 'models', 'big__latest.gguf')));
   });
 
   it('models verify records a GGUF file digest, then matches it', async () => {
