@@ -17,6 +17,7 @@ import { ContainerLogs } from './vscode/containers/logs';
 import { ContainersTreeProvider, registerContainersView } from './vscode/containers/treeView';
 import { registerInspect } from './vscode/containers/inspectDocument';
 import type { ModelsDeps } from './app/models';
+import { idleHooks } from './app/models/idleHooks';
 import { ModelCatalog } from './core/runtimes/catalog';
 import { IdleManager } from './core/runtimes/idle';
 
@@ -33,8 +34,6 @@ import { alertSettings, apiKeySecret, idleSettings, imagePatterns, metricsSettin
 import { HealthStatusBar } from './vscode/statusBar';
 import { StatusBarMetrics } from './vscode/metrics/statusBarMetrics';
 import { HardwareProbe } from './core/stack/hardware';
-import { LABEL_KEEP_LOADED } from './core/stack/schema';
-import { sameModel } from './core/stack/stackModels';
 import { registerStackCommands, type StackController } from './vscode/stack/commands';
 import { registerStackEditor, type StackDocuments } from './vscode/stack/editor';
 
@@ -121,20 +120,8 @@ export function activate(context: vscode.ExtensionContext): LlmStackApi {
   const idle = new IdleManager(catalog, {
     settings: idleSettings,
     log: coreLog,
-    // A stack file's keepLoaded models (listed in their container's label) stay loaded.
-    pinned: (r, m) => {
-      const label = r.endpoint.containerId ? cache.get(r.endpoint.containerId)?.labels[LABEL_KEEP_LOADED] : undefined;
-      return !!label && label.split(',').some((name) => sameModel(m.name, name));
-    },
-    stopContainer: async (id, name) => {
-      try {
-        await actions.run('stop', id, name);
-        await audit('container.stop.idle', name);
-      } catch (e) {
-        await audit('container.stop.idle', name, e instanceof Error ? e.message : String(e));
-        throw e;
-      }
-    },
+    // A stack file's keepLoaded models stay loaded; an idle runtime container is stopped with an audit entry.
+    ...idleHooks({ containers: cache, actions, audit }),
   });
   // What the models use cases run on, whichever front end calls them.
   const modelsApp: ModelsDeps = { catalog, registry: registryPort, inspectContainer: (id) => actions.inspect(id), log: coreLog };

@@ -18,10 +18,9 @@ import { IdleManager } from '../core/runtimes/idle';
 import { HealthProber } from '../core/runtimes/probes';
 import { LocalRegistryPort } from '../app/registry/port';
 import { HardwareProbe } from '../core/stack/hardware';
-import { LABEL_KEEP_LOADED } from '../core/stack/schema';
-import { sameModel } from '../core/stack/stackModels';
 import { containersUseCases, type ContainersDeps } from '../app/containers/useCases';
 import { modelsUseCases, type ModelsDeps } from '../app/models';
+import { idleHooks } from '../app/models/idleHooks';
 import { RegistryHost, registryFile } from '../app/registry/host';
 import { registryPortUseCases } from '../app/registry/portUseCases';
 import { registryUseCases, type RegistryDeps } from '../app/registry/useCases';
@@ -149,19 +148,7 @@ export class LocalService extends Disposable {
       new IdleManager(catalog, {
         settings: () => ({ unloadMinutes: config.models.idleUnloadMinutes, stopContainerMinutes: config.models.idleStopContainerMinutes }),
         log,
-        pinned: (r, m) => {
-          const label = r.endpoint.containerId ? cache.get(r.endpoint.containerId)?.labels[LABEL_KEEP_LOADED] : undefined;
-          return !!label && label.split(',').some((name) => sameModel(m.name, name));
-        },
-        stopContainer: async (id, name) => {
-          try {
-            await actions.run('stop', id, name);
-            await audit('container.stop.idle', name);
-          } catch (e) {
-            await audit('container.stop.idle', name, errorMessage(e));
-            throw e;
-          }
-        },
+        ...idleHooks({ containers: cache, actions, audit }),
       }),
     );
     const prober = this.register(
