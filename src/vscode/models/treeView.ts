@@ -29,7 +29,7 @@ export class ModelsTreeProvider extends Disposable implements vscode.TreeDataPro
     this.options = memento.get<ModelViewOptions>(OPTIONS_KEY, { sort: 'name' });
     this.register(catalog.onDidChange(() => this.refresh.invalidate()));
     this.register(this.refresh.onRefresh(() => this.onDidChangeTreeDataEmitter.fire(undefined)));
-    this.updateContext();
+    void this.updateContext();
   }
 
   get viewOptions(): ModelViewOptions {
@@ -39,12 +39,14 @@ export class ModelsTreeProvider extends Disposable implements vscode.TreeDataPro
   async setOptions(patch: Partial<ModelViewOptions>): Promise<void> {
     this.options = { ...this.options, ...patch };
     await this.memento.update(OPTIONS_KEY, this.options);
-    this.updateContext();
+    // The context key first (it shows Clear Model Filter in the palette and the title bar), then the
+    // view: what the view says about the filter is never ahead of the command that clears it.
+    await this.updateContext();
     this.refresh.invalidate();
   }
 
-  private updateContext(): void {
-    void vscode.commands.executeCommand('setContext', 'llmStack.models.filtered', !!(this.options.filter || this.options.loadedOnly));
+  private async updateContext(): Promise<void> {
+    await vscode.commands.executeCommand('setContext', 'llmStack.models.filtered', !!(this.options.filter || this.options.loadedOnly));
   }
 
   private get times() {
