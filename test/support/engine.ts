@@ -369,16 +369,23 @@ export async function hasGwbridge(docker: Docker = engine()): Promise<boolean> {
  */
 export async function removeGwbridge(docker: Docker = engine()): Promise<void> {
   // After a swarm leave the engine tears the ingress sandbox down in the background; until it has,
-  // the bridge "has active endpoints". On a loaded machine that took over 30 s once: wait up to
-  // 90 s. A refused removal throws, so the timeout names the engine's last answer.
+  // the bridge "has active endpoints" (seen for over 90 s, twice in 7 runs). Its endpoint is
+  // disconnected by force when it is still there, and the removal is retried for up to 150 s. A
+  // refused removal throws, so the timeout names the engine's last answer.
   await waitUntil(
     'docker_gwbridge to be removed',
     async () => {
       if (!(await hasGwbridge(docker))) return true;
-      await docker.getNetwork('docker_gwbridge').remove();
+      const net = docker.getNetwork('docker_gwbridge');
+      // The ingress sandbox's endpoint ("gateway_ingress-sbox") can outlive the swarm: Docker keeps
+      // it until it is disconnected by force, as `docker network disconnect -f` does.
+      const info = (await net.inspect()) as { Containers?: Record<string, { Name?: string }> };
+      const names = new Set(['gateway_ingress-sbox', ...Object.entries(info.Containers ?? {}).map(([id, c]) => c.Name ?? id)]);
+      for (const name of names) await net.disconnect({ Container: name, Force: true }).catch(() => undefined);
+      await net.remove();
       return !(await hasGwbridge(docker));
     },
-    90_000,
+    150_000,
     250,
   );
 }

@@ -315,7 +315,9 @@ describe('swarm use cases on the real engine (integration)', function () {
     gwbridgeBefore = await hasGwbridge(docker);
   });
 
-  after(async () => {
+  after(async function () {
+    // Leaving the swarm and removing docker_gwbridge can take minutes on a loaded engine.
+    this.timeout(300_000);
     try {
       await removeSwarm(docker, stack).catch(() => undefined);
     } finally {
