@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { RuntimeEndpoint } from '../../../src/core/runtimes/runtime';
 import { RemoteRegistryPort } from '../../../src/service/remotePort';
+import { waitUntil } from '../../support/engine';
 import { writeTinyGguf } from '../../support/gguf';
 import { type RuntimeProcess, startRuntimeProcess } from '../../support/runtimeProcess';
 import { newHome, serve, stopServed, type Home, type Served } from './support';
@@ -57,9 +58,7 @@ describe('idle unload in the service with a window using the model (integration)
     }
     assert.equal(await loaded(), true, 'the service did not unload a model the window was using');
     // Unused from now on: the service unloads it (waited for, bounded).
-    const deadline = Date.now() + 30_000;
-    while ((await loaded()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
-    assert.equal(await loaded(), false, 'unloaded once idle');
+    await waitUntil('the service to unload the idle model', async () => !(await loaded()), 30_000, 250);
     const { entries } = await home.client().call<{ entries: { operation: string; target: string }[] }>('registry.audit', { limit: 50 });
     assert.ok(entries.some((e) => e.operation === 'model.unload.idle' && e.target.endsWith('/chat:1b')), JSON.stringify(entries));
   });
