@@ -1,8 +1,8 @@
 // Composition root: the only place that wires core objects to VS Code. Everything created here
 // is pushed onto context.subscriptions, so deactivate has nothing left to do.
 import * as vscode from 'vscode';
-import { AlertMonitor, healthDetailsFromInspect, MonitoredContainerActions } from './core/docker/alerts';
-import { HealthProber } from './core/runtimes/probes';
+import { MonitoredContainerActions, type AlertSource } from './core/docker/alerts';
+import { HealthWatch } from './vscode/health/watch';
 import { MetricsSampler } from './core/metrics/sampler';
 import { registerMetricsPanel, type MetricsPanel } from './vscode/metrics/panel';
 import { registerMetricsCommands } from './vscode/metrics/commands';
@@ -30,7 +30,7 @@ import { ServiceLink } from './vscode/service';
 import { RemoteRegistryPort } from './service/remotePort';
 import { remoteRunner } from './service/client';
 import type { RegistryDeps } from './app/registry/useCases';
-import { alertSettings, apiKeySecret, idleSettings, imagePatterns, metricsSettings, probeSettings, resolveFromSettings, SECTION } from './vscode/settings';
+import { apiKeySecret, idleSettings, imagePatterns, metricsSettings, resolveFromSettings, SECTION } from './vscode/settings';
 import { HealthStatusBar } from './vscode/statusBar';
 import { StatusBarMetrics } from './vscode/metrics/statusBarMetrics';
 import { HardwareProbe } from './core/stack/hardware';
@@ -54,8 +54,10 @@ export interface LlmStackApi {
   readonly modelsView: vscode.TreeView<unknown>;
   readonly idle: IdleManager;
   readonly alerts: AlertNotifications;
-  readonly alertMonitor: AlertMonitor;
-  readonly prober: HealthProber;
+  /** The alerts shown: the service's, or this window's own when it watches by itself. */
+  readonly alertSource: AlertSource;
+  /** Who watches this window's engine and runtimes (the service, or the window itself). */
+  readonly watch: HealthWatch;
   readonly sampler: MetricsSampler;
   readonly statusBarMetrics: StatusBarMetrics;
   readonly stackDocuments: StackDocuments;
@@ -80,20 +82,14 @@ export function activate(context: vscode.ExtensionContext): LlmStackApi {
   const connection = new EngineConnection({ resolve: resolveFromSettings, log: coreLog });
   const cache = new ContainerCache(connection, { log: coreLog });
   const classifiers = new ClassifierOwner(imagePatterns());
-  const alertMonitor = new AlertMonitor({
-    source: cache,
-    classifier: () => classifiers.current,
-    settings: alertSettings,
-    log: coreLog,
-    healthDetails: async (id) => healthDetailsFromInspect(await actions.inspect(id)),
-  });
+  // The registry, idle unloads, health probes and alert rules live in the local service: one
+  // process for however many windows are open. This window shows what it says.
+  const service = new ServiceLink(context, log);
   // Stops, restarts and removals the extension performs are expected: they raise no alert.
-  const actions = new MonitoredContainerActions(connection, (id) => alertMonitor.expectStop(id));
+  const actions: MonitoredContainerActions = new MonitoredContainerActions(connection, (id) => watch.alerts.expectStop(id));
   const tree = new ContainersTreeProvider(cache, connection, classifiers);
   const { view, disposables } = registerContainersView(tree, connection);
-  const statusBar = new HealthStatusBar(connection, cache, classifiers, alertMonitor);
-  // The registry lives in the local service: one process writes it however many windows are open.
-  const service = new ServiceLink(context, log);
+  const statusBar = new HealthStatusBar(connection, cache, classifiers);
   const registryPort = new RemoteRegistryPort(service);
   /** Records an operation in the registry's audit log; never throws into the caller's path. */
   const audit = async (operation: string, target: string, error?: string) => {
@@ -117,9 +113,13 @@ export function activate(context: vscode.ExtensionContext): LlmStackApi {
       onAudit: audit,
     },
   });
+  const watch: HealthWatch = new HealthWatch({ context, service, cache, classifiers, catalog, actions: () => actions, log: coreLog });
+  statusBar.setAlerts(watch.alerts);
   const idle = new IdleManager(catalog, {
     settings: idleSettings,
     log: coreLog,
+    // Unloads here only when this window watches by itself; otherwise the service does, for every window.
+    enforce: () => watch.enforcesIdle,
     // A stack file's keepLoaded models stay loaded; an idle runtime container is stopped with an audit entry.
     ...idleHooks({ containers: cache, actions, audit }),
   });
@@ -128,16 +128,7 @@ export function activate(context: vscode.ExtensionContext): LlmStackApi {
   const modelsTree = new ModelsTreeProvider(catalog, idle, context.workspaceState);
   const models = registerModelsView(modelsTree);
   const sources = new ModelSources(catalog, cache, classifiers, log);
-  const prober = new HealthProber({
-    endpoints: () => catalog.list().map((st) => st.endpoint),
-    settings: probeSettings,
-    alerts: alertMonitor,
-    log: coreLog,
-    containerState: (id) => cache.get(id)?.state,
-    apiKey: (e) => Promise.resolve(context.secrets.get(apiKeySecret(e.id))),
-  });
-  prober.start();
-  const alerts = new AlertNotifications(alertMonitor, context.globalState, log);
+  const alerts = new AlertNotifications(watch.alerts, log);
   const metricsCfg = metricsSettings();
   // Samples only while someone holds it (the panel while visible): a hidden panel costs nothing.
   const sampler = new MetricsSampler({
@@ -172,8 +163,8 @@ export function activate(context: vscode.ExtensionContext): LlmStackApi {
     tree,
     statusBar,
     ...disposables,
-    alertMonitor,
-    prober,
+    watch,
+    watch.onDidChangeMode(() => idle.reschedule()),
     alerts,
     statusBarMetrics,
     ...stackEditor.disposables,
@@ -199,10 +190,16 @@ export function activate(context: vscode.ExtensionContext): LlmStackApi {
         idle.reschedule();
         service.settingsChanged().catch((err) => log.error(`Applying the idle settings in the service failed: ${err instanceof Error ? err.message : String(err)}`));
       }
-      if (e.affectsConfiguration(`${SECTION}.alerts`)) prober.reschedule();
+      if (e.affectsConfiguration(`${SECTION}.alerts`)) {
+        watch.reprobe();
+        service.settingsChanged().catch((err) => log.error(`Applying the alert settings in the service failed: ${err instanceof Error ? err.message : String(err)}`));
+      }
       if (e.affectsConfiguration(`${SECTION}.docker`)) {
         log.info('Docker host settings changed; reconnecting.');
         void connection.reconnect();
+      }
+      if (e.affectsConfiguration(`${SECTION}.docker`) || e.affectsConfiguration(`${SECTION}.runtimes.endpoints`) || e.affectsConfiguration(`${SECTION}.models.ggufFolders`)) {
+        service.reattach().catch((err) => log.error(`Handing this window's runtimes to the service failed: ${err instanceof Error ? err.message : String(err)}`));
       }
       if (e.affectsConfiguration(`${SECTION}.registry`)) {
         service.settingsChanged().catch((err) => log.error(`Applying the registry settings failed: ${err instanceof Error ? err.message : String(err)}`));
@@ -214,6 +211,8 @@ export function activate(context: vscode.ExtensionContext): LlmStackApi {
   );
 
   void connection.connect();
+  // The service is asked at once: it decides who watches, and a cold start shows in the views.
+  service.client().catch((e: unknown) => watch.fallBack(e instanceof Error ? e.message : String(e)));
   const activationMs = performance.now() - started;
   log.info(`Activated in ${activationMs.toFixed(1)} ms`);
   return {
@@ -230,8 +229,8 @@ export function activate(context: vscode.ExtensionContext): LlmStackApi {
     modelsView: models.view as vscode.TreeView<unknown>,
     idle,
     alerts,
-    alertMonitor,
-    prober,
+    alertSource: watch.alerts,
+    watch,
     sampler,
     statusBarMetrics,
     stackDocuments: stackEditor.documents,

@@ -145,9 +145,10 @@ export class ServiceClient {
 
   /**
    * Subscribes to the event stream. `onEnd` is told when the stream ends (the service stopped or
-   * died) with the reason; dispose to unsubscribe.
+   * died) with the reason; dispose to unsubscribe. With a `client` id, what that client attached
+   * (service.attach) lasts as long as this stream.
    */
-  events(listener: (e: ServiceEvent) => void, onEnd?: (why: string) => void): { dispose(): void } {
+  events(listener: (e: ServiceEvent) => void, onEnd?: (why: string) => void, client?: string): { dispose(): void } {
     const controller = new AbortController();
     let buffer = '';
     let ended = false;
@@ -156,7 +157,7 @@ export class ServiceClient {
       ended = true;
       onEnd?.(why);
     };
-    const req = http.get({ socketPath: this.socket, agent: false, path: '/v1/events', headers: { host: 'llmstack', accept: 'text/event-stream' }, signal: controller.signal }, (res) => {
+    const req = http.get({ socketPath: this.socket, agent: false, path: client ? `/v1/events?client=${encodeURIComponent(client)}` : '/v1/events', headers: { host: 'llmstack', accept: 'text/event-stream' }, signal: controller.signal }, (res) => {
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => {
         buffer += chunk;

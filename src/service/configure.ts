@@ -1,7 +1,7 @@
 // service.configure: an editor window hands the service the user's settings that the service acts
-// on (llmStack.registry.*, llmStack.models.idle*: user level), which the service keeps in its
-// config.json and applies: the registry is reopened when its settings change how the file is
-// written, and idle handling takes the new times at once.
+// on (llmStack.registry.*, llmStack.models.idle*, llmStack.alerts.*: user level), which the service
+// keeps in its config.json and applies: the registry is reopened when its settings change how the
+// file is written, idle handling and the health probes take the new times at once.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
@@ -20,9 +20,21 @@ const idleSettingsSchema = z.object({
   idleStopContainerMinutes: z.number().min(0).max(100_000),
 });
 
+const alertSettingsSchema = z.object({
+  /** Minutes between two notifications of one kind for one container. */
+  rateLimitMinutes: z.number().min(0).max(100_000),
+  /** Seconds between health probes of a runtime; 0: no probes. */
+  probeIntervalSeconds: z.number().min(0).max(86_400),
+  /** Failed probes in a row before an alert. */
+  probeFailures: z.number().int().min(1).max(1000),
+  /** Seconds before a probe counts as failed. */
+  probeTimeoutSeconds: z.number().min(1).max(3600),
+});
+
 export interface ConfigSections {
   registry: z.infer<typeof registrySettingsSchema>;
   models: z.infer<typeof idleSettingsSchema> & Record<string, unknown>;
+  alerts: z.infer<typeof alertSettingsSchema>;
 }
 
 interface ConfigureDeps {
@@ -33,15 +45,17 @@ interface ConfigureDeps {
   readonly reopen: () => Promise<void>;
   /** Idle handling looks at its times again. */
   readonly reschedule: () => void;
+  /** The health probes take their new interval. */
+  readonly reprobe: () => void;
 }
 
 export const configure = defineUseCase({
   name: 'service.configure',
-  summary: "Sets the settings the service acts on: the registry's (encryption, backups, retention) and idle handling's, as an editor window's llmStack.registry.* and llmStack.models.idle* say.",
-  input: z.object({ registry: registrySettingsSchema.optional(), idle: idleSettingsSchema.optional() }),
-  output: z.object({ changed: z.array(z.enum(['registry', 'idle'])) }),
+  summary: "Sets the settings the service acts on: the registry's (encryption, backups, retention), idle handling's and the alerts' and health probes', as an editor window's llmStack.registry.*, llmStack.models.idle* and llmStack.alerts.* say.",
+  input: z.object({ registry: registrySettingsSchema.optional(), idle: idleSettingsSchema.optional(), alerts: alertSettingsSchema.optional() }),
+  output: z.object({ changed: z.array(z.enum(['registry', 'idle', 'alerts'])) }),
   run: async (deps: ConfigureDeps, input) => {
-    const changed: ('registry' | 'idle')[] = [];
+    const changed: ('registry' | 'idle' | 'alerts')[] = [];
     const differs = (a: Record<string, unknown>, b: Record<string, unknown>) => Object.keys(b).some((k) => a[k] !== b[k]);
     if (input.registry && differs(deps.current.registry, input.registry)) {
       Object.assign(deps.current.registry, input.registry);
@@ -50,6 +64,10 @@ export const configure = defineUseCase({
     if (input.idle && differs(deps.current.models, input.idle)) {
       Object.assign(deps.current.models, input.idle);
       changed.push('idle');
+    }
+    if (input.alerts && differs(deps.current.alerts, input.alerts)) {
+      Object.assign(deps.current.alerts, input.alerts);
+      changed.push('alerts');
     }
     if (!changed.length) return { changed };
     // Kept for the next start; the rest of config.json is left as it is.
@@ -63,9 +81,10 @@ export const configure = defineUseCase({
     const models = { ...(existing.models && typeof existing.models === 'object' ? existing.models : {}), idleUnloadMinutes: deps.current.models.idleUnloadMinutes, idleStopContainerMinutes: deps.current.models.idleStopContainerMinutes };
     const temp = `${deps.configFile}.${process.pid}.tmp`;
     fs.mkdirSync(path.dirname(deps.configFile), { recursive: true, mode: 0o700 });
-    fs.writeFileSync(temp, JSON.stringify({ ...existing, registry: { ...deps.current.registry }, models }, null, 2), { mode: 0o600 });
+    fs.writeFileSync(temp, JSON.stringify({ ...existing, registry: { ...deps.current.registry }, models, alerts: { ...deps.current.alerts } }, null, 2), { mode: 0o600 });
     fs.renameSync(temp, deps.configFile);
     if (changed.includes('idle')) deps.reschedule();
+    if (changed.includes('alerts')) deps.reprobe();
     if (changed.includes('registry')) await deps.reopen();
     return { changed };
   },

@@ -1,6 +1,7 @@
 // What the service and its clients agree on: the route of a use case, the wire shape of errors
 // and of a streamed answer, the events, and the protocol version checked at each connection.
 import { z } from 'zod';
+import { alertSchema, muteSchema } from '../app/health/useCases';
 
 export { NDJSON, PROTOCOL, routeOf } from './wire';
 
@@ -32,6 +33,9 @@ export const serviceEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('containers'), count: z.number().int() }),
   z.object({ type: z.literal('models'), runtimeIds: z.array(z.string()) }),
   z.object({ type: z.literal('registry'), operation: z.string() }),
-  z.object({ type: z.literal('alert'), severity: z.string(), message: z.string() }),
+  /** An alert was raised; `notify` is false when the container is muted or was notified of recently. */
+  z.object({ type: z.literal('alert'), alert: alertSchema, notify: z.boolean() }),
+  /** The active alerts or the mutes changed: all of them, as alerts.list answers. */
+  z.object({ type: z.literal('alerts'), alerts: z.array(alertSchema), mutes: z.array(muteSchema) }),
 ]);
 export type ServiceEvent = z.infer<typeof serviceEventSchema>;

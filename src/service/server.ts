@@ -78,6 +78,9 @@ export class ServiceServer extends Disposable {
   private readonly activityEmitter = this.register(new Emitter<void>());
   /** Fires when a connection or a request starts or ends (the idle timer listens). */
   readonly onDidChangeActivity = this.activityEmitter.event;
+  private readonly clientGoneEmitter = this.register(new Emitter<string>());
+  /** Fires with a client's id when its event stream (GET /v1/events?client=ID) ends. */
+  readonly onClientGone = this.clientGoneEmitter.event;
   private connections = 0;
   private inFlight = 0;
   private subscribers = 0;
@@ -145,7 +148,7 @@ export class ServiceServer extends Disposable {
         return json(res, 200, await this.options.status());
       }
       if (req.method === 'GET' && url.pathname === '/openapi.json') return json(res, 200, this.options.openapi());
-      if (req.method === 'GET' && url.pathname === '/v1/events') return this.events(req, res);
+      if (req.method === 'GET' && url.pathname === '/v1/events') return this.events(req, res, url.searchParams.get('client')?.slice(0, 128) || undefined);
       if (req.method === 'POST' && url.pathname === '/v1/service/stop') {
         json(res, 202, { stopping: true });
         this.options.onStop?.();
@@ -242,7 +245,7 @@ export class ServiceServer extends Disposable {
     });
   }
 
-  private events(req: http.IncomingMessage, res: http.ServerResponse): void {
+  private events(req: http.IncomingMessage, res: http.ServerResponse, client?: string): void {
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
     const send = (e: ServiceEvent) => res.write(`event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
     const v = this.options.version();
@@ -259,6 +262,7 @@ export class ServiceServer extends Disposable {
       this.subscribers--;
       this.activityEmitter.fire();
       res.end();
+      if (client) this.clientGoneEmitter.fire(client);
     };
     this.streamEnds.add(end);
     req.on('close', end);

@@ -27,6 +27,9 @@ import { registryUseCases, type RegistryDeps } from '../app/registry/useCases';
 import { stackUseCases, type StackDeps } from '../app/stack';
 import { configFile, readConfig, type ServiceConfig } from './config';
 import { configure, type ConfigSections } from './configure';
+import { attach, ClientRuntimes } from './attach';
+import { alertsState, healthUseCases } from '../app/health/useCases';
+import { loadMutes, saveMutes } from './mutes';
 import { FileKeyStore } from './keys';
 import { acquireLock } from './lock';
 import { openapiDocument } from './openapi';
@@ -94,21 +97,17 @@ export class LocalService extends Disposable {
     this.stopped = new Promise((r) => (this.resolveStopped = r));
     const log = options.log;
     const env = options.env ?? process.env;
-    this.connection = this.register(
-      new EngineConnection({
-        log,
-        resolve: () =>
-          resolveEndpoints({
-            settingHost: config.docker.host,
-            settingCertPath: config.docker.tlsCertPath,
-            env,
-            homedir: os.homedir(),
-            platform: process.platform,
-            uid: process.getuid?.(),
-            readFile: readTextFile,
-          }),
-      }),
-    );
+    const resolve = () =>
+      resolveEndpoints({
+        settingHost: config.docker.host,
+        settingCertPath: config.docker.tlsCertPath,
+        env,
+        homedir: os.homedir(),
+        platform: process.platform,
+        uid: process.getuid?.(),
+        readFile: readTextFile,
+      });
+    this.connection = this.register(new EngineConnection({ log, resolve }));
     const cache = (this.cache = this.register(new ContainerCache(this.connection, { log })));
     const classifiers = this.register(new ClassifierOwner(config.runtimes.imagePatterns));
     const alertMonitor: AlertMonitor = this.register(
@@ -118,8 +117,11 @@ export class LocalService extends Disposable {
         settings: () => ({ rateLimitMinutes: config.alerts.rateLimitMinutes }),
         log,
         healthDetails: async (id) => healthDetailsFromInspect(await actions.inspect(id)),
+        // Mutes are the user's, kept in the data folder: every window shows the same ones.
+        mutes: loadMutes(options.paths.dataDir, log),
       }),
     );
+    this.register(alertMonitor.onDidChangeMutes((mutes) => saveMutes(options.paths.dataDir, mutes, log)));
     const actions = new MonitoredContainerActions(this.connection, (id) => alertMonitor.expectStop(id));
     const keys = new FileKeyStore(options.paths.dataDir, env);
     const registry = (this.registry = new RegistryHost({
@@ -166,11 +168,13 @@ export class LocalService extends Disposable {
       }),
     );
     prober.start();
-    // Runtimes: the runtime containers the engine reports, and the endpoints and GGUF folders in config.json.
+    // Runtimes: the runtime containers the engine reports, the endpoints and GGUF folders in
+    // config.json, and those each attached window brought (its settings', workspace ones included).
     const user = parseUserEndpoints(config.runtimes.endpoints);
     for (const e of user.errors) log.warn(`runtimes.endpoints: ${e}`);
     const folders = config.models.ggufFolders.map((f) => ggufFolderEndpoint(f));
-    const updateEndpoints = () => catalog.setEndpoints(mergeEndpoints(user.endpoints, discoverRuntimes(cache.list(), classifiers.current).endpoints, folders));
+    const clients = new ClientRuntimes(() => updateEndpoints());
+    const updateEndpoints = () => catalog.setEndpoints(mergeEndpoints(user.endpoints, clients.all(), discoverRuntimes(cache.list(), classifiers.current).endpoints, folders));
     updateEndpoints();
     this.register(cache.onDidChange(updateEndpoints));
 
@@ -185,7 +189,15 @@ export class LocalService extends Disposable {
       ...registryUseCases.map((u) => route(u, registryDeps, WRITES.has(u.name))),
       ...stackUseCases.map((u) => route(u, stackDeps, WRITES.has(u.name))),
       ...registryPortUseCases.map((u) => route(u, { port: registryPort }, WRITES.has(u.name))),
-      route(configure, { configFile: configFile(options.paths.dataDir), current: config as unknown as ConfigSections, reopen: () => registry.onSettingsChanged(), reschedule: () => idle.reschedule() }),
+      ...healthUseCases.map((u) => route(u, { alerts: alertMonitor })),
+      route(configure, {
+        configFile: configFile(options.paths.dataDir),
+        current: config as unknown as ConfigSections,
+        reopen: () => registry.onSettingsChanged(),
+        reschedule: () => idle.reschedule(),
+        reprobe: () => prober.reschedule(),
+      }),
+      route(attach, { clients, engine: () => resolve().candidates[0]?.url }),
     ];
     const server = (this.server = this.register(
       new ServiceServer({
@@ -205,7 +217,10 @@ export class LocalService extends Disposable {
     this.register(this.connection.onDidChangeState((s) => server.publish({ type: 'engine', state: s.kind, detail: viewDescription(s) })));
     this.register(cache.onDidChange(() => server.publish({ type: 'containers', count: cache.list().length })));
     this.register(catalog.onDidChange((ids) => server.publish({ type: 'models', runtimeIds: [...ids] })));
-    this.register(alertMonitor.onAlert((n) => server.publish({ type: 'alert', severity: n.alert.severity, message: n.alert.message })));
+    this.register(alertMonitor.onAlert((n) => server.publish({ type: 'alert', alert: n.alert, notify: n.notify })));
+    this.register(alertMonitor.onDidChange(() => server.publish({ type: 'alerts', ...alertsState(alertMonitor) })));
+    this.register(alertMonitor.onDidChangeMutes(() => server.publish({ type: 'alerts', ...alertsState(alertMonitor) })));
+    this.register(server.onClientGone((id) => clients.drop(id)));
     this.register(server.onDidChangeActivity(() => this.scheduleIdleExit()));
   }
 

@@ -1,7 +1,7 @@
 // The constants of the wire protocol, without zod: the CLI's client imports these, and the CLI
 // starts faster without loading a schema library it does not need (the service checks requests).
 /** Bumped when a route, a body or an event changes shape; a client of another protocol restarts the service or refuses. */
-export const PROTOCOL = 1;
+export const PROTOCOL = 2;
 
 /** "models.pull" → "/v1/models/pull". */
 export function routeOf(useCaseName: string): string {

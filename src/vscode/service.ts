@@ -2,15 +2,24 @@
 // Node), hands it the user's registry settings, moves a registry the extension kept in its own
 // storage to the service's data folder once, and notices when the service dies (it is started
 // again on the next request, and the log says so).
+import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { KEY_SECRET, registryFile } from '../app/registry/host';
-import { errorMessage } from '../core/lifecycle';
+import { Emitter, errorMessage } from '../core/lifecycle';
 import { connectService, ServiceError, startCommandFor, type ServiceClient } from '../service/client';
 import { FileKeyStore } from '../service/keys';
 import { ensurePrivateDir, servicePaths, type ServicePaths } from '../service/paths';
-import { serviceSettings } from './settings';
+import type { ServiceEvent } from '../service/protocol';
+import { clientSettings, serviceSettings } from './settings';
+
+/** What service.attach answers: whether the service watches this window's engine. */
+interface Attachment {
+  readonly sameEngine: boolean;
+  readonly engine: string | null;
+  readonly problems: string[];
+}
 
 export class ServiceLink implements vscode.Disposable {
   readonly paths: ServicePaths = servicePaths();
@@ -18,6 +27,16 @@ export class ServiceLink implements vscode.Disposable {
   private events: { dispose(): void } | undefined;
   private disposed = false;
   private migrated = false;
+  /** This window's id at the service: what it attached lasts while its event stream is open. */
+  readonly clientId = randomUUID();
+  private readonly eventEmitter = new Emitter<ServiceEvent>();
+  /** The service's events; a `hello` starts each connection. */
+  readonly onEvent = this.eventEmitter.event;
+  private readonly attachEmitter = new Emitter<Attachment | undefined>();
+  /** Fires after each attach (undefined: the service could not be reached or went away). */
+  readonly onDidAttach = this.attachEmitter.event;
+  private attachment: Attachment | undefined;
+  private restarts: number[] = [];
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -61,19 +80,46 @@ export class ServiceLink implements vscode.Disposable {
     }
     const { client, version, started } = await connectService(this.paths, { start: startCommandFor(this.context.asAbsolutePath(path.join('dist', 'cli.js')), 10) });
     this.log.info(`${started ? 'Started' : 'Connected to'} the LLM Stack service ${version.version} (pid ${version.pid}) on ${this.paths.socket}.`);
-    await client.call('service.configure', serviceSettings());
-    // The event stream is the window's tie to the service: while it is open the service stays,
-    // and when it ends the service has stopped or died.
+    // The event stream is the window's tie to the service: while it is open the service stays
+    // (and keeps what this window attached), and when it ends the service has stopped or died.
     this.events?.dispose();
     this.events = client.events(
-      () => undefined,
+      (e) => this.eventEmitter.fire(e),
       (why) => {
         if (this.disposed) return;
-        this.log.warn(`The LLM Stack service went away (${why}); it is started again on the next request.`);
+        this.log.warn(`The LLM Stack service went away (${why}); starting it again.`);
         this.connecting = undefined;
+        this.setAttachment(undefined);
+        // Started again at once, so the alerts come back without waiting for a request; but not
+        // in a loop: after 3 restarts in a minute the next request starts it.
+        const now = Date.now();
+        this.restarts = this.restarts.filter((t) => t > now - 60_000);
+        if (this.restarts.length >= 3) return this.log.error('The LLM Stack service stopped 3 times in a minute; it is started again on the next request. Its log: ' + this.paths.logFile);
+        this.restarts.push(now);
+        void this.client().catch((e: unknown) => this.log.error(errorMessage(e)));
       },
+      this.clientId,
     );
+    await client.call('service.configure', serviceSettings());
+    this.setAttachment(await client.call<Attachment>('service.attach', { client: this.clientId, ...clientSettings() }));
     return client;
+  }
+
+  private setAttachment(a: Attachment | undefined): void {
+    this.attachment = a;
+    for (const p of a?.problems ?? []) this.log.warn(`llmStack.runtimes.endpoints: ${p}`);
+    if (!this.disposed) this.attachEmitter.fire(a);
+  }
+
+  /** The last attach answer; undefined before the first and while the service is away. */
+  get attached(): Attachment | undefined {
+    return this.attachment;
+  }
+
+  /** This window's runtimes or engine changed: the service is told (and the watch may switch). */
+  async reattach(): Promise<void> {
+    const client = await this.client();
+    this.setAttachment(await client.call<Attachment>('service.attach', { client: this.clientId, ...clientSettings() }));
   }
 
   /** llmStack.registry.* or llmStack.models.idle* changed: the service applies them (reopening the registry when needed). */
@@ -110,5 +156,7 @@ export class ServiceLink implements vscode.Disposable {
   dispose(): void {
     this.disposed = true;
     this.events?.dispose();
+    this.eventEmitter.dispose();
+    this.attachEmitter.dispose();
   }
 }

@@ -62,12 +62,14 @@ export function idleSettings(): { unloadMinutes: number; stopContainerMinutes: n
 }
 
 /**
- * What a window hands the per-user service: the user's own values of the registry's and idle
- * handling's settings, never a workspace's (a folder must not configure every window's service).
+ * What a window hands the per-user service: the user's own values of the registry's, idle
+ * handling's and the alerts' settings, never a workspace's (a folder must not configure every
+ * window's service).
  */
 export function serviceSettings(): {
   registry: { encrypt: boolean; keepBackups: number; backupIntervalHours: number; retentionDays: number };
   idle: { idleUnloadMinutes: number; idleStopContainerMinutes: number };
+  alerts: { rateLimitMinutes: number; probeIntervalSeconds: number; probeFailures: number; probeTimeoutSeconds: number };
 } {
   const cfg = vscode.workspace.getConfiguration(SECTION);
   const user = <T>(key: string, fallback: T, ok: (v: unknown) => boolean): T => {
@@ -84,7 +86,23 @@ export function serviceSettings(): {
       retentionDays: Math.floor(user('registry.retentionDays', 365, num(1))),
     },
     idle: { idleUnloadMinutes: user('models.idleUnloadMinutes', 30, num(0)), idleStopContainerMinutes: user('models.idleStopContainerMinutes', 0, num(0)) },
+    alerts: {
+      rateLimitMinutes: user('alerts.rateLimitMinutes', 10, num(0)),
+      probeIntervalSeconds: user('alerts.probeIntervalSeconds', 30, num(0)),
+      probeFailures: Math.floor(user('alerts.probeFailures', 2, num(1))),
+      probeTimeoutSeconds: user('alerts.probeTimeoutSeconds', 5, num(1)),
+    },
   };
+}
+
+/**
+ * What is this window's own, handed to the service with service.attach: the engine it resolved and
+ * the runtimes its settings name (a trusted workspace's included; in Restricted Mode VS Code
+ * returns the user's values of these restricted settings only).
+ */
+export function clientSettings(): { engine: string | undefined; endpoints: unknown[]; ggufFolders: string[] } {
+  const endpoints = userEndpointsSetting();
+  return { engine: resolveFromSettings().candidates[0]?.url, endpoints: Array.isArray(endpoints) ? endpoints : [], ggufFolders: ggufFolders() };
 }
 
 /** The metrics sampler's settings, read once at activation (a change applies after a reload). */

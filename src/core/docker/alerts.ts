@@ -57,6 +57,22 @@ export interface AlertNotice {
   readonly notify: boolean;
 }
 
+/**
+ * What the front ends show and do with alerts: the monitor itself where it runs in this process,
+ * or a mirror of the service's monitor in an editor window.
+ */
+export interface AlertSource {
+  readonly onAlert: Event<AlertNotice>;
+  readonly onDidChange: Event<readonly Alert[]>;
+  active(): Alert[];
+  /** The containers muted now. */
+  readonly mutedIds: string[];
+  mute(containerId: string, untilMs?: number): void | Promise<void>;
+  unmute(containerId: string): void | Promise<void>;
+  unmuteAll(): void | Promise<void>;
+  expectStop(containerId: string): void | Promise<void>;
+}
+
 export interface MuteEntry {
   readonly id: string;
   /** Epoch ms; absent: muted until unmuted. */
@@ -176,7 +192,7 @@ function healthOf(action: string, e: EngineEvent): string | undefined {
   return m?.[1] ?? e.Actor?.Attributes?.health_status ?? undefined;
 }
 
-export class AlertMonitor extends Disposable {
+export class AlertMonitor extends Disposable implements AlertSource {
   private readonly onAlertEmitter = this.register(new Emitter<AlertNotice>());
   /** Fires for every raised alert; `notify` says whether a notification may be shown for it. */
   readonly onAlert = this.onAlertEmitter.event;
@@ -613,13 +629,13 @@ export class AlertMonitor extends Disposable {
 export class MonitoredContainerActions extends ContainerActions {
   constructor(
     connection: EngineConnection,
-    private readonly expectStop: (containerId: string) => void,
+    private readonly expectStop: (containerId: string) => void | Promise<void>,
   ) {
     super(connection);
   }
 
   override async run(action: ContainerAction, id: string, name?: string): Promise<void> {
-    if (action !== 'start') this.expectStop(id);
+    if (action !== 'start') await this.expectStop(id);
     return super.run(action, id, name);
   }
 }

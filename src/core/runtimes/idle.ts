@@ -19,6 +19,12 @@ interface IdleOptions {
   readonly pinned?: (runtime: RuntimeState, model: RuntimeModel) => boolean;
   readonly log?: Logger;
   readonly now?: () => number;
+  /**
+   * False while another process does the unloading (an editor window whose service handles idle
+   * for every window): the due times are still answered, for the views, but nothing is unloaded
+   * or stopped here. Asked at each reschedule; default true.
+   */
+  readonly enforce?: () => boolean;
 }
 
 export class IdleManager extends Disposable {
@@ -73,6 +79,7 @@ export class IdleManager extends Disposable {
     if (this.isDisposed) return;
     clearTimeout(this.timer);
     this.timer = undefined;
+    if (this.options.enforce && !this.options.enforce()) return;
     let next = Infinity;
     for (const r of this.catalog.list()) {
       for (const m of r.models) next = Math.min(next, this.unloadsAt(r, m) ?? Infinity);

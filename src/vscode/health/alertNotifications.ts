@@ -1,12 +1,9 @@
-// Alerts in VS Code: a notification (never modal) for each alert the monitor allows one for, with
-// Show Logs, Restart and Mute; the alerts quick pick behind the status bar item; mutes kept in
-// globalState.
+// Alerts in VS Code: a notification (never modal) for each alert the watcher allows one for, with
+// Show Logs, Restart and Mute; the alerts quick pick behind the status bar item. Whoever watches
+// (the service, or this window by itself: HealthWatch) keeps the mutes.
 import * as vscode from 'vscode';
-import type { Alert, AlertMonitor, MuteEntry } from '../../core/docker/alerts';
-import { Disposable } from '../../core/lifecycle';
-
-/** globalState key of the muted containers. */
-const MUTES_KEY = 'llmStack.alerts.muted';
+import type { Alert, AlertSource } from '../../core/docker/alerts';
+import { Disposable, errorMessage } from '../../core/lifecycle';
 
 interface ShownNotification {
   readonly kind: Alert['kind'];
@@ -32,14 +29,10 @@ export class AlertNotifications extends Disposable {
   readonly shown: ShownNotification[] = [];
 
   constructor(
-    readonly monitor: AlertMonitor,
-    private readonly globalState: vscode.Memento,
+    readonly monitor: AlertSource,
     private readonly log?: vscode.LogOutputChannel,
   ) {
     super();
-    const saved = globalState.get<unknown>(MUTES_KEY, []);
-    if (Array.isArray(saved)) monitor.mutes = saved.filter((m): m is MuteEntry => !!m && typeof (m as MuteEntry).id === 'string');
-    this.register(monitor.onDidChangeMutes((mutes) => void this.persist(mutes)));
     this.register(
       monitor.onAlert(({ alert, notify }) => {
         if (notify) void this.notify(alert);
@@ -49,18 +42,10 @@ export class AlertNotifications extends Disposable {
     this.register(
       vscode.commands.registerCommand('llmStack.alerts.unmuteAll', async () => {
         const n = monitor.mutedIds.length;
-        monitor.unmuteAll();
+        await monitor.unmuteAll();
         void vscode.window.showInformationMessage(n ? `Unmuted alerts of ${n} container${n === 1 ? '' : 's'}.` : 'No container is muted.');
       }),
     );
-  }
-
-  private async persist(mutes: readonly MuteEntry[]): Promise<void> {
-    try {
-      await this.globalState.update(MUTES_KEY, mutes);
-    } catch (e) {
-      this.log?.warn(`Saving the muted alerts failed: ${e instanceof Error ? e.message : String(e)}`);
-    }
   }
 
   private actionsFor(alert: Alert): string[] {
@@ -76,21 +61,29 @@ export class AlertNotifications extends Disposable {
 
   /** Runs one of an alert's actions. */
   async act(alert: Alert, action: string): Promise<void> {
+    try {
+      await this.perform(alert, action);
+    } catch (e) {
+      void vscode.window.showErrorMessage(`${action} for ${alert.containerName} failed: ${errorMessage(e)}`);
+    }
+  }
+
+  private async perform(alert: Alert, action: string): Promise<void> {
     const node = { id: alert.containerId, name: alert.containerName };
     switch (action) {
       case SHOW_LOGS:
         await vscode.commands.executeCommand('llmStack.containers.logs', node);
         break;
       case RESTART:
-        this.monitor.expectStop(alert.containerId);
+        await this.monitor.expectStop(alert.containerId);
         await vscode.commands.executeCommand('llmStack.containers.restart', node);
         break;
       case MUTE:
-        this.monitor.mute(alert.containerId);
+        await this.monitor.mute(alert.containerId);
         this.log?.info(`Muted alerts of ${alert.containerName}; 'LLM Stack: Unmute All Alerts' undoes it.`);
         break;
       case UNMUTE:
-        this.monitor.unmute(alert.containerId);
+        await this.monitor.unmute(alert.containerId);
         break;
     }
   }

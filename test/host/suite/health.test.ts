@@ -23,7 +23,7 @@ describe('health checks and alerts in the real host (host)', function () {
     assert.match(a.statusBar.summary!.tooltip, new RegExp(`${name}: unhealthy`));
     // Removing the container clears the alert and the status bar recovers.
     await removeTestContainers();
-    await waitUntil('the alert cleared', () => !a.alertMonitor.active().some((x) => x.containerName === name), 30_000, 100);
+    await waitUntil('the alert cleared', () => !a.alertSource.active().some((x) => x.containerName === name), 30_000, 100);
     await waitUntil('the status bar back to ok', () => a.statusBar.summary?.level === 'ok', 30_000, 100);
   });
 
@@ -45,6 +45,6 @@ describe('health checks and alerts in the real host (host)', function () {
       a.alerts.shown.slice(before).filter((s) => s.containerName === name),
       [],
     );
-    assert.ok(!a.alertMonitor.active().some((x) => x.containerName === name));
+    assert.ok(!a.alertSource.active().some((x) => x.containerName === name));
   });
 });

@@ -129,6 +129,25 @@ describe('Idle manager on the real test runtime (integration)', function () {
     assert.equal(idle.unloadsAt(state(), tiny()), undefined);
   });
 
+  it('with enforce off (a window whose service does the unloading) answers the due time but unloads nothing, until enforce is on again', async () => {
+    const ep = endpoint('idle-ollama');
+    await listed(ep);
+    let enforce = false;
+    idle = new IdleManager(catalog, { settings: () => ({ unloadMinutes: 0.01, stopContainerMinutes: 0 }), log, enforce: () => enforce });
+    await catalog.load(ep.id, 'tiny:q8');
+    const due = idle.unloadsAt(catalog.get(ep.id)!, catalog.model(ep.id, 'tiny:q8')!);
+    assert.ok(due !== undefined, 'the view still shows when the model unloads');
+    // Past the due time (0.6 s) and then some: still loaded, as the runtime itself says.
+    await sleep(due - Date.now() + 1_000);
+    await catalog.refresh(ep.id);
+    assert.ok(catalog.model(ep.id, 'tiny:q8')?.loaded, 'nothing was unloaded while enforce was off');
+    assert.ok(!audits.some((a) => a.operation === 'model.unload.idle'));
+    enforce = true;
+    idle.reschedule();
+    await catalog.waitFor((c) => !c.model(ep.id, 'tiny:q8')?.loaded, 30_000);
+    assert.ok(audits.some((a) => a.operation === 'model.unload.idle'), JSON.stringify(audits));
+  });
+
   it('answers no unload time for a runtime the catalog does not know or one that cannot unload', async () => {
     const ep = endpoint('idle-ollama');
     await listed(ep);

@@ -551,7 +551,9 @@ describe('alert rules (unit)', () => {
 
     it('MonitoredContainerActions announces stop, restart and remove, not start', async () => {
       const expected: string[] = [];
-      const actions = new MonitoredContainerActions({ docker: undefined } as unknown as EngineConnection, (id) => expected.push(id));
+      const actions = new MonitoredContainerActions({ docker: undefined } as unknown as EngineConnection, (id) => {
+        expected.push(id);
+      });
       for (const a of ['stop', 'restart', 'remove', 'start'] as const) await assert.rejects(actions.run(a, `id-${a}`, a), /no container engine is connected/);
       assert.deepEqual(expected, ['id-stop', 'id-restart', 'id-remove']);
     });
