@@ -6,6 +6,8 @@ import { modelsUseCases } from '../app/models';
 import { registryPortUseCases } from '../app/registry/portUseCases';
 import { registryUseCases } from '../app/registry/useCases';
 import { stackUseCases } from '../app/stack';
+import { healthUseCases } from '../app/health/useCases';
+import { attach } from './attach';
 import { configure } from './configure';
 import { errorBodySchema, NDJSON, routeOf, serviceEventSchema, versionSchema } from './protocol';
 
@@ -26,7 +28,7 @@ function schema(s: z.ZodType, io: 'input' | 'output'): unknown {
 const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } });
 
 /** Every use case the service serves, whatever it runs on. */
-const servedUseCases: readonly Described[] = [...containersUseCases, ...modelsUseCases, ...registryUseCases, ...stackUseCases, ...registryPortUseCases, configure];
+const servedUseCases: readonly Described[] = [...containersUseCases, ...modelsUseCases, ...registryUseCases, ...stackUseCases, ...registryPortUseCases, ...healthUseCases, configure, attach];
 
 /** The document of the service's API (docs/openapi.json is this, written by the build). */
 export function openapiDocument(version: string, useCases: readonly Described[] = servedUseCases): unknown {

@@ -5,6 +5,7 @@ import * as assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
+import { PROTOCOL } from '../../../src/service/wire';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { ServiceError } from '../../../src/service/client';
@@ -270,13 +271,13 @@ describe('the local service started by a client (integration)', function () {
     try {
       const refused = await cli(home, ['--no-start', 'status']);
       assert.equal(refused.code, 3);
-      assert.match(refused.stderr, /speaks another protocol than this client \(protocol 1\)/);
+      assert.ok(refused.stderr.includes(`speaks another protocol than this client (protocol ${PROTOCOL})`), refused.stderr);
       assert.equal(stopped, false, 'a refusing client stops nothing');
       const status = await cli(home, ['--json', 'status']);
       assert.equal(status.code, 0, status.stderr);
       assert.equal(stopped, true, 'the old service was asked to stop');
       const s = JSON.parse(status.stdout) as { protocol: number; pid: number };
-      assert.equal(s.protocol, 1);
+      assert.equal(s.protocol, PROTOCOL);
       assert.notEqual(s.pid, process.pid);
     } finally {
       old.close();
