@@ -26,7 +26,7 @@ import { registerModelDetails } from './vscode/models/details';
 import { ModelSources } from './vscode/models/sources';
 import { ModelsTreeProvider, registerModelsView } from './vscode/models/treeView';
 import { registerRegistryCommands } from './vscode/registry/commands';
-import { ServiceLink } from './vscode/service';
+import { ServiceLink, type ServiceState } from './vscode/service';
 import { RemoteRegistryPort } from './service/remotePort';
 import { remoteRunner } from './service/client';
 import type { RegistryDeps } from './app/registry/useCases';
@@ -154,7 +154,16 @@ export function activate(context: vscode.ExtensionContext): LlmStackApi {
     app: { engine: connection, hardware, log: coreLog, models: catalog, audit, imagePatterns },
   });
 
+  // The views say when the service is starting, gone or out of reach; nothing when it answers.
+  const serviceMessage = (state: ServiceState) =>
+    state.kind === 'starting' ? 'Starting the local LLM Stack service…' : state.kind === 'restarting' ? 'The local LLM Stack service stopped; starting it again…' : state.kind === 'unreachable' ? state.message : undefined;
+  const showServiceState = (state: ServiceState) => {
+    view.message = models.view.message = serviceMessage(state);
+  };
+  showServiceState(service.state);
+
   context.subscriptions.push(
+    service.onDidChangeState(showServiceState),
     log,
     classifiers,
     connection,

@@ -14,6 +14,12 @@ import { ensurePrivateDir, servicePaths, type ServicePaths } from '../service/pa
 import type { ServiceEvent } from '../service/protocol';
 import { clientSettings, serviceSettings } from './settings';
 
+/**
+ * The window's link to the service, as the views show it: starting (the first time), connected,
+ * restarting (it went away and is started again), or unreachable (with why).
+ */
+export type ServiceState = { kind: 'starting' } | { kind: 'connected' } | { kind: 'restarting' } | { kind: 'unreachable'; message: string };
+
 /** What service.attach answers: whether the service watches this window's engine. */
 interface Attachment {
   readonly sameEngine: boolean;
@@ -37,6 +43,10 @@ export class ServiceLink implements vscode.Disposable {
   readonly onDidAttach = this.attachEmitter.event;
   private attachment: Attachment | undefined;
   private restarts: number[] = [];
+  private currentState: ServiceState = { kind: 'starting' };
+  private readonly stateEmitter = new Emitter<ServiceState>();
+  /** Fires when the window's link to the service changes (the views say so). */
+  readonly onDidChangeState = this.stateEmitter.event;
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -66,11 +76,32 @@ export class ServiceLink implements vscode.Disposable {
   /** A client of the running service, started first when none answers. */
   client(): Promise<ServiceClient> {
     if (this.disposed) return Promise.reject(new Error('LLM Stack is shutting down.'));
-    this.connecting ??= this.connect().catch((e: unknown) => {
-      this.connecting = undefined;
-      throw new Error(`The LLM Stack service could not be reached: ${errorMessage(e)} (its log: ${this.paths.logFile}).`);
-    });
+    if (!this.connecting) {
+      if (this.currentState.kind !== 'starting') this.setState({ kind: 'restarting' });
+      this.connecting = this.connect().then(
+        (client) => {
+          this.setState({ kind: 'connected' });
+          return client;
+        },
+        (e: unknown) => {
+          this.connecting = undefined;
+          const error = new Error(`The LLM Stack service could not be reached: ${errorMessage(e)} (its log: ${this.paths.logFile}).`);
+          this.setState({ kind: 'unreachable', message: error.message });
+          throw error;
+        },
+      );
+    }
     return this.connecting;
+  }
+
+  get state(): ServiceState {
+    return this.currentState;
+  }
+
+  private setState(state: ServiceState): void {
+    if (this.disposed || (state.kind === this.currentState.kind && state.kind !== 'unreachable')) return;
+    this.currentState = state;
+    this.stateEmitter.fire(state);
   }
 
   private async connect(): Promise<ServiceClient> {
@@ -89,12 +120,17 @@ export class ServiceLink implements vscode.Disposable {
         if (this.disposed) return;
         this.log.warn(`The LLM Stack service went away (${why}); starting it again.`);
         this.connecting = undefined;
+        this.setState({ kind: 'restarting' });
         this.setAttachment(undefined);
         // Started again at once, so the alerts come back without waiting for a request; but not
         // in a loop: after 3 restarts in a minute the next request starts it.
         const now = Date.now();
         this.restarts = this.restarts.filter((t) => t > now - 60_000);
-        if (this.restarts.length >= 3) return this.log.error('The LLM Stack service stopped 3 times in a minute; it is started again on the next request. Its log: ' + this.paths.logFile);
+        if (this.restarts.length >= 3) {
+          const message = `The LLM Stack service stopped 3 times in a minute; it is started again on the next request. Its log: ${this.paths.logFile}`;
+          this.log.error(message);
+          return this.setState({ kind: 'unreachable', message });
+        }
         this.restarts.push(now);
         void this.client().catch((e: unknown) => this.log.error(errorMessage(e)));
       },
@@ -158,5 +194,6 @@ export class ServiceLink implements vscode.Disposable {
     this.events?.dispose();
     this.eventEmitter.dispose();
     this.attachEmitter.dispose();
+    this.stateEmitter.dispose();
   }
 }

@@ -1,5 +1,6 @@
 // Health and alerts inside the real host: a container whose healthcheck fails raises a
-// notification and turns the status bar item to error; a stop by the extension raises nothing.
+// notification (from the service's alert rules, which watch this window's engine) and turns the
+// status bar item to error; a stop by the extension raises nothing.
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import { createTestContainer, OLLAMA_LIKE, removeTestContainers, uniqueName, waitUntil } from '../../support/engine';
@@ -14,6 +15,8 @@ describe('health checks and alerts in the real host (host)', function () {
   it('a runtime whose healthcheck fails raises an alert, and the status bar turns to error', async () => {
     const a = await api();
     await waitUntil('the engine connection', () => a.connection.state.kind === 'connected' && a.cache.isLoaded, 60_000);
+    // The service is on this window's engine: its alert rules are the ones shown here.
+    await waitUntil('the service to watch this window', () => a.watch.mode === 'service', 30_000, 50);
     const name = uniqueName('sick');
     await createTestContainer({ name, image: OLLAMA_LIKE, healthcheck: { test: 'false', intervalMs: 1000, retries: 1 } });
     const shown = await waitUntil('the unhealthy notification', () => a.alerts.shown.find((s) => s.containerName === name && s.kind === 'unhealthy'), 60_000, 100);

@@ -95,10 +95,16 @@ describe('model registry in the real host (host)', function () {
     assert.ok(listed.models.some((m) => m.key.name === 'secret-model-name' && m.key.tag === 'q8'), 'the model survived both rewrites');
   });
 
-  it('the service killed with SIGKILL: the next registry command starts it again, and what it acknowledged is kept', async () => {
+  it('the service killed with SIGKILL: the window says so in its views and starts it again by itself; what it acknowledged is kept', async () => {
     const a = await api();
     await (await a.service.client()).call('registry.recordAudit', { operation: 'host.beforeKill', target: 'kill' });
     const pid = Number.parseInt(fs.readFileSync(a.service.paths.lockFile, 'utf8'), 10);
+    const states: string[] = [];
+    const messages: (string | undefined)[] = [];
+    const sub = a.service.onDidChangeState((s) => {
+      states.push(s.kind);
+      messages.push(a.modelsView.message);
+    });
     process.kill(pid, 'SIGKILL');
     await waitUntil('the service to be gone', () => {
       try {
@@ -108,12 +114,23 @@ describe('model registry in the real host (host)', function () {
         return true;
       }
     }, 10_000, 20);
-    // A registry command, as the user runs it: it answers, from a new service.
+    try {
+      // No command needed: the window noticed, said so in the views, and started a new service.
+      await waitUntil('the window to start the service again', () => states.includes('restarting') && a.service.state.kind === 'connected', 30_000, 50);
+    } finally {
+      sub.dispose();
+    }
+    assert.match(messages[states.indexOf('restarting')] ?? '', /stopped; starting it again/);
+    assert.equal(a.modelsView.message, undefined, 'the views say nothing once it answers');
+    assert.equal(a.containersView.message, undefined);
+    const restartedPid = Number.parseInt(fs.readFileSync(a.service.paths.lockFile, 'utf8'), 10);
+    assert.notEqual(restartedPid, pid, 'a new service holds the lock');
+    await waitUntil('the alerts followed from the new service', () => a.watch.mode === 'service' && a.service.attached?.sameEngine === true, 10_000, 50);
+    // A registry command, as the user runs it: it answers, from the new service.
     const text = await vscode.commands.executeCommand<string>('llmStack.registry.stats');
     assert.match(text, /# LLM Stack model registry/);
     await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
-    const newPid = Number.parseInt(fs.readFileSync(a.service.paths.lockFile, 'utf8'), 10);
-    assert.notEqual(newPid, pid, 'a new service holds the lock');
+    assert.equal(Number.parseInt(fs.readFileSync(a.service.paths.lockFile, 'utf8'), 10), restartedPid, 'the same new service answered');
     assert.ok((await auditLog(a, 100)).some((e) => e.operation === 'host.beforeKill'), 'the acknowledged entry survived the kill');
   });
 
