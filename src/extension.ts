@@ -24,6 +24,7 @@ import { IdleManager } from './core/runtimes/idle';
 import { registerModelCommands } from './vscode/models/commands';
 import { registerModelDetails } from './vscode/models/details';
 import { ModelSources } from './vscode/models/sources';
+import { ApiKeyHandover } from './vscode/models/apiKeys';
 import { ModelsTreeProvider, registerModelsView } from './vscode/models/treeView';
 import { registerRegistryCommands } from './vscode/registry/commands';
 import { ServiceLink, type ServiceState } from './vscode/service';
@@ -128,6 +129,7 @@ export function activate(context: vscode.ExtensionContext): LlmStackApi {
   const modelsTree = new ModelsTreeProvider(catalog, idle, context.workspaceState);
   const models = registerModelsView(modelsTree);
   const sources = new ModelSources(catalog, cache, classifiers, log);
+  const apiKeys = new ApiKeyHandover(catalog, context.secrets, service, log);
   const alerts = new AlertNotifications(watch.alerts, log);
   const metricsCfg = metricsSettings();
   // Samples only while someone holds it (the panel while visible): a hidden panel costs nothing.
@@ -188,7 +190,8 @@ export function activate(context: vscode.ExtensionContext): LlmStackApi {
     ...models.disposables,
     sources,
     registerModelDetails(modelsApp),
-    ...registerModelCommands({ app: modelsApp, tree: modelsTree, secrets: context.secrets, log }),
+    apiKeys,
+    ...registerModelCommands({ app: modelsApp, tree: modelsTree, secrets: context.secrets, handKey: (id, key) => apiKeys.set(id, key), log }),
     registerInspect(containerApp),
     ...registerContainerCommands({ app: containerApp, logs, log }),
     ...registerRegistryCommands(remoteRunner<RegistryDeps>(service), log),

@@ -21,6 +21,7 @@ import { HardwareProbe } from '../core/stack/hardware';
 import { containersUseCases, type ContainersDeps } from '../app/containers/useCases';
 import { modelsUseCases, type ModelsDeps } from '../app/models';
 import { idleHooks } from '../app/models/idleHooks';
+import { apiKeySecret, setApiKey } from '../app/models/apiKeys';
 import { RegistryHost, registryFile } from '../app/registry/host';
 import { registryPortUseCases } from '../app/registry/portUseCases';
 import { registryUseCases, type RegistryDeps } from '../app/registry/useCases';
@@ -139,7 +140,7 @@ export class LocalService extends Disposable {
     }));
     const audit = (op: string, target: string, error?: string) => registry.audit(op, target, error);
     const registryPort = new LocalRegistryPort(async () => (await registry.get()).repos, log);
-    const apiKey = (e: { id: string }) => keys.get(`llmStack.apiKey.${e.id}`);
+    const apiKey = (e: { id: string }) => keys.get(apiKeySecret(e.id));
     const catalog = (this.catalog = this.register(
       new ModelCatalog({
         log,
@@ -198,6 +199,7 @@ export class LocalService extends Disposable {
         reprobe: () => prober.reschedule(),
       }),
       route(attach, { clients, engine: () => resolve().candidates[0]?.url }),
+      route(setApiKey, { keys, refresh: (id) => (catalog.get(id) ? catalog.refresh(id) : Promise.resolve()) }),
     ];
     const server = (this.server = this.register(
       new ServiceServer({

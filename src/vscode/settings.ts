@@ -37,9 +37,7 @@ export function logsSettings(): { target: 'terminal' | 'outputChannel'; tail: nu
 }
 
 /** Where an endpoint's API key lives in SecretStorage (never in settings or logs). */
-export function apiKeySecret(endpointId: string): string {
-  return `llmStack.apiKey.${endpointId}`;
-}
+export { apiKeySecret } from '../app/models/apiKeys';
 
 export function ggufFolders(): string[] {
   const value = vscode.workspace.getConfiguration(SECTION).get<unknown>('models.ggufFolders', []);

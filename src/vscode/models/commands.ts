@@ -21,6 +21,8 @@ interface ModelCommandDeps {
   readonly app: ModelsDeps;
   readonly tree: ModelsTreeProvider;
   readonly secrets: vscode.SecretStorage;
+  /** Hands a key to the local service, whose probes and idle unloads reach the runtime too. */
+  readonly handKey: (endpointId: string, key: string | undefined) => Promise<void>;
   readonly log: vscode.LogOutputChannel;
 }
 
@@ -277,6 +279,11 @@ async function setApiKey(deps: ModelCommandDeps, node: ModelArg): Promise<void> 
   if (key === undefined) return;
   if (key.trim()) await deps.secrets.store(apiKeySecret(runtime.endpoint.id), key.trim());
   else await deps.secrets.delete(apiKeySecret(runtime.endpoint.id));
+  try {
+    await deps.handKey(runtime.endpoint.id, key.trim() || undefined);
+  } catch (e) {
+    deps.log.warn(`The API key of ${runtime.endpoint.name} is kept in this editor, but the LLM Stack service could not take it: ${e instanceof Error ? e.message : String(e)}`);
+  }
   await call(listModels, deps.app, { runtimeId: runtime.endpoint.id, refresh: true });
 }
 

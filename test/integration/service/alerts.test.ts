@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ServiceEvent } from '../../../src/service/protocol';
 import { createTestContainer, OLLAMA_LIKE, removeTestContainers, uniqueName, waitUntil } from '../../support/engine';
+import { randomBytes } from 'node:crypto';
 import { writeTinyGguf } from '../../support/gguf';
 import { type RuntimeProcess, startRuntimeProcess } from '../../support/runtimeProcess';
 import { newHome, serve, stopServed, type Home, type Served } from './support';
@@ -121,5 +122,33 @@ describe('alerts and attached runtimes in the service (integration)', function (
         stream.dispose();
       }
     });
+  });
+
+  it("uses a runtime's API key handed with runtimes.setApiKey (kept 0600, never answered back); null removes it", async () => {
+    const key = `sk-svc-${randomBytes(6).toString('hex')}`;
+    const dir = path.join(home.dir, 'keyed');
+    fs.mkdirSync(dir, { recursive: true });
+    writeTinyGguf(path.join(dir, 'tiny__q8.gguf'), { name: 'tiny', contextLength: 128, seed: 9 });
+    const keyed = await startRuntimeProcess({ modelsDir: dir, env: { API_KEY: key } });
+    const stream = home.client().events(() => undefined, undefined, 'window-3');
+    try {
+      await home.client().call('service.attach', { client: 'window-3', endpoints: [{ url: keyed.base, kind: 'llamacpp', name: 'keyed' }] });
+      const runtimeId = await waitUntil('the keyed runtime listed', async () => (await home.client().call<Listed>('models.list', {})).runtimes.find((r) => r.name === 'keyed')?.id, 30_000, 100);
+      const prompt = () => home.client().call<{ text: string }>('models.tryPrompt', { runtimeId, name: 'tiny:q8', prompt: 'hi', maxTokens: 2 });
+      await assert.rejects(prompt(), /needs an API key and none is set/);
+      const stored = await home.client().call<Record<string, unknown>>('runtimes.setApiKey', { endpointId: runtimeId, key });
+      assert.deepEqual(stored, { stored: true }, 'the answer does not carry the key');
+      assert.equal(typeof (await prompt()).text, 'string');
+      const secrets = path.join(home.paths.dataDir, 'secrets.json');
+      assert.equal(fs.statSync(secrets).mode & 0o777, 0o600);
+      assert.equal((JSON.parse(fs.readFileSync(secrets, 'utf8')) as Record<string, string>)[`llmStack.apiKey.${runtimeId}`], key);
+      assert.ok(!fs.readFileSync(home.paths.logFile, 'utf8').includes(key), 'the key is not in the service log');
+      assert.deepEqual(await home.client().call('runtimes.setApiKey', { endpointId: runtimeId, key: null }), { stored: false });
+      await assert.rejects(prompt(), /needs an API key/);
+      await assert.rejects(home.client().call('runtimes.setApiKey', { endpointId: runtimeId }), /key/);
+    } finally {
+      stream.dispose();
+      await keyed.stop();
+    }
   });
 });
