@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { EngineConnection } from '../src/core/docker/connection';
 import { ContainerCache } from '../src/core/docker/containerCache';
-import { connectService, ServiceClient, startCommandFor, stopService } from '../src/service/client';
+import { connectService, SERVICE_RUNTIME_FLAGS, ServiceClient, startCommandFor, stopService } from '../src/service/client';
 import { servicePaths, type ServicePaths } from '../src/service/paths';
 import { resolutionFor } from '../test/support/engineFixture';
 import { DEFAULT_SOCKET } from '../test/support/engine';
@@ -46,7 +46,8 @@ async function timeProcess(command: string, args: string[], env: NodeJS.ProcessE
 
 /** `llmstack serve` by hand, resolved once it answers. */
 async function serveByHand(h: ReturnType<typeof home>): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [CLI, 'serve'], { env: h.env, stdio: 'ignore' });
+  // With the V8 flags a client starts the service with.
+  const child = spawn(process.execPath, [...SERVICE_RUNTIME_FLAGS, CLI, 'serve'], { env: h.env, stdio: 'ignore' });
   const c = new ServiceClient(h.paths.socket);
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline) {

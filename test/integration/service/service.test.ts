@@ -8,9 +8,9 @@ import * as http from 'node:http';
 import { PROTOCOL } from '../../../src/service/wire';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { ServiceError } from '../../../src/service/client';
+import { connectService, SERVICE_RUNTIME_FLAGS, ServiceError, startCommandFor, stopService } from '../../../src/service/client';
 import type { ServiceEvent } from '../../../src/service/protocol';
-import { cli, newHome, serve, stopServed, type Home, type Served } from './support';
+import { CLI, cli, newHome, serve, stopServed, type Home, type Served } from './support';
 
 /** A raw request on the socket, for what the client never sends (bad JSON, wrong method, huge bodies). */
 function raw(home: Home, method: string, route: string, body?: string | Buffer, headers: http.OutgoingHttpHeaders = {}): Promise<{ status: number; text: string }> {
@@ -243,6 +243,21 @@ describe('the local service started by a client (integration)', function () {
     assert.ok(Date.now() - t0 >= 2_000, 'it waited its idle time after the last client left');
     assert.equal(fs.existsSync(home.paths.lockFile), false, 'it released its lock');
     assert.equal(fs.existsSync(home.paths.socket), false, 'and removed its socket');
+  });
+
+  it('a client starts it with the lean V8 flags; where the runtime refuses a flag, with the plain command instead', async () => {
+    const start = startCommandFor(CLI, 1, home.env);
+    assert.deepEqual(start.args.slice(0, SERVICE_RUNTIME_FLAGS.length), [...SERVICE_RUNTIME_FLAGS]);
+    const lean = await connectService(home.paths, { start });
+    assert.equal(lean.started, true);
+    assert.match(fs.readFileSync(`/proc/${lean.version.pid}/cmdline`, 'utf8'), /--single-threaded/);
+    await stopService(home.paths);
+    // A runtime that does not know a flag exits at once (Node: code 9); the fallback answers.
+    const refusing = { ...start, args: ['--no-such-runtime-flag', ...start.args] };
+    const plain = await connectService(home.paths, { start: refusing });
+    assert.equal(plain.started, true);
+    assert.doesNotMatch(fs.readFileSync(`/proc/${plain.version.pid}/cmdline`, 'utf8'), /no-such-runtime-flag|single-threaded/);
+    await stopService(home.paths);
   });
 
   it('a service of another protocol is asked to stop and replaced; with --no-start the CLI refuses and says why', async () => {
