@@ -70,25 +70,25 @@ export function serviceSettings(): {
   alerts: { rateLimitMinutes: number; probeIntervalSeconds: number; probeFailures: number; probeTimeoutSeconds: number };
 } {
   const cfg = vscode.workspace.getConfiguration(SECTION);
-  const user = <T>(key: string, fallback: T, ok: (v: unknown) => boolean): T => {
+  // The user's value where it is valid, else the manifest's default (the one place defaults are written).
+  const user = <T>(key: string, ok: (v: unknown) => boolean): T => {
     const i = cfg.inspect<T>(key);
-    const v = i?.globalValue ?? i?.defaultValue;
-    return ok(v) ? (v as T) : fallback;
+    return (ok(i?.globalValue) ? i?.globalValue : i?.defaultValue) as T;
   };
   const num = (min: number) => (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v >= min;
   return {
     registry: {
-      encrypt: user('registry.encrypt', false, (v) => typeof v === 'boolean'),
-      keepBackups: Math.floor(user('registry.keepBackups', 10, num(1))),
-      backupIntervalHours: user('registry.backupIntervalHours', 24, num(0)),
-      retentionDays: Math.floor(user('registry.retentionDays', 365, num(1))),
+      encrypt: user('registry.encrypt', (v) => typeof v === 'boolean'),
+      keepBackups: Math.floor(user('registry.keepBackups', num(1))),
+      backupIntervalHours: user('registry.backupIntervalHours', num(0)),
+      retentionDays: Math.floor(user('registry.retentionDays', num(1))),
     },
-    idle: { idleUnloadMinutes: user('models.idleUnloadMinutes', 30, num(0)), idleStopContainerMinutes: user('models.idleStopContainerMinutes', 0, num(0)) },
+    idle: { idleUnloadMinutes: user('models.idleUnloadMinutes', num(0)), idleStopContainerMinutes: user('models.idleStopContainerMinutes', num(0)) },
     alerts: {
-      rateLimitMinutes: user('alerts.rateLimitMinutes', 10, num(0)),
-      probeIntervalSeconds: user('alerts.probeIntervalSeconds', 30, num(0)),
-      probeFailures: Math.floor(user('alerts.probeFailures', 2, num(1))),
-      probeTimeoutSeconds: user('alerts.probeTimeoutSeconds', 5, num(1)),
+      rateLimitMinutes: user('alerts.rateLimitMinutes', num(0)),
+      probeIntervalSeconds: user('alerts.probeIntervalSeconds', num(0)),
+      probeFailures: Math.floor(user('alerts.probeFailures', num(1))),
+      probeTimeoutSeconds: user('alerts.probeTimeoutSeconds', num(1)),
     },
   };
 }

@@ -3,6 +3,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describeContainer } from '../../src/core/docker/containerTree';
+import { readConfig } from '../../src/service/config';
 import { ContainerRecord, ContainerState, PublishedPort } from '../../src/core/docker/containers';
 
 interface CommandContribution {
@@ -182,6 +183,19 @@ describe('manifest (unit)', () => {
     assert.match(ignore, /^!dist\/schemas\/\*\.json$/m, 'the schema ships in the .vsix');
     const names = [...(c.jsonValidation ?? []), ...(c.yamlValidation ?? [])].flatMap((v) => v.fileMatch);
     for (const n of ['llmstack.json', 'llmstack.yaml', 'llmstack.yml', '*.llmstack.yaml']) assert.ok(names.includes(n), n);
+  });
+
+  it("the service's config.json defaults are the editor's setting defaults, for every setting both have", () => {
+    const config = readConfig(path.join(root, 'no-such-folder')).config as unknown as Record<string, Record<string, unknown>>;
+    const settings = (manifest.contributes as unknown as { configuration: { properties: Record<string, { default?: unknown }> } }).configuration.properties;
+    let compared = 0;
+    for (const [key, spec] of Object.entries(settings)) {
+      const [, section, name] = key.split('.');
+      if (!(section in config) || !(name in config[section])) continue;
+      assert.deepEqual(config[section][name], spec.default === '' ? '' : spec.default, key);
+      compared++;
+    }
+    assert.ok(compared >= 14, `${compared} settings compared`);
   });
 
   it('ships the llmstack CLI and the service the extension starts (package.json bin, .vsix)', () => {
