@@ -4,6 +4,8 @@ import * as vscode from 'vscode';
 import { MonitoredContainerActions, type AlertSource } from './core/docker/alerts';
 import { HealthWatch } from './vscode/health/watch';
 import { MetricsSampler } from './core/metrics/sampler';
+import { FeedRelay, type MetricsFeed } from './core/metrics/feed';
+import { RemoteSampler } from './service/remoteSampler';
 import { registerMetricsPanel, type MetricsPanel } from './vscode/metrics/panel';
 import { registerMetricsCommands } from './vscode/metrics/commands';
 import { registerEngineCommands } from './vscode/containers/engineCommands';
@@ -59,7 +61,8 @@ export interface LlmStackApi {
   readonly alertSource: AlertSource;
   /** Who watches this window's engine and runtimes (the service, or the window itself). */
   readonly watch: HealthWatch;
-  readonly sampler: MetricsSampler;
+  /** The metrics the panel and the status bar show: the service's, or this window's own sampler. */
+  readonly sampler: MetricsFeed;
   readonly statusBarMetrics: StatusBarMetrics;
   readonly stackDocuments: StackDocuments;
   readonly stacks: StackController;
@@ -146,8 +149,17 @@ export function activate(context: vscode.ExtensionContext): LlmStackApi {
   // The containers the Containers view shows, running ones get a stats stream.
   const showContainers = () => sampler.setContainers(cache.list().filter((r) => r.state === 'running' || r.state === 'paused').map((r) => r.id));
   showContainers();
-  const metrics = registerMetricsPanel({ extensionUri: context.extensionUri, source: sampler, log: coreLog });
-  const statusBarMetrics = new StatusBarMetrics(sampler, statusBar);
+  // The service samples once for every window (while one of them looks); a window that watches by
+  // itself (another engine, no service) samples with its own sampler.
+  const remoteSampler = new RemoteSampler({
+    subscribe: async (listener, onEnd) => (await service.client()).metrics(listener, onEnd),
+    call: (name, input) => service.call(name, input),
+    onDidConnect: (listener) => service.onDidChangeState((st) => st.kind === 'connected' && listener(undefined)),
+    log: coreLog,
+  });
+  const metricsFeed = new FeedRelay(remoteSampler);
+  const metrics = registerMetricsPanel({ extensionUri: context.extensionUri, source: metricsFeed, log: coreLog });
+  const statusBarMetrics = new StatusBarMetrics(metricsFeed, statusBar);
   // Stack files: diagnostics, auto hovers and CodeLenses in the editor; plan/apply/down/export commands.
   const hardware = new HardwareProbe({ nvidiaSmiPath: metricsCfg.nvidiaSmiPath });
   const stackEditor = registerStackEditor(coreLog, hardware);
@@ -175,15 +187,20 @@ export function activate(context: vscode.ExtensionContext): LlmStackApi {
     statusBar,
     ...disposables,
     watch,
-    watch.onDidChangeMode(() => idle.reschedule()),
+    watch.onDidChangeMode((mode) => {
+      idle.reschedule();
+      metricsFeed.use(mode === 'window' ? sampler : remoteSampler);
+    }),
     alerts,
     statusBarMetrics,
     ...stackEditor.disposables,
     ...stackCommands.disposables,
     sampler,
+    remoteSampler,
+    metricsFeed,
     cache.onDidChange(() => showContainers()),
     ...metrics.disposables,
-    ...registerMetricsCommands(sampler),
+    ...registerMetricsCommands(metricsFeed),
     catalog,
     idle,
     modelsTree,
@@ -213,7 +230,7 @@ export function activate(context: vscode.ExtensionContext): LlmStackApi {
       if (e.affectsConfiguration(`${SECTION}.docker`) || e.affectsConfiguration(`${SECTION}.runtimes.endpoints`) || e.affectsConfiguration(`${SECTION}.models.ggufFolders`)) {
         service.reattach().catch((err) => log.error(`Handing this window's runtimes to the service failed: ${err instanceof Error ? err.message : String(err)}`));
       }
-      if (e.affectsConfiguration(`${SECTION}.registry`)) {
+      if (e.affectsConfiguration(`${SECTION}.registry`) || e.affectsConfiguration(`${SECTION}.metrics`)) {
         service.settingsChanged().catch((err) => log.error(`Applying the registry settings failed: ${err instanceof Error ? err.message : String(err)}`));
       }
       if (e.affectsConfiguration(`${SECTION}.runtimes.imagePatterns`)) {
@@ -243,7 +260,7 @@ export function activate(context: vscode.ExtensionContext): LlmStackApi {
     alerts,
     alertSource: watch.alerts,
     watch,
-    sampler,
+    sampler: metricsFeed,
     statusBarMetrics,
     stackDocuments: stackEditor.documents,
     stacks: stackCommands.controller,

@@ -9,7 +9,7 @@ import { errorMessage } from '../core/lifecycle';
 import type { Progress, Runner } from '../app/useCase';
 import type { ServicePaths } from './paths';
 import { ensurePrivateDir } from './paths';
-import type { ErrorBody, ServiceEvent, ServiceVersion } from './protocol';
+import type { ErrorBody, MetricsEvent, ServiceEvent, ServiceVersion } from './protocol';
 import { NDJSON, PROTOCOL, routeOf } from './wire';
 
 // No zod here (see wire.ts): the few shapes a client reads are checked by hand.
@@ -149,6 +149,16 @@ export class ServiceClient {
    * (service.attach) lasts as long as this stream.
    */
   events(listener: (e: ServiceEvent) => void, onEnd?: (why: string) => void, client?: string): { dispose(): void } {
+    return this.sse(client ? `/v1/events?client=${encodeURIComponent(client)}` : '/v1/events', listener, onEnd);
+  }
+
+  /** Subscribes to the metrics (GET /v1/metrics/events): the service samples while it lasts. */
+  metrics(listener: (e: MetricsEvent) => void, onEnd?: (why: string) => void): { dispose(): void } {
+    // The first event carries the history: up to MAX_ANSWER.
+    return this.sse('/v1/metrics/events', listener, onEnd, MAX_ANSWER);
+  }
+
+  private sse<E>(route: string, listener: (e: E) => void, onEnd?: (why: string) => void, maxEvent = 4 * 1024 * 1024): { dispose(): void } {
     const controller = new AbortController();
     let buffer = '';
     let ended = false;
@@ -157,11 +167,11 @@ export class ServiceClient {
       ended = true;
       onEnd?.(why);
     };
-    const req = http.get({ socketPath: this.socket, agent: false, path: client ? `/v1/events?client=${encodeURIComponent(client)}` : '/v1/events', headers: { host: 'llmstack', accept: 'text/event-stream' }, signal: controller.signal }, (res) => {
+    const req = http.get({ socketPath: this.socket, agent: false, path: route, headers: { host: 'llmstack', accept: 'text/event-stream' }, signal: controller.signal }, (res) => {
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => {
         buffer += chunk;
-        if (buffer.length > 4 * 1024 * 1024) return req.destroy(new Error('an event over 4 MiB'));
+        if (buffer.length > maxEvent) return req.destroy(new Error(`an event over ${Math.round(maxEvent / 1048576)} MiB`));
         let sep: number;
         while ((sep = buffer.indexOf('\n\n')) >= 0) {
           const block = buffer.slice(0, sep);
@@ -178,7 +188,7 @@ export class ServiceClient {
           } catch {
             continue;
           }
-          if (event && typeof (event as { type?: unknown }).type === 'string') listener(event as ServiceEvent);
+          if (event && typeof (event as { type?: unknown }).type === 'string') listener(event as E);
         }
       });
       res.on('end', () => end('the service closed the event stream'));

@@ -38,6 +38,14 @@ const configSchema = z.object({
       probeTimeoutSeconds: positive(5),
     })
     .prefault({}),
+  metrics: z
+    .object({
+      intervalSeconds: positive(1),
+      historyMinutes: positive(60),
+      gpu: z.boolean().catch(true).default(true),
+      nvidiaSmiPath: z.string().catch('').default(''),
+    })
+    .prefault({}),
   service: z
     .object({
       /** A service started by a client exits after this many minutes with no client and no work. */

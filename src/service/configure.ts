@@ -1,7 +1,8 @@
 // service.configure: an editor window hands the service the user's settings that the service acts
-// on (llmStack.registry.*, llmStack.models.idle*, llmStack.alerts.*: user level), which the service
-// keeps in its config.json and applies: the registry is reopened when its settings change how the
-// file is written, idle handling and the health probes take the new times at once.
+// on (llmStack.registry.*, llmStack.models.idle*, llmStack.alerts.*, llmStack.metrics.*: user
+// level), which the service keeps in its config.json and applies: the registry is reopened when its
+// settings change how the file is written; idle handling, the health probes and the sampler take
+// the new times at once (the sampler's GPU settings at the next start).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
@@ -31,10 +32,21 @@ const alertSettingsSchema = z.object({
   probeTimeoutSeconds: z.number().min(1).max(3600),
 });
 
+const metricsSettingsSchema = z.object({
+  /** Seconds between samples while a client is subscribed. */
+  intervalSeconds: z.number().min(0.25).max(3600),
+  /** Minutes of samples kept. */
+  historyMinutes: z.number().min(1).max(24 * 60),
+  /** Whether nvidia-smi is read; with nvidiaSmiPath, applied at the service's next start. */
+  gpu: z.boolean(),
+  nvidiaSmiPath: z.string().max(4096),
+});
+
 export interface ConfigSections {
   registry: z.infer<typeof registrySettingsSchema>;
   models: z.infer<typeof idleSettingsSchema> & Record<string, unknown>;
   alerts: z.infer<typeof alertSettingsSchema>;
+  metrics: z.infer<typeof metricsSettingsSchema>;
 }
 
 interface ConfigureDeps {
@@ -47,15 +59,17 @@ interface ConfigureDeps {
   readonly reschedule: () => void;
   /** The health probes take their new interval. */
   readonly reprobe: () => void;
+  /** The sampler takes its new interval and history. */
+  readonly resample: () => void;
 }
 
 export const configure = defineUseCase({
   name: 'service.configure',
-  summary: "Sets the settings the service acts on: the registry's (encryption, backups, retention), idle handling's and the alerts' and health probes', as an editor window's llmStack.registry.*, llmStack.models.idle* and llmStack.alerts.* say.",
-  input: z.object({ registry: registrySettingsSchema.optional(), idle: idleSettingsSchema.optional(), alerts: alertSettingsSchema.optional() }),
-  output: z.object({ changed: z.array(z.enum(['registry', 'idle', 'alerts'])) }),
+  summary: "Sets the settings the service acts on: the registry's (encryption, backups, retention), idle handling's, the alerts' and health probes', and the metrics sampler's, as an editor window's llmStack.registry.*, llmStack.models.idle*, llmStack.alerts.* and llmStack.metrics.* say.",
+  input: z.object({ registry: registrySettingsSchema.optional(), idle: idleSettingsSchema.optional(), alerts: alertSettingsSchema.optional(), metrics: metricsSettingsSchema.optional() }),
+  output: z.object({ changed: z.array(z.enum(['registry', 'idle', 'alerts', 'metrics'])) }),
   run: async (deps: ConfigureDeps, input) => {
-    const changed: ('registry' | 'idle' | 'alerts')[] = [];
+    const changed: ('registry' | 'idle' | 'alerts' | 'metrics')[] = [];
     const differs = (a: Record<string, unknown>, b: Record<string, unknown>) => Object.keys(b).some((k) => a[k] !== b[k]);
     if (input.registry && differs(deps.current.registry, input.registry)) {
       Object.assign(deps.current.registry, input.registry);
@@ -69,6 +83,10 @@ export const configure = defineUseCase({
       Object.assign(deps.current.alerts, input.alerts);
       changed.push('alerts');
     }
+    if (input.metrics && differs(deps.current.metrics, input.metrics)) {
+      Object.assign(deps.current.metrics, input.metrics);
+      changed.push('metrics');
+    }
     if (!changed.length) return { changed };
     // Kept for the next start; the rest of config.json is left as it is.
     let existing: Record<string, unknown> = {};
@@ -81,10 +99,11 @@ export const configure = defineUseCase({
     const models = { ...(existing.models && typeof existing.models === 'object' ? existing.models : {}), idleUnloadMinutes: deps.current.models.idleUnloadMinutes, idleStopContainerMinutes: deps.current.models.idleStopContainerMinutes };
     const temp = `${deps.configFile}.${process.pid}.tmp`;
     fs.mkdirSync(path.dirname(deps.configFile), { recursive: true, mode: 0o700 });
-    fs.writeFileSync(temp, JSON.stringify({ ...existing, registry: { ...deps.current.registry }, models, alerts: { ...deps.current.alerts } }, null, 2), { mode: 0o600 });
+    fs.writeFileSync(temp, JSON.stringify({ ...existing, registry: { ...deps.current.registry }, models, alerts: { ...deps.current.alerts }, metrics: { ...deps.current.metrics } }, null, 2), { mode: 0o600 });
     fs.renameSync(temp, deps.configFile);
     if (changed.includes('idle')) deps.reschedule();
     if (changed.includes('alerts')) deps.reprobe();
+    if (changed.includes('metrics')) deps.resample();
     if (changed.includes('registry')) await deps.reopen();
     return { changed };
   },

@@ -10,7 +10,7 @@ import { healthUseCases } from '../app/health/useCases';
 import { setApiKey } from '../app/models/apiKeys';
 import { attach } from './attach';
 import { configure } from './configure';
-import { errorBodySchema, NDJSON, routeOf, serviceEventSchema, versionSchema } from './protocol';
+import { errorBodySchema, metricsEventSchema, NDJSON, routeOf, serviceEventSchema, versionSchema } from './protocol';
 
 interface Described {
   readonly name: string;
@@ -39,8 +39,15 @@ export function openapiDocument(version: string, useCases: readonly Described[] 
     '/v1/events': {
       get: {
         operationId: 'service.events',
-        summary: 'Server-sent events: what changed (engine, containers, models, registry, alerts). Each event names its type; the data is JSON.',
+        summary: 'Server-sent events: what changed (engine, containers, models, registry, alerts). With ?client=ID, what that client attached (service.attach) lasts while the stream is open. Each event names its type; the data is JSON.',
         responses: { 200: { description: 'The event stream.', content: { 'text/event-stream': { schema: schema(serviceEventSchema, 'output') } } } },
+      },
+    },
+    '/v1/metrics/events': {
+      get: {
+        operationId: 'metrics.events',
+        summary: 'Server-sent events: the metrics history (metrics.init), then each sample (metrics.sample). The sampler runs while any client is subscribed.',
+        responses: { 200: { description: 'The metrics stream.', content: { 'text/event-stream': { schema: schema(metricsEventSchema, 'output') } } } },
       },
     },
     '/v1/service/stop': { post: { operationId: 'service.stop', summary: 'Finishes the running work, saves the registry, and stops the service.', responses: { 202: { description: 'Stopping.' } } } },

@@ -39,3 +39,41 @@ export const serviceEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('alerts'), alerts: z.array(alertSchema), mutes: z.array(muteSchema) }),
 ]);
 export type ServiceEvent = z.infer<typeof serviceEventSchema>;
+
+const seriesInfoSchema = z.object({
+  key: z.string(),
+  group: z.enum(['host', 'gpu', 'container', 'model']),
+  entity: z.string(),
+  entityId: z.string(),
+  metric: z.string(),
+  unit: z.enum(['%', 'bytes', 'B/s', '°C', 'W', 'tok/s', 'count']),
+  max: z.number().optional(),
+});
+const gpuStatusSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('ok'), gpus: z.number() }),
+  z.object({ kind: z.literal('absent'), message: z.string() }),
+  z.object({ kind: z.literal('error'), message: z.string() }),
+]);
+
+/** What GET /v1/metrics/events streams: the history first, then each sample as it is taken. */
+export const metricsEventSchema = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('metrics.init'),
+    intervalMs: z.number(),
+    historyMinutes: z.number(),
+    gpu: gpuStatusSchema,
+    series: z.array(seriesInfoSchema),
+    /** Sample times (epoch ms), oldest first; columns[i][j] is series i at t[j] (null: no value). */
+    t: z.array(z.number()),
+    columns: z.array(z.array(z.number().nullable())),
+  }),
+  z.object({
+    type: z.literal('metrics.sample'),
+    t: z.number(),
+    values: z.record(z.string(), z.number()),
+    added: z.array(seriesInfoSchema),
+    removed: z.array(z.string()),
+    gpu: gpuStatusSchema,
+  }),
+]);
+export type MetricsEvent = z.infer<typeof metricsEventSchema>;

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { RegistryError } from '../core/registry/fileStore';
 import { Disposable, Emitter, errorMessage, type Logger } from '../core/lifecycle';
 import { callAny, Cancelled, InvalidInput, type AnyUseCase, type Progress } from '../app/useCase';
-import { NDJSON, routeOf, type ErrorBody, type ServiceEvent, type ServiceVersion } from './protocol';
+import { NDJSON, routeOf, type ErrorBody, type MetricsEvent, type ServiceEvent, type ServiceVersion } from './protocol';
 
 /** A use case bound to what it runs on: what the server exposes. */
 export interface Route {
@@ -45,6 +45,11 @@ interface ServerOptions {
   readonly maxBodyBytes?: number;
   /** A request body must arrive within this time (a trickling client is cut off). */
   readonly bodyTimeoutMs?: number;
+  /**
+   * GET /v1/metrics/events: subscribes one client to the metrics (the sampler runs while any is
+   * subscribed); `send` takes each event, the returned handle ends the subscription.
+   */
+  readonly metrics?: (send: (event: MetricsEvent) => void) => { dispose(): void };
 }
 
 const MAX_BODY = 1024 * 1024;
@@ -149,6 +154,10 @@ export class ServiceServer extends Disposable {
       }
       if (req.method === 'GET' && url.pathname === '/openapi.json') return json(res, 200, this.options.openapi());
       if (req.method === 'GET' && url.pathname === '/v1/events') return this.events(req, res, url.searchParams.get('client')?.slice(0, 128) || undefined);
+      if (req.method === 'GET' && url.pathname === '/v1/metrics/events' && this.options.metrics) {
+        const subscribe = this.options.metrics;
+        return this.stream(req, res, (send) => subscribe(send));
+      }
       if (req.method === 'POST' && url.pathname === '/v1/service/stop') {
         json(res, 202, { stopping: true });
         this.options.onStop?.();
@@ -246,11 +255,25 @@ export class ServiceServer extends Disposable {
   }
 
   private events(req: http.IncomingMessage, res: http.ServerResponse, client?: string): void {
+    this.stream<ServiceEvent>(
+      req,
+      res,
+      (send) => {
+        const v = this.options.version();
+        send({ type: 'hello', version: v.version, protocol: v.protocol });
+        return this.eventEmitter.event(send);
+      },
+      () => {
+        if (client) this.clientGoneEmitter.fire(client);
+      },
+    );
+  }
+
+  /** A server-sent event stream: open until the client closes it or the server stops. */
+  private stream<E extends { type: string }>(req: http.IncomingMessage, res: http.ServerResponse, subscribe: (send: (e: E) => void) => { dispose(): void }, onEnd?: () => void): void {
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
-    const send = (e: ServiceEvent) => res.write(`event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
-    const v = this.options.version();
-    send({ type: 'hello', version: v.version, protocol: v.protocol });
-    const sub = this.eventEmitter.event(send);
+    const send = (e: E) => res.write(`event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
+    const sub = subscribe(send);
     // A comment line now and then: a proxy or a client's idle timer sees the stream is alive.
     const ping = setInterval(() => res.write(': ping\n\n'), 15_000);
     this.subscribers++;
@@ -262,7 +285,7 @@ export class ServiceServer extends Disposable {
       this.subscribers--;
       this.activityEmitter.fire();
       res.end();
-      if (client) this.clientGoneEmitter.fire(client);
+      onEnd?.();
     };
     this.streamEnds.add(end);
     req.on('close', end);

@@ -16,6 +16,9 @@ import { discoverRuntimes, mergeEndpoints, parseUserEndpoints } from '../core/ru
 import { ggufFolderEndpoint } from '../core/runtimes/ggufFolder';
 import { IdleManager } from '../core/runtimes/idle';
 import { HealthProber } from '../core/runtimes/probes';
+import { MetricsSampler } from '../core/metrics/sampler';
+import { metricsUseCases } from '../app/metrics/useCases';
+import { metricsSubscription } from './metricsStream';
 import { LocalRegistryPort } from '../app/registry/port';
 import { HardwareProbe } from '../core/stack/hardware';
 import { containersUseCases, type ContainersDeps } from '../app/containers/useCases';
@@ -83,6 +86,7 @@ export class LocalService extends Disposable {
   readonly connection: EngineConnection;
   readonly cache: ContainerCache;
   readonly catalog: ModelCatalog;
+  private readonly sampler: MetricsSampler;
   /** Resolves when the service has stopped (by signal, by request or when idle). */
   readonly stopped: Promise<void>;
   private resolveStopped!: () => void;
@@ -139,7 +143,8 @@ export class LocalService extends Disposable {
       onRecovery: (r) => log.error(`The registry file was damaged and moved aside to ${r.movedTo}; ${r.restoredFrom ? `restored from ${r.restoredFrom}` : 'a new registry was started'}.`),
     }));
     const audit = (op: string, target: string, error?: string) => registry.audit(op, target, error);
-    const registryPort = new LocalRegistryPort(async () => (await registry.get()).repos, log);
+    // Generations a window or the service ran are charted (tokens/s) as they are recorded.
+    const registryPort = new LocalRegistryPort(async () => (await registry.get()).repos, log, (e, m, d) => sampler.recordGeneration(e.id, m, d.outputTokens, d.durationMs));
     const apiKey = (e: { id: string }) => keys.get(apiKeySecret(e.id));
     const catalog = (this.catalog = this.register(
       new ModelCatalog({
@@ -169,6 +174,22 @@ export class LocalService extends Disposable {
       }),
     );
     prober.start();
+    // Samples only while a client is subscribed to /v1/metrics/events.
+    const sampler: MetricsSampler = (this.sampler = this.register(
+      new MetricsSampler({
+        engine: this.connection,
+        containers: cache,
+        catalog,
+        intervalMs: config.metrics.intervalSeconds * 1000,
+        historyMinutes: config.metrics.historyMinutes,
+        nvidia: config.metrics.gpu ? { binary: config.metrics.nvidiaSmiPath || 'nvidia-smi' } : false,
+        models: { apiKey },
+        log,
+      }),
+    ));
+    const showContainers = () => sampler.setContainers(cache.list().filter((r) => r.state === 'running' || r.state === 'paused').map((r) => r.id));
+    showContainers();
+    this.register(cache.onDidChange(showContainers));
     // Runtimes: the runtime containers the engine reports, the endpoints and GGUF folders in
     // config.json, and those each attached window brought (its settings', workspace ones included).
     const user = parseUserEndpoints(config.runtimes.endpoints);
@@ -191,12 +212,17 @@ export class LocalService extends Disposable {
       ...stackUseCases.map((u) => route(u, stackDeps, WRITES.has(u.name))),
       ...registryPortUseCases.map((u) => route(u, { port: registryPort }, WRITES.has(u.name))),
       ...healthUseCases.map((u) => route(u, { alerts: alertMonitor })),
+      ...metricsUseCases.map((u) => route(u, { sampler })),
       route(configure, {
         configFile: configFile(options.paths.dataDir),
         current: config as unknown as ConfigSections,
         reopen: () => registry.onSettingsChanged(),
         reschedule: () => idle.reschedule(),
         reprobe: () => prober.reschedule(),
+        resample: () => {
+          sampler.setIntervalMs(config.metrics.intervalSeconds * 1000);
+          sampler.setHistoryMinutes(config.metrics.historyMinutes);
+        },
       }),
       route(attach, { clients, engine: () => resolve().candidates[0]?.url }),
       route(setApiKey, { keys, refresh: (id) => (catalog.get(id) ? catalog.refresh(id) : Promise.resolve()) }),
@@ -213,6 +239,7 @@ export class LocalService extends Disposable {
         },
         ready: () => (this.readiness ??= this.firstLook()),
         onStop: () => void this.stop('asked by a client'),
+        metrics: (send) => metricsSubscription(sampler, send),
         log,
       }),
     ));
@@ -279,6 +306,7 @@ export class LocalService extends Disposable {
       containers: this.cache.isLoaded ? this.cache.list().length : null,
       runtimes: this.catalog.list().map((r) => ({ id: r.endpoint.id, name: r.endpoint.name, status: r.status, models: r.models.length })),
       registry: { file: this.registry.file, open: this.registry.isOpen },
+      metrics: { sampling: this.sampler.isRunning, samplesTaken: this.sampler.samplesTaken, intervalMs: this.sampler.intervalMs },
       clients: this.server.activity,
       socket: this.options.paths.socket,
       dataDir: this.options.paths.dataDir,

@@ -68,6 +68,7 @@ export function serviceSettings(): {
   registry: { encrypt: boolean; keepBackups: number; backupIntervalHours: number; retentionDays: number };
   idle: { idleUnloadMinutes: number; idleStopContainerMinutes: number };
   alerts: { rateLimitMinutes: number; probeIntervalSeconds: number; probeFailures: number; probeTimeoutSeconds: number };
+  metrics: { intervalSeconds: number; historyMinutes: number; gpu: boolean; nvidiaSmiPath: string };
 } {
   const cfg = vscode.workspace.getConfiguration(SECTION);
   // The user's value where it is valid, else the manifest's default (the one place defaults are written).
@@ -89,6 +90,12 @@ export function serviceSettings(): {
       probeIntervalSeconds: user('alerts.probeIntervalSeconds', num(0)),
       probeFailures: Math.floor(user('alerts.probeFailures', num(1))),
       probeTimeoutSeconds: user('alerts.probeTimeoutSeconds', num(1)),
+    },
+    metrics: {
+      intervalSeconds: user('metrics.intervalSeconds', num(0.25)),
+      historyMinutes: user('metrics.historyMinutes', num(1)),
+      gpu: user('metrics.gpu', (v) => typeof v === 'boolean'),
+      nvidiaSmiPath: user('metrics.nvidiaSmiPath', (v) => typeof v === 'string'),
     },
   };
 }

@@ -34,6 +34,8 @@ interface MetricsSource {
   readonly gpuStatus: GpuStatus;
   /** Fires when the GPU status changes between samples (nvidia-smi found, lost, failing). */
   readonly onDidChangeGpuStatus?: Event<GpuStatus>;
+  /** Fires when the store was replaced (the service's history arrived): the charts start over. */
+  readonly onDidReset?: Event<void>;
   /** Every series' latest value, plus the points of the window when given. */
   snapshotJson(windowMs?: number): string | Promise<string>;
 }
@@ -187,6 +189,13 @@ export class MetricsPanel extends Disposable {
     const l = (this.sourceListeners = new DisposableStore());
     l.add(this.deps.source.onDidSample((s) => this.onSample(s)));
     if (this.deps.source.onDidChangeGpuStatus) l.add(this.deps.source.onDidChangeGpuStatus(() => this.postGpuIfChanged()));
+    if (this.deps.source.onDidReset) {
+      l.add(
+        this.deps.source.onDidReset(() => {
+          if (this.ready && !this.paused) this.postInit();
+        }),
+      );
+    }
   }
 
   private setNotReady(): void {

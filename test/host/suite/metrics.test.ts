@@ -35,14 +35,17 @@ describe('metrics panel in the real host (host)', function () {
     const c = await createTestContainer({ name, script: 'while true; do :; done' });
     await vscode.commands.executeCommand('llmStack.metrics.show');
     const p = a.metricsPanel;
-    await waitUntil('the webview to say ready and get its init', () => p.postedCounts.init > 0, 60_000, 100);
-    assert.ok(p.visible && p.holdsSampler && a.sampler.isRunning, 'sampling while the panel is visible');
+    await waitUntil('the webview to say ready and get its init, and the samples to come', () => p.postedCounts.init > 0 && a.sampler.isRunning, 60_000, 100);
+    assert.ok(p.visible && p.holdsSampler, 'sampling while the panel is visible');
+    // The samples are the service's: it samples for every window while one of them looks.
+    assert.equal(a.watch.mode, 'service');
+    assert.equal((await (await a.service.client()).get<{ metrics: { sampling: boolean } }>('/v1/status')).metrics.sampling, true, 'the service samples for the panel');
     const key = `container.${c.id}.cpu`;
     await waitUntil('the busy container in the chart data', () => {
       const ring = a.sampler.store.ring(key);
       return ring && ring.length > 2 && (ring.last?.v ?? 0) > 10;
     }, 60_000, 200);
-    assert.match(a.sampler.toPrometheus(), /llmstack_container_cpu_percent\{[^}]*container="busy-/);
+    assert.match(await a.sampler.toPrometheus(), /llmstack_container_cpu_percent\{[^}]*container="busy-/);
     // What the user sees: the UI driver reads the chart canvases' pixels in the webview frame.
     const charts = await screenshot('metrics', JSON.stringify({ name, id: c.id }));
     if (charts !== undefined) assert.equal(charts, 'ok', 'the metrics charts as drawn in the webview');
@@ -81,7 +84,7 @@ describe('metrics panel in the real host (host)', function () {
     p.adopt(restored);
     assert.equal(p.panel, restored);
     await waitUntil('the restored page to say ready and get an init', () => p.postedCounts.init > before, 60_000, 100);
-    assert.ok(p.holdsSampler && a.sampler.isRunning, 'sampling for the restored panel');
+    await waitUntil('sampling for the restored panel', () => p.holdsSampler && a.sampler.isRunning, 30_000, 100);
   });
 
   it('shows live CPU in the status bar while the setting is on, holding the sampler only then', async () => {
