@@ -27,6 +27,7 @@ import { registerModelCommands } from './vscode/models/commands';
 import { registerModelDetails } from './vscode/models/details';
 import { ModelSources } from './vscode/models/sources';
 import { ApiKeyHandover } from './vscode/models/apiKeys';
+import { ServiceModelsFollower } from './service/modelsFollower';
 import { ModelsTreeProvider, registerModelsView } from './vscode/models/treeView';
 import { registerRegistryCommands } from './vscode/registry/commands';
 import { ServiceLink, type ServiceState } from './vscode/service';
@@ -133,6 +134,9 @@ export function activate(context: vscode.ExtensionContext): LlmStackApi {
   const models = registerModelsView(modelsTree);
   const sources = new ModelSources(catalog, cache, classifiers, log);
   const apiKeys = new ApiKeyHandover(catalog, context.secrets, service, log);
+  // What the service changed in a runtime (its idle unloads, another window's or the CLI's load,
+  // pull or delete) shows here: this window lists those runtimes again.
+  const followService = new ServiceModelsFollower(catalog, service.onEvent);
   const alerts = new AlertNotifications(watch.alerts, log);
   const metricsCfg = metricsSettings();
   // Samples only while someone holds it (the panel while visible): a hidden panel costs nothing.
@@ -208,6 +212,7 @@ export function activate(context: vscode.ExtensionContext): LlmStackApi {
     sources,
     registerModelDetails(modelsApp),
     apiKeys,
+    followService,
     ...registerModelCommands({ app: modelsApp, tree: modelsTree, secrets: context.secrets, handKey: (id, key) => apiKeys.set(id, key), log }),
     registerInspect(containerApp),
     ...registerContainerCommands({ app: containerApp, logs, log }),

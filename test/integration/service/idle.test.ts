@@ -5,6 +5,10 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { RuntimeEndpoint } from '../../../src/core/runtimes/runtime';
+import { Emitter } from '../../../src/core/lifecycle';
+import { ModelCatalog } from '../../../src/core/runtimes/catalog';
+import { ServiceModelsFollower } from '../../../src/service/modelsFollower';
+import type { ServiceEvent } from '../../../src/service/protocol';
 import { RemoteRegistryPort } from '../../../src/service/remotePort';
 import { waitUntil } from '../../support/engine';
 import { writeTinyGguf } from '../../support/gguf';
@@ -57,8 +61,23 @@ describe('idle unload in the service with a window using the model (integration)
       await new Promise((r) => setTimeout(r, 1_000));
     }
     assert.equal(await loaded(), true, 'the service did not unload a model the window was using');
-    // Unused from now on: the service unloads it (waited for, bounded).
-    await waitUntil('the service to unload the idle model', async () => !(await loaded()), 30_000, 250);
+    // The window's own catalog shows the model loaded, and follows the service's events.
+    const events = new Emitter<ServiceEvent>();
+    const stream = home.client().events((e) => events.fire(e));
+    const windowCatalog = new ModelCatalog();
+    const follower = new ServiceModelsFollower(windowCatalog, events.event);
+    try {
+      windowCatalog.setEndpoints([endpoint]);
+      await windowCatalog.waitFor((c) => !!c.model(runtimeId, 'chat:1b')?.loaded, 30_000);
+      // Unused from now on: the service unloads it (waited for, bounded), and the window's view follows.
+      await waitUntil('the service to unload the idle model', async () => !(await loaded()), 30_000, 250);
+      await windowCatalog.waitFor((c) => !c.model(runtimeId, 'chat:1b')?.loaded, 30_000);
+    } finally {
+      follower.dispose();
+      windowCatalog.dispose();
+      stream.dispose();
+      events.dispose();
+    }
     const { entries } = await home.client().call<{ entries: { operation: string; target: string }[] }>('registry.audit', { limit: 50 });
     assert.ok(entries.some((e) => e.operation === 'model.unload.idle' && e.target.endsWith('/chat:1b')), JSON.stringify(entries));
   });
