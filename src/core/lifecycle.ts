@@ -134,3 +134,30 @@ export function errorMessage(e: unknown): string {
   if (e instanceof Error) return e.message;
   return String(e);
 }
+
+/** Collects keys and hands them over once per burst, `delayMs` after the first one of the burst. */
+export class Batcher<K> implements IDisposable {
+  private readonly keys = new Set<K>();
+  private timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    private readonly delayMs: number,
+    private readonly flush: (keys: K[]) => void,
+  ) {}
+
+  add(key: K): void {
+    this.keys.add(key);
+    this.timer ??= setTimeout(() => {
+      this.timer = undefined;
+      const keys = [...this.keys];
+      this.keys.clear();
+      this.flush(keys);
+    }, this.delayMs);
+  }
+
+  dispose(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.keys.clear();
+  }
+}

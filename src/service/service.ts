@@ -10,7 +10,7 @@ import { ContainerCache } from '../core/docker/containerCache';
 import { ClassifierOwner } from '../core/docker/containers';
 import { resolveEndpoints } from '../core/docker/endpoint';
 import { viewDescription } from '../core/docker/health';
-import { Disposable, errorMessage, waitForEvent, type Logger } from '../core/lifecycle';
+import { Batcher, Disposable, errorMessage, waitForEvent, type Logger } from '../core/lifecycle';
 import { ModelCatalog } from '../core/runtimes/catalog';
 import { discoverRuntimes, mergeEndpoints, parseUserEndpoints } from '../core/runtimes/discovery';
 import { ggufFolderEndpoint } from '../core/runtimes/ggufFolder';
@@ -143,13 +143,24 @@ export class LocalService extends Disposable {
       onRecovery: (r) => log.error(`The registry file was damaged and moved aside to ${r.movedTo}; ${r.restoredFrom ? `restored from ${r.restoredFrom}` : 'a new registry was started'}.`),
     }));
     const audit = (op: string, target: string, error?: string) => registry.audit(op, target, error);
+    const registryPort = new LocalRegistryPort(async () => (await registry.get()).repos, log);
     // Generations a window or the service ran are charted (tokens/s) as they are recorded.
-    const registryPort = new LocalRegistryPort(async () => (await registry.get()).repos, log, (e, m, d) => sampler.recordGeneration(e.id, m, d.outputTokens, d.durationMs));
+    const chartGeneration = (runtimeId: string, model: string, kind: string, d: { outputTokens?: number; durationMs?: number }) => {
+      if (kind === 'generate' && d.outputTokens && d.durationMs) sampler.recordGeneration(runtimeId, model, d.outputTokens, d.durationMs);
+    };
     const apiKey = (e: { id: string }) => keys.get(apiKeySecret(e.id));
     const catalog = (this.catalog = this.register(
       new ModelCatalog({
         log,
-        hooks: { apiKey, onListing: (e, l) => registryPort.syncListing(e, l), onUsage: (e, m, k, d) => registryPort.recordUsage(e, m, k, d), onAudit: audit },
+        hooks: {
+          apiKey,
+          onListing: (e, l) => registryPort.syncListing(e, l),
+          onUsage: (e, m, k, d) => {
+            chartGeneration(e.id, typeof m === 'string' ? m : m.name, k, d);
+            return registryPort.recordUsage(e, m, k, d);
+          },
+          onAudit: audit,
+        },
       }),
     ));
     const idle = this.register(
@@ -187,6 +198,7 @@ export class LocalService extends Disposable {
         log,
       }),
     ));
+    const relist = this.register(new Batcher<string>(250, (ids) => ids.forEach((id) => void catalog.refresh(id))));
     const showContainers = () => sampler.setContainers(cache.list().filter((r) => r.state === 'running' || r.state === 'paused').map((r) => r.id));
     showContainers();
     this.register(cache.onDidChange(showContainers));
@@ -210,7 +222,21 @@ export class LocalService extends Disposable {
       ...modelsUseCases.map((u) => route(u, modelsDeps, WRITES.has(u.name))),
       ...registryUseCases.map((u) => route(u, registryDeps, WRITES.has(u.name))),
       ...stackUseCases.map((u) => route(u, stackDeps, WRITES.has(u.name))),
-      ...registryPortUseCases.map((u) => route(u, { port: registryPort }, WRITES.has(u.name))),
+      ...registryPortUseCases.map((u) =>
+        route(
+          u,
+          {
+            port: registryPort,
+            // A window loaded, unloaded, pulled or ran a model: this catalog lists the runtime again
+            // (once per burst), so idle handling here counts from what is in memory now.
+            onRecordedUsage: (id, model, kind, detail) => {
+              chartGeneration(id, model, kind, detail);
+              if (catalog.get(id)) relist.add(id);
+            },
+          },
+          WRITES.has(u.name),
+        ),
+      ),
       ...healthUseCases.map((u) => route(u, { alerts: alertMonitor })),
       ...metricsUseCases.map((u) => route(u, { sampler })),
       route(configure, {

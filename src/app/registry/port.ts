@@ -47,8 +47,6 @@ export class LocalRegistryPort implements RegistryPort {
   constructor(
     private readonly repos: () => Promise<RegistryRepositories>,
     log: Logger = silentLogger,
-    /** Told of each generation recorded with its token count and duration (the tokens/s chart). */
-    private readonly onGeneration?: (endpoint: RuntimeEndpoint, model: string, detail: { outputTokens: number; durationMs: number }) => void,
   ) {
     this.sync = new RegistrySync(repos, log);
   }
@@ -58,7 +56,6 @@ export class LocalRegistryPort implements RegistryPort {
   }
 
   recordUsage(endpoint: RuntimeEndpoint, model: RuntimeModel | string, kind: UsageKind, detail: UsageDetail): Promise<void> {
-    if (kind === 'generate' && detail.outputTokens && detail.durationMs) this.onGeneration?.(endpoint, typeof model === 'string' ? model : model.name, { outputTokens: detail.outputTokens, durationMs: detail.durationMs });
     return this.sync.onUsage(endpoint, model, kind, detail);
   }
 

@@ -3,11 +3,17 @@
 import { z } from 'zod';
 import { digestSchema, runtimeKindSchema } from '../../core/registry/repositories';
 import type { RuntimeEndpoint, RuntimeModel } from '../../core/runtimes/runtime';
+import type { UsageDetail, UsageKind } from '../../core/runtimes/catalog';
 import { defineUseCase } from '../useCase';
 import { modelHistorySchema, type RegistryPort } from './port';
 
 interface RegistryPortDeps {
   readonly port: RegistryPort;
+  /**
+   * Told of each use a client recorded (after it is recorded): the service charts a generation's
+   * speed and lists the runtime again, so its idle handling sees a model another process loaded.
+   */
+  readonly onRecordedUsage?: (endpointId: string, model: string, kind: UsageKind, detail: UsageDetail) => void;
 }
 
 /** The facts of a runtime the registry keeps (its id keys the listing cache). */
@@ -56,8 +62,9 @@ const recordUsage = defineUseCase({
     detail: z.object({ durationMs: z.number().optional(), promptTokens: z.number().optional(), outputTokens: z.number().optional() }).default({}),
   }),
   output: z.object({ recorded: z.literal(true) }),
-  run: async ({ port }: RegistryPortDeps, input) => {
+  run: async ({ port, onRecordedUsage }: RegistryPortDeps, input) => {
     await port.recordUsage(asEndpoint(input.endpoint), input.model, input.kind, input.detail);
+    onRecordedUsage?.(input.endpoint.id, input.model, input.kind, input.detail);
     return { recorded: true as const };
   },
 });
@@ -78,7 +85,7 @@ const recordDigest = defineUseCase({
   summary: "Records a digest as a model's reference (after a first check, or accepting a changed file).",
   input: z.object({ endpoint: endpointSchema, model: modelSchema, digest: digestSchema }),
   output: z.object({ recorded: z.literal(true) }),
-  run: async ({ port }: RegistryPortDeps, input) => {
+  run: async ({ port, onRecordedUsage }: RegistryPortDeps, input) => {
     await port.recordDigest(asEndpoint(input.endpoint), asModel(input.model), input.digest);
     return { recorded: true as const };
   },

@@ -116,7 +116,9 @@ describe('model registry in the real host (host)', function () {
     }, 10_000, 20);
     try {
       // No command needed: the window noticed, said so in the views, and started a new service.
-      await waitUntil('the window to start the service again', () => states.includes('restarting') && a.service.state.kind === 'connected', 30_000, 50);
+      await waitUntil('the window to start the service again', () => states.includes('restarting') && a.service.state.kind === 'connected', 30_000, 50).catch((e: unknown) => {
+        throw new Error(`${e instanceof Error ? e.message : String(e)}; states seen: ${states.join(', ') || 'none'}; now: ${JSON.stringify(a.service.state)}`);
+      });
     } finally {
       sub.dispose();
     }

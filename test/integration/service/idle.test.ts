@@ -82,6 +82,22 @@ describe('idle unload in the service with a window using the model (integration)
     assert.ok(entries.some((e) => e.operation === 'model.unload.idle' && e.target.endsWith('/chat:1b')), JSON.stringify(entries));
   });
 
+  it('unloads a model a window loaded itself: the recorded load makes the service list the runtime again', async () => {
+    await home.client().call('models.unload', { models: [{ runtimeId, name: 'chat:1b' }] }).catch(() => undefined);
+    await waitUntil('nothing loaded', async () => !(await loaded()), 30_000, 250);
+    const endpoint = ((await home.client().call<{ runtimes: RuntimeEndpoint[] }>('models.list', { runtimeId })).runtimes[0] as unknown) as RuntimeEndpoint;
+    // The window's own request to the runtime (as Ollama's API loads a model), then its record of it.
+    const res = await fetch(`${ollama.base}/api/generate`, { method: 'POST', body: JSON.stringify({ model: 'chat:1b' }) });
+    await res.text();
+    await new RemoteRegistryPort(home.client()).recordUsage(endpoint, 'chat:1b', 'load', {});
+    // Without a listing the service would not know it is in memory; it lists, then unloads it when idle.
+    await waitUntil('the service to unload the model the window loaded', async () => {
+      const { entries } = await home.client().call<{ entries: { operation: string; target: string; ts: number }[] }>('registry.audit', { limit: 50 });
+      return entries.filter((e) => e.operation === 'model.unload.idle' && e.target.endsWith('/chat:1b')).length >= 2;
+    }, 30_000, 250);
+    assert.equal(await loaded(), false);
+  });
+
   it("follows a window's idle setting: turned off (0), a loaded model stays; the setting is kept for the next start", async () => {
     const settings = { registry: { encrypt: false, keepBackups: 10, backupIntervalHours: 24, retentionDays: 365 }, idle: { idleUnloadMinutes: 0, idleStopContainerMinutes: 0 } };
     assert.deepEqual(await home.client().call('service.configure', settings), { changed: ['idle'] });

@@ -1,6 +1,6 @@
 // Unit tests for src/core/lifecycle.ts: toDisposable, DisposableStore, Disposable, Emitter, errorMessage.
 import * as assert from 'node:assert/strict';
-import { Disposable, DisposableStore, Emitter, errorMessage, IDisposable, silentLogger, toDisposable } from '../../../src/core/lifecycle';
+import { Batcher, Disposable, DisposableStore, Emitter, errorMessage, IDisposable, silentLogger, toDisposable } from '../../../src/core/lifecycle';
 
 /** A disposable that appends its name to a shared log when disposed. */
 function tracked(log: string[], name: string, fail?: Error): IDisposable {
@@ -26,6 +26,34 @@ function captureConsoleError(fn: () => void): unknown[][] {
 }
 
 describe('lifecycle (unit)', () => {
+  describe('Batcher', () => {
+    it('hands each burst over once, without repeats, after its delay; dispose drops a pending burst', async () => {
+      const bursts: string[][] = [];
+      let next: () => void = () => undefined;
+      const flushed = () => new Promise<void>((r) => (next = r));
+      const b = new Batcher<string>(10, (keys) => {
+        bursts.push(keys);
+        next();
+      });
+      let done = flushed();
+      b.add('a');
+      b.add('b');
+      b.add('a');
+      assert.deepEqual(bursts, [], 'nothing before the delay');
+      await done;
+      assert.deepEqual(bursts, [['a', 'b']]);
+      done = flushed();
+      b.add('c');
+      await done;
+      assert.deepEqual(bursts, [['a', 'b'], ['c']]);
+      b.add('d');
+      b.dispose();
+      // A second batcher with the same delay, started later: once it has flushed, the first would have.
+      await new Promise<void>((r) => new Batcher<string>(10, () => r()).add('x'));
+      assert.equal(bursts.length, 2, 'a disposed batcher hands nothing over');
+    });
+  });
+
   describe('toDisposable', () => {
     it('runs the callback on the first dispose only', () => {
       let calls = 0;
