@@ -343,6 +343,71 @@ export function program(): Command {
       if (!out().json) out().table(['WHEN', 'OPERATION', 'TARGET', 'OUTCOME'], r.entries.map((e) => [ago(e.ts), e.operation, e.target, e.error ? `error: ${e.error}` : e.outcome]));
     });
 
+  interface AlertsState {
+    alerts: { containerId: string; containerName: string; kind: string; severity: string; message: string; at: number; muted: boolean }[];
+    mutes: { id: string; until?: number }[];
+  }
+  const alerts = p.command('alerts').description('The active alerts of the containers and runtimes the service watches; mute and unmute them.');
+  const alertsTable = (r: AlertsState) => {
+    const o = out();
+    if (o.json) return;
+    if (!r.alerts.length) o.line('No active alerts.');
+    else o.table(['CONTAINER', 'ALERT', 'SINCE', 'MUTED', 'MESSAGE'], r.alerts.map((a) => [a.containerName, a.severity === 'error' ? o.color.red(a.kind) : a.kind, ago(a.at), a.muted ? 'yes' : '', a.message]));
+    if (r.mutes.length) o.line(`Muted: ${r.mutes.map((m) => m.id.slice(0, 12)).join(', ')}`);
+  };
+  alerts
+    .command('ls')
+    .description('The active alerts, oldest first, and the muted containers.')
+    .action(async () => alertsTable(await run<AlertsState>('alerts.list', {})));
+  /** A container named by its id, the start of its id, or its name among the active alerts. */
+  const alertTarget = async (wanted: string) => {
+    const { alerts: active } = await (await client(g())).call<AlertsState>('alerts.list', {});
+    return active.find((a) => a.containerName === wanted || a.containerId.startsWith(wanted))?.containerId ?? wanted;
+  };
+  alerts
+    .command('mute')
+    .description("Mute a container's alert notifications (its alerts stay listed).")
+    .argument('<container>', 'its name or id')
+    .addOption(new Option('--minutes <n>', 'only for this many minutes').argParser(Number))
+    .action(async (container: string, o: { minutes?: number }) => {
+      if (o.minutes !== undefined && !(o.minutes > 0)) throw new Exit(EXIT.usage, '--minutes takes a number of minutes above 0.');
+      alertsTable(await run<AlertsState>('alerts.mute', { containerId: await alertTarget(container), untilMs: o.minutes ? Date.now() + o.minutes * 60_000 : undefined }));
+    });
+  alerts
+    .command('unmute')
+    .description("Unmute a container's alert notifications, or every container's with --all.")
+    .argument('[container]', 'its name or id')
+    .option('--all', 'every muted container')
+    .action(async (container: string | undefined, o: { all?: boolean }) => {
+      if (!o.all && !container) throw new Exit(EXIT.usage, 'Name a container, or pass --all.');
+      alertsTable(await run<AlertsState>('alerts.unmute', o.all ? { all: true } : { containerId: await alertTarget(container!) }));
+    });
+
+  p.command('metrics')
+    .description('The host, GPU, container and model figures now, in the Prometheus text format (--json: the snapshot). The service samples while this runs.')
+    .addOption(new Option('--window <minutes>', 'with --json, the points of the last minutes too').argParser(Number))
+    .action(async (o: { window?: number }) => {
+      const c = await client(g());
+      // Subscribed until the second sample (rates need two): the figures are current, not cached.
+      let samples = 0;
+      let wake: () => void = () => undefined;
+      const sampled = new Promise<void>((r) => (wake = r));
+      const stream = c.metrics(
+        (e) => {
+          if (e.type === 'metrics.sample' && ++samples >= 2) wake();
+        },
+        () => wake(),
+      );
+      try {
+        await Promise.race([sampled, new Promise((r) => setTimeout(r, 10_000).unref())]);
+      } finally {
+        stream.dispose();
+      }
+      const w = out();
+      if (w.json) return void (await run('metrics.snapshot', o.window ? { windowMinutes: o.window } : {}));
+      w.line((await c.call<{ text: string }>('metrics.prometheus', {})).text.trimEnd());
+    });
+
   p.command('logs')
     .description("The service's log.")
     .option('-n, --lines <n>', 'how many of the last lines', Number, 50)

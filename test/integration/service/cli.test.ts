@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { stringify } from 'yaml';
 import { downStack } from '../../../src/core/stack/apply';
-import { BUSYBOX, engine, TEST_LABEL, uniqueName, waitUntil } from '../../support/engine';
+import { BUSYBOX, createTestContainer, engine, TEST_LABEL, uniqueName, waitUntil } from '../../support/engine';
 import { writeTinyGguf } from '../../support/gguf';
 import { type RuntimeProcess, startRuntimeProcess } from '../../support/runtimeProcess';
 import { CLI, cli, newHome, type Home } from './support';
@@ -163,6 +163,32 @@ describe('the llmstack CLI against the service, the engine and the test runtime 
     for (const op of ['model.pull', 'stack.apply', 'registry.export', 'registry.import']) assert.ok(ops.has(op), `${op} in ${[...ops].join(', ')}`);
     assert.equal((await cli(home, ['registry', 'restore', path.basename(b.file)])).code, 5, 'restore asks first');
     await json(['registry', 'restore', path.basename(b.file), '--yes']);
+  });
+
+  it('alerts ls, mute (by name) and unmute; metrics prints the current figures (sampled while it runs)', async () => {
+    const name = uniqueName('cli-sick');
+    const sick = await createTestContainer({ name, healthcheck: { test: 'false', intervalMs: 1000, retries: 1 } });
+    try {
+      const listed = await waitUntil('the unhealthy alert', async () => (await json<{ alerts: { containerName: string; kind: string }[] }>(['alerts', 'ls'])).alerts.find((a) => a.containerName === name && a.kind === 'unhealthy'), 60_000, 200);
+      assert.ok(listed);
+      const human = await cli(home, ['alerts', 'ls']);
+      assert.match(human.stdout, /^CONTAINER\s+ALERT\s+SINCE\s+MUTED\s+MESSAGE/m);
+      assert.match(human.stdout, new RegExp(`${name}\\s+unhealthy`));
+      const muted = await json<{ alerts: { containerName: string; muted: boolean }[]; mutes: unknown[] }>(['alerts', 'mute', name, '--minutes', '5']);
+      assert.equal(muted.alerts.find((a) => a.containerName === name)?.muted, true);
+      assert.equal(muted.mutes.length, 1);
+      assert.equal((await cli(home, ['alerts', 'unmute'])).code, 2, 'unmute needs a container or --all');
+      assert.deepEqual((await json<{ mutes: unknown[] }>(['alerts', 'unmute', '--all'])).mutes, []);
+    } finally {
+      await sick.remove({ force: true });
+    }
+    const metrics = await cli(home, ['metrics']);
+    assert.equal(metrics.code, 0, metrics.stderr);
+    assert.match(metrics.stdout, /^# TYPE llmstack_host_cpu_percent gauge$/m);
+    assert.match(metrics.stdout, /^llmstack_host_cpu_percent \d+(\.\d+)?$/m);
+    const snap = await json<{ series: { key: string }[]; window?: { t: number[] } }>(['metrics', '--window', '1']);
+    assert.ok(snap.series.some((x) => x.key === 'host.memory'));
+    assert.ok((snap.window?.t.length ?? 0) >= 2, 'the points of the last minute');
   });
 
   it('exit codes: 2 for wrong usage or input, 3 with no service and --no-start; logs shows the service log; service stop ends it', async () => {
