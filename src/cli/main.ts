@@ -129,9 +129,11 @@ export function program(): Command {
   p.command('serve')
     .description('Run the service in the foreground (clients start one on demand; one per user).')
     .addOption(new Option('--idle-exit-minutes <n>', 'exit after this many minutes with no client and no work (for services started by a client)').argParser(Number))
-    .action(async (o: { idleExitMinutes?: number }) => {
+    .option('--listen <host:port>', 'also listen on TCP (127.0.0.1:PORT), answering only requests with a token (llmstack token create)')
+    .option('--allow-remote', 'allow a --listen address other than loopback (reachable from other machines)')
+    .action(async (o: { idleExitMinutes?: number; listen?: string; allowRemote?: boolean }) => {
       const { serve } = await import('../service/main');
-      const code = await serve({ version, idleExitMinutes: o.idleExitMinutes, bundleDir: __dirname });
+      const code = await serve({ version, idleExitMinutes: o.idleExitMinutes, bundleDir: __dirname, listen: o.listen, allowRemote: o.allowRemote });
       if (code) throw new Exit(code);
     });
 
@@ -406,6 +408,39 @@ export function program(): Command {
       const w = out();
       if (w.json) return void (await run('metrics.snapshot', o.window ? { windowMinutes: o.window } : {}));
       w.line((await c.call<{ text: string }>('metrics.prometheus', {})).text.trimEnd());
+    });
+
+  const token = p.command('token').description('API tokens for the TCP listener (serve --listen): create, list, revoke.');
+  token
+    .command('create')
+    .description('Make a token; it is shown once and kept only as a hash.')
+    .argument('<name>')
+    .addOption(new Option('--role <role>', 'what it may do').choices(['viewer', 'operator', 'admin']).default('viewer'))
+    .addOption(new Option('--expires-days <n>', 'expires after this many days').argParser(Number))
+    .option('--models <names>', 'only these models (comma-separated)')
+    .action(async (name: string, o: { role: string; expiresDays?: number; models?: string }) => {
+      const r = await run<{ token: string; role: string; expiresAt?: number }>('tokens.create', { name, role: o.role, expiresInDays: o.expiresDays, models: o.models?.split(',').map((m) => m.trim()).filter(Boolean) });
+      const w = out();
+      if (w.json) return;
+      w.line(r.token);
+      process.stderr.write(`Token "${name}" (${r.role}${r.expiresAt ? `, expires ${new Date(r.expiresAt).toLocaleString()}` : ''}). It is not shown again: send it as Authorization: Bearer <token>.\n`);
+    });
+  token
+    .command('list')
+    .description('The tokens: name, role, dates, models (never the token).')
+    .action(async () => {
+      const r = await run<{ tokens: { name: string; role: string; createdAt: number; expiresAt?: number; revokedAt?: number; models?: string[] }[] }>('tokens.list', {});
+      const w = out();
+      if (!w.json) w.table(['NAME', 'ROLE', 'CREATED', 'EXPIRES', 'STATE', 'MODELS'], r.tokens.map((t) => [t.name, t.role, ago(t.createdAt), t.expiresAt ? new Date(t.expiresAt).toLocaleDateString() : '', t.revokedAt ? 'revoked' : t.expiresAt && t.expiresAt <= Date.now() ? 'expired' : 'live', t.models?.join(',') ?? 'all']));
+    });
+  token
+    .command('revoke')
+    .description('Revoke a token by name: refused from the next request on.')
+    .argument('<name>')
+    .action(async (name: string) => {
+      const r = await run<{ revoked: boolean }>('tokens.revoke', { name });
+      if (!r.revoked) throw new Exit(EXIT.failed, `No live token named "${name}".`);
+      if (!out().json) out().line(`Revoked "${name}".`);
     });
 
   p.command('logs')

@@ -50,6 +50,14 @@ const configSchema = z.object({
     .object({
       /** A service started by a client exits after this many minutes with no client and no work. */
       idleExitMinutes: positive(10),
+      /** host:port of the TCP listener (tokens and roles); empty: the Unix socket only. */
+      listen: z.string().catch('').default(''),
+      /** Allows a listen address other than loopback. */
+      allowRemote: z.boolean().catch(false).default(false),
+      /** Host header names answered to besides the listen address. */
+      hostNames: z.array(z.string()).catch([]).default([]),
+      /** Browser origins allowed on the TCP listener; none by default. */
+      allowedOrigins: z.array(z.string()).catch([]).default([]),
     })
     .prefault({}),
 });

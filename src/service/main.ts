@@ -5,9 +5,9 @@ import * as path from 'node:path';
 import { errorMessage } from '../core/lifecycle';
 import { ServiceRunning } from './lock';
 import { servicePaths } from './paths';
-import { fileLogger, LocalService } from './service';
+import { fileLogger, ListenRefused, LocalService } from './service';
 
-export async function serve(options: { version: string; idleExitMinutes?: number; bundleDir?: string }): Promise<number> {
+export async function serve(options: { version: string; idleExitMinutes?: number; bundleDir?: string; listen?: string; allowRemote?: boolean }): Promise<number> {
   const paths = servicePaths();
   const log = fileLogger(paths.logFile, !!process.stderr.isTTY);
   let service: LocalService;
@@ -16,6 +16,8 @@ export async function serve(options: { version: string; idleExitMinutes?: number
       paths,
       version: options.version,
       idleExitMinutes: options.idleExitMinutes,
+      listen: options.listen,
+      allowRemote: options.allowRemote,
       log,
       // Beside the bundle (dist/); from node_modules when run from the compiled sources.
       wasmPath: options.bundleDir && fs.existsSync(path.join(options.bundleDir, 'sql-wasm.wasm')) ? path.join(options.bundleDir, 'sql-wasm.wasm') : undefined,
@@ -23,12 +25,13 @@ export async function serve(options: { version: string; idleExitMinutes?: number
   } catch (e) {
     process.stderr.write(`llmstack serve: ${errorMessage(e)}\n`);
     log.error(`Could not start: ${errorMessage(e)}`);
-    return e instanceof ServiceRunning ? 3 : 1;
+    return e instanceof ServiceRunning ? 3 : e instanceof ListenRefused ? 2 : 1;
   }
   const stop = (signal: string) => void service.stop(`signal ${signal}`);
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));
-  if (process.stdout.isTTY) process.stdout.write(`llmstack service listening on ${paths.socket} (log: ${paths.logFile}). Ctrl+C stops it.\n`);
+  const tcp = service.tcpAddress ? ` and on http://${service.tcpAddress.host}:${service.tcpAddress.port} (tokens: llmstack token create)` : '';
+  if (process.stdout.isTTY) process.stdout.write(`llmstack service listening on ${paths.socket}${tcp} (log: ${paths.logFile}). Ctrl+C stops it.\n`);
   await service.stopped;
   return 0;
 }

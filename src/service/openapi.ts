@@ -9,6 +9,8 @@ import { stackUseCases } from '../app/stack';
 import { healthUseCases } from '../app/health/useCases';
 import { setApiKey } from '../app/models/apiKeys';
 import { attach } from './attach';
+import { PERMISSIONS } from './permissions';
+import { tokenUseCases } from './tokens';
 import { configure } from './configure';
 import { errorBodySchema, metricsEventSchema, NDJSON, routeOf, serviceEventSchema, versionSchema } from './protocol';
 
@@ -29,7 +31,7 @@ function schema(s: z.ZodType, io: 'input' | 'output'): unknown {
 const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } });
 
 /** Every use case the service serves, whatever it runs on. */
-const servedUseCases: readonly Described[] = [...containersUseCases, ...modelsUseCases, ...registryUseCases, ...stackUseCases, ...registryPortUseCases, ...healthUseCases, configure, attach, setApiKey];
+const servedUseCases: readonly Described[] = [...containersUseCases, ...modelsUseCases, ...registryUseCases, ...stackUseCases, ...registryPortUseCases, ...healthUseCases, configure, attach, setApiKey, ...tokenUseCases];
 
 /** The document of the service's API (docs/openapi.json is this, written by the build). */
 export function openapiDocument(version: string, useCases: readonly Described[] = servedUseCases): unknown {
@@ -57,6 +59,8 @@ export function openapiDocument(version: string, useCases: readonly Described[] 
       post: {
         operationId: u.name,
         summary: u.summary,
+        // The least role a token needs on the TCP listener (the Unix socket needs none).
+        'x-llmstack-role': PERMISSIONS[u.name],
         tags: [u.name.split('.')[0]],
         requestBody: { required: false, content: { 'application/json': { schema: schema(u.input, 'input') } } },
         responses: {
@@ -65,6 +69,8 @@ export function openapiDocument(version: string, useCases: readonly Described[] 
             content: { 'application/json': { schema: schema(u.output, 'output') }, [NDJSON]: { schema: {} } },
           },
           400: errorResponse('The input does not match the schema (the issues list each problem).'),
+          401: errorResponse('TCP listener only: no token, or an unknown, expired or revoked one.'),
+          403: errorResponse('TCP listener only: a foreign Host or a browser Origin, or a role or model the token does not have.'),
           499: errorResponse('The client closed the request: the work was cancelled.'),
           500: errorResponse('The work failed; the message says why and what to do.'),
         },
@@ -75,6 +81,7 @@ export function openapiDocument(version: string, useCases: readonly Described[] 
     openapi: '3.1.0',
     info: { title: 'llmstack local service', version, description: 'One process per user owns the engine connections, the model catalog and the registry; editor windows, the CLI and HTTP clients call these routes on its Unix socket.' },
     paths,
-    components: { schemas: { Error: schema(errorBodySchema, 'output') } },
+    components: { schemas: { Error: schema(errorBodySchema, 'output') }, securitySchemes: { token: { type: 'http', scheme: 'bearer', description: 'On the TCP listener (llmstack serve --listen): a token from llmstack token create. The Unix socket needs none: its folder is private.' } } },
+    security: [{}, { token: [] }],
   };
 }

@@ -8,6 +8,8 @@ import { z } from 'zod';
 import { RegistryError } from '../core/registry/fileStore';
 import { Disposable, Emitter, errorMessage, type Logger } from '../core/lifecycle';
 import { callAny, Cancelled, InvalidInput, type AnyUseCase, type Progress } from '../app/useCase';
+import { PERMISSIONS } from './permissions';
+import { GuardError, type Principal, type TcpGuard } from './tcpGuard';
 import { NDJSON, routeOf, type ErrorBody, type MetricsEvent, type ServiceEvent, type ServiceVersion } from './protocol';
 
 /** A use case bound to what it runs on: what the server exposes. */
@@ -50,6 +52,10 @@ interface ServerOptions {
    * subscribed); `send` takes each event, the returned handle ends the subscription.
    */
   readonly metrics?: (send: (event: MetricsEvent) => void) => { dispose(): void };
+  /** Told of each admitted TCP request (the audit log records it when the answer has gone). */
+  readonly onTcpRequest?: (who: Principal, route: string, res: http.ServerResponse) => void;
+  /** Told of each TCP request the guard refused (the audit log records it). */
+  readonly onTcpRefused?: (route: string, why: GuardError) => void;
 }
 
 const MAX_BODY = 1024 * 1024;
@@ -67,6 +73,7 @@ class HttpError extends Error {
 
 /** The status and body a failure is answered with. */
 function errorAnswer(e: unknown): { status: number; body: ErrorBody } {
+  if (e instanceof GuardError) return { status: e.status, body: { error: { code: e.code, message: e.message } } };
   if (e instanceof HttpError) return { status: e.status, body: { error: { code: e.code, message: e.message, ...(e.issues ? { issues: [...e.issues] } : {}) } } };
   if (e instanceof InvalidInput) return { status: 400, body: { error: { code: 'invalid_input', message: e.message, issues: [...e.issues] } } };
   if (e instanceof Cancelled) return { status: 499, body: { error: { code: 'cancelled', message: e.message } } };
@@ -93,11 +100,15 @@ export class ServiceServer extends Disposable {
   constructor(private readonly options: ServerOptions) {
     super();
     for (const r of options.routes) this.byPath.set(routeOf(r.useCase.name), r);
-    this.server = http.createServer((req, res) => void this.handle(req, res));
-    this.server.keepAliveTimeout = 5_000;
-    this.server.headersTimeout = 10_000;
-    this.server.requestTimeout = 0; // long operations stream; bodies have their own timeout below
-    this.server.on('connection', (socket) => {
+    this.server = this.httpServer();
+  }
+
+  private httpServer(guard?: TcpGuard): http.Server {
+    const server = http.createServer((req, res) => void this.handle(req, res, guard));
+    server.keepAliveTimeout = 5_000;
+    server.headersTimeout = 10_000;
+    server.requestTimeout = 0; // long operations stream; bodies have their own timeout below
+    server.on('connection', (socket) => {
       this.connections++;
       this.activityEmitter.fire();
       socket.on('close', () => {
@@ -105,6 +116,7 @@ export class ServiceServer extends Disposable {
         this.activityEmitter.fire();
       });
     });
+    return server;
   }
 
   /** Open connections and running requests: the service is idle when both are 0. */
@@ -127,6 +139,25 @@ export class ServiceServer extends Disposable {
     });
   }
 
+  private tcp: http.Server | undefined;
+
+  /**
+   * Listens on TCP as well, behind the guard (Host, Origin, token and role on every request).
+   * Resolves with the bound address (port 0 picks a free one).
+   */
+  listenTcp(host: string, port: number, guard: TcpGuard): Promise<AddressInfo> {
+    const tcp = (this.tcp = this.httpServer(guard));
+    return new Promise((resolve, reject) => {
+      tcp.once('error', reject);
+      tcp.listen(port, host, () => {
+        tcp.off('error', reject);
+        const a = tcp.address() as AddressInfo;
+        guard.listening(host, a.port);
+        resolve(a);
+      });
+    });
+  }
+
   /** For tests of TCP-free paths: the bound address. */
   get address(): string | AddressInfo | null {
     return this.server.address();
@@ -135,6 +166,8 @@ export class ServiceServer extends Disposable {
   /** Stops accepting, ends event streams, and resolves once running requests have answered. */
   close(): Promise<void> {
     return new Promise((resolve) => {
+      this.tcp?.close();
+      this.tcp?.closeIdleConnections();
       this.server.close(() => resolve());
       this.eventEmitter.dispose();
       this.server.closeIdleConnections();
@@ -144,9 +177,27 @@ export class ServiceServer extends Disposable {
 
   private readonly streamEnds = new Set<() => void>();
 
-  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse, guard?: TcpGuard): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://llmstack');
     try {
+      if (guard) {
+        const r = this.byPath.get(url.pathname);
+        const route = r ? r.useCase.name : `${req.method} ${url.pathname}`;
+        let who: Principal;
+        try {
+          who = guard.admit(req, r || PERMISSIONS[route] ? route : undefined);
+        } catch (e) {
+          if (e instanceof GuardError) this.options.onTcpRefused?.(route, e);
+          throw e;
+        }
+        this.options.onTcpRequest?.(who, route, res);
+        if (r && req.method === 'POST') {
+          const input = await this.body(req);
+          guard.checkModels(who, route, input);
+          if (/^(containers|models)\./.test(r.useCase.name)) await this.options.ready?.();
+          return await this.runRoute(r, input, req, res);
+        }
+      }
       if (req.method === 'GET' && url.pathname === '/v1/version') return json(res, 200, this.options.version());
       if (req.method === 'GET' && url.pathname === '/v1/status') {
         await this.options.ready?.();
@@ -175,6 +226,7 @@ export class ServiceServer extends Disposable {
       if (a.status >= 500) this.options.log.warn(`${req.method} ${url.pathname}: ${a.body.error.message}`);
       // A request whose body was not read to its end leaves the connection unusable: close it.
       if (a.status === 408 || a.status === 413) res.setHeader('connection', 'close');
+      if (a.status === 401 && !res.headersSent) res.setHeader('www-authenticate', 'Bearer realm="llmstack"');
       if (!res.headersSent) json(res, a.status, a.body);
       else res.end(`${JSON.stringify(a.body)}\n`);
     }

@@ -40,6 +40,13 @@ import { openapiDocument } from './openapi';
 import { ensurePrivateDir, type ServicePaths } from './paths';
 import { PROTOCOL, type ServiceVersion } from './protocol';
 import { route, ServiceServer, type Route } from './server';
+import { TcpGuard } from './tcpGuard';
+import { TokenStore, tokenUseCases } from './tokens';
+
+/** The TCP listener was not opened: the address is malformed, or not loopback without the flag. */
+export class ListenRefused extends Error {
+  override readonly name = 'ListenRefused';
+}
 
 interface StartOptions {
   readonly paths: ServicePaths;
@@ -51,6 +58,10 @@ interface StartOptions {
   /** Where sql.js finds its WASM (beside the bundle); resolved from node_modules when absent. */
   readonly wasmPath?: string;
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /** host:port for the TCP listener (tokens and roles); overrides config.json's service.listen. */
+  readonly listen?: string;
+  /** Allows a listen address other than loopback (a warning is printed). */
+  readonly allowRemote?: boolean;
 }
 
 /** The use cases that change the registry (directly or through their audit entry). */
@@ -87,6 +98,7 @@ export class LocalService extends Disposable {
   readonly cache: ContainerCache;
   readonly catalog: ModelCatalog;
   private readonly sampler: MetricsSampler;
+  private readonly tokens: TokenStore;
   /** Resolves when the service has stopped (by signal, by request or when idle). */
   readonly stopped: Promise<void>;
   private resolveStopped!: () => void;
@@ -144,6 +156,7 @@ export class LocalService extends Disposable {
     }));
     const audit = (op: string, target: string, error?: string) => registry.audit(op, target, error);
     const registryPort = new LocalRegistryPort(async () => (await registry.get()).repos, log);
+    const tokens = (this.tokens = new TokenStore(options.paths.dataDir));
     // Generations a window or the service ran are charted (tokens/s) as they are recorded.
     const chartGeneration = (runtimeId: string, model: string, kind: string, d: { outputTokens?: number; durationMs?: number }) => {
       if (kind === 'generate' && d.outputTokens && d.durationMs) sampler.recordGeneration(runtimeId, model, d.outputTokens, d.durationMs);
@@ -251,6 +264,7 @@ export class LocalService extends Disposable {
         },
       }),
       route(attach, { clients, engine: () => resolve().candidates[0]?.url }),
+      ...tokenUseCases.map((u) => route(u, { tokens })),
       route(setApiKey, { keys, refresh: (id) => (catalog.get(id) ? catalog.refresh(id) : Promise.resolve()) }),
     ];
     const server = (this.server = this.register(
@@ -266,6 +280,15 @@ export class LocalService extends Disposable {
         ready: () => (this.readiness ??= this.firstLook()),
         onStop: () => void this.stop('asked by a client'),
         metrics: (send) => metricsSubscription(sampler, send),
+        onTcpRefused: (route, why) => void audit(`api ${route}`, `refused ${why.status}`, why.code).catch(() => undefined),
+        // Every request on the TCP listener is in the audit log: who, which route, the status, how long.
+        onTcpRequest: (who, route, res) => {
+          const started = performance.now();
+          res.once('close', () => {
+            const status = res.statusCode;
+            void audit(`api ${route}`, `${who.name} (${who.role}) ${status} ${Math.round(performance.now() - started)} ms`, status >= 400 || !res.writableFinished ? `HTTP ${status}${res.writableFinished ? '' : ', closed before the answer ended'}` : undefined).catch(() => undefined);
+          });
+        },
         log,
       }),
     ));
@@ -294,6 +317,8 @@ export class LocalService extends Disposable {
       service = new LocalService(options, config, release);
       await service.server.listen(paths.socket);
       if (process.platform !== 'win32') fs.chmodSync(paths.socket, 0o600);
+      const listen = options.listen ?? config.service.listen;
+      if (listen) service.tcpAddress = await service.listenTcp(listen, options.allowRemote ?? config.service.allowRemote, config);
       void service.connection.connect();
       service.scheduleIdleExit();
       log.info(`llmstack service ${options.version} (pid ${process.pid}) listening on ${paths.socket}${options.idleExitMinutes !== undefined ? `; exits after ${options.idleExitMinutes} idle minutes` : ''}`);
@@ -318,6 +343,23 @@ export class LocalService extends Disposable {
     };
     await quiet(waitForEvent(engineOrCache, () => this.cache.isLoaded || this.connection.state.kind === 'disconnected', 5_000, 'the container list'));
     await quiet(waitForEvent(this.catalog.onDidChange, () => this.catalog.list().every((s) => s.status !== 'pending'), 5_000, 'the runtimes'));
+  }
+
+  /** The TCP listener's address, when there is one. */
+  tcpAddress: { host: string; port: number } | undefined;
+
+  private async listenTcp(listen: string, allowRemote: boolean, config: ServiceConfig): Promise<{ host: string; port: number }> {
+    const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(listen.trim());
+    const port = m ? Number(m[3]) : NaN;
+    if (!m || port > 65535) throw new ListenRefused(`The listen address "${listen}" is not HOST:PORT (for example 127.0.0.1:7711).`);
+    const host = m[1] ?? m[2];
+    const loopback = host === '127.0.0.1' || host === '::1' || host === 'localhost';
+    if (!loopback && !allowRemote) throw new ListenRefused(`Listening on ${host} would open the stack to other machines; pass --allow-remote (or set service.allowRemote) to mean it.`);
+    if (!loopback) this.options.log.warn(`Listening on ${host}:${port}, reachable from other machines: only requests with a token are answered, and the traffic is not encrypted.`);
+    const guard = new TcpGuard({ tokens: this.tokens, hostNames: config.service.hostNames, origins: config.service.allowedOrigins });
+    const a = await this.server.listenTcp(host === 'localhost' ? '127.0.0.1' : host, port, guard);
+    this.options.log.info(`Listening on TCP ${host}:${a.port} (tokens and roles; Host and Origin checked).`);
+    return { host, port: a.port };
   }
 
   version(): ServiceVersion {
