@@ -374,6 +374,7 @@ export class LocalService extends Disposable {
       containers: this.cache.isLoaded ? this.cache.list().length : null,
       runtimes: this.catalog.list().map((r) => ({ id: r.endpoint.id, name: r.endpoint.name, status: r.status, models: r.models.length })),
       registry: { file: this.registry.file, open: this.registry.isOpen },
+      tcp: this.tcpAddress ?? null,
       metrics: { sampling: this.sampler.isRunning, samplesTaken: this.sampler.samplesTaken, intervalMs: this.sampler.intervalMs },
       clients: this.server.activity,
       socket: this.options.paths.socket,
