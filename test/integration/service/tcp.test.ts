@@ -131,7 +131,7 @@ describe('the service on TCP with tokens and roles (integration)', function () {
     const useCasePaths = routes.filter((r) => r.method === 'POST').map((r) => r.path);
     const anyPath = () => pick([...routes.map((r) => r.path), '/', '/v1', '/v1/../etc/passwd', '/v1/models/pull%00', `/${encodeURIComponent(bytes())}`, `/v1/containers/list?x=${'a'.repeat(5000)}`]);
     // Never valid JSON for a use case, never empty: each request below has at least one defect.
-    const malformed = () => pick(['{', 'null', '[]', '{"id":', '"x"', '{"action":"stop","id":1}', '{"names":[{}]}', `{"x":${word()}`, bytes() + '{', 'x'.repeat(2_000_000)]);
+    const malformed = () => pick(['{', 'null', '[]', '42', 'true', '{"id":', '"x"', `{"x":${word()}`, bytes() + '{', 'x'.repeat(2_000_000)]);
     const statuses = new Map<number, number>();
     const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
     const one = () =>
@@ -199,6 +199,8 @@ describe('the service on TCP with tokens and roles (integration)', function () {
     const accepted = [...statuses].filter(([s]) => s >= 200 && s < 300).reduce((n, [, c]) => n + c, 0);
     assert.equal(accepted, 0, `statuses: ${JSON.stringify([...statuses])}`);
     assert.equal([...statuses.values()].reduce((a, b) => a + b, 0), total);
+    // A connection cut while a 2 MB body was still being sent (after its 413 or 401) counts as -1.
+    assert.ok((statuses.get(-1) ?? 0) < total / 20, `statuses: ${JSON.stringify([...statuses])}`);
     assert.equal(served.child.exitCode, null, 'still running');
     assert.equal((await request('POST', '/v1/containers/list', { token: tokens.viewer })).status, 200, 'and serving');
   });
