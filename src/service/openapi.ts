@@ -7,6 +7,7 @@ import { registryPortUseCases } from '../app/registry/portUseCases';
 import { registryUseCases } from '../app/registry/useCases';
 import { stackUseCases } from '../app/stack';
 import { healthUseCases } from '../app/health/useCases';
+import { metricsUseCases } from '../app/metrics/useCases';
 import { setApiKey } from '../app/models/apiKeys';
 import { attach } from './attach';
 import { PERMISSIONS } from './permissions';
@@ -31,7 +32,7 @@ function schema(s: z.ZodType, io: 'input' | 'output'): unknown {
 const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } });
 
 /** Every use case the service serves, whatever it runs on. */
-const servedUseCases: readonly Described[] = [...containersUseCases, ...modelsUseCases, ...registryUseCases, ...stackUseCases, ...registryPortUseCases, ...healthUseCases, configure, attach, setApiKey, ...tokenUseCases];
+const servedUseCases: readonly Described[] = [...containersUseCases, ...modelsUseCases, ...registryUseCases, ...stackUseCases, ...registryPortUseCases, ...healthUseCases, ...metricsUseCases, configure, attach, setApiKey, ...tokenUseCases];
 
 /** The document of the service's API (docs/openapi.json is this, written by the build). */
 export function openapiDocument(version: string, useCases: readonly Described[] = servedUseCases): unknown {

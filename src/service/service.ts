@@ -48,6 +48,17 @@ export class ListenRefused extends Error {
   override readonly name = 'ListenRefused';
 }
 
+/** HOST:PORT (or [IPv6]:PORT), refused before anything starts when malformed or not loopback without the flag. */
+function parseListen(listen: string, allowRemote: boolean): { host: string; port: number; loopback: boolean } {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(listen.trim());
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) throw new ListenRefused(`The listen address "${listen}" is not HOST:PORT (for example 127.0.0.1:7711).`);
+  const host = m[1] ?? m[2];
+  const loopback = host === '127.0.0.1' || host === '::1' || host === 'localhost';
+  if (!loopback && !allowRemote) throw new ListenRefused(`Listening on ${host} would open the stack to other machines; pass --allow-remote (or set service.allowRemote) to mean it.`);
+  return { host, port, loopback };
+}
+
 interface StartOptions {
   readonly paths: ServicePaths;
   /** The product version the service answers with (package.json's). */
@@ -312,18 +323,20 @@ export class LocalService extends Disposable {
     try {
       const { config, problem } = readConfig(paths.dataDir);
       if (problem) log.warn(problem);
+      const listen = options.listen ?? config.service.listen;
+      if (listen) parseListen(listen, options.allowRemote ?? config.service.allowRemote);
       // We hold the lock: a socket file left there is from a service that was killed.
       if (process.platform !== 'win32') fs.rmSync(paths.socket, { force: true });
       service = new LocalService(options, config, release);
       await service.server.listen(paths.socket);
       if (process.platform !== 'win32') fs.chmodSync(paths.socket, 0o600);
-      const listen = options.listen ?? config.service.listen;
       if (listen) service.tcpAddress = await service.listenTcp(listen, options.allowRemote ?? config.service.allowRemote, config);
       void service.connection.connect();
       service.scheduleIdleExit();
       log.info(`llmstack service ${options.version} (pid ${process.pid}) listening on ${paths.socket}${options.idleExitMinutes !== undefined ? `; exits after ${options.idleExitMinutes} idle minutes` : ''}`);
       return service;
     } catch (e) {
+      await service?.server.close();
       service?.dispose();
       release();
       throw e;
@@ -349,12 +362,7 @@ export class LocalService extends Disposable {
   tcpAddress: { host: string; port: number } | undefined;
 
   private async listenTcp(listen: string, allowRemote: boolean, config: ServiceConfig): Promise<{ host: string; port: number }> {
-    const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(listen.trim());
-    const port = m ? Number(m[3]) : NaN;
-    if (!m || port > 65535) throw new ListenRefused(`The listen address "${listen}" is not HOST:PORT (for example 127.0.0.1:7711).`);
-    const host = m[1] ?? m[2];
-    const loopback = host === '127.0.0.1' || host === '::1' || host === 'localhost';
-    if (!loopback && !allowRemote) throw new ListenRefused(`Listening on ${host} would open the stack to other machines; pass --allow-remote (or set service.allowRemote) to mean it.`);
+    const { host, port, loopback } = parseListen(listen, allowRemote);
     if (!loopback) this.options.log.warn(`Listening on ${host}:${port}, reachable from other machines: only requests with a token are answered, and the traffic is not encrypted.`);
     const guard = new TcpGuard({ tokens: this.tokens, hostNames: config.service.hostNames, origins: config.service.allowedOrigins });
     const a = await this.server.listenTcp(host === 'localhost' ? '127.0.0.1' : host, port, guard);
