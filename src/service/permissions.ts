@@ -29,6 +29,9 @@ export const PERMISSIONS: Readonly<Record<string, Role>> = {
   'stack.templates': 'viewer',
   'stack.list': 'viewer',
   'swarm.status': 'viewer',
+  // The gateway to the runtimes' own APIs (/runtimes/<name>/…): reading, then everything else.
+  'GET /runtimes/*': 'viewer',
+  'POST /runtimes/*': 'operator',
   // Acting on containers and models, prompts, alerts.
   'containers.action': 'operator',
   'models.pull': 'operator',

@@ -10,6 +10,7 @@ import { Disposable, Emitter, errorMessage, type Logger } from '../core/lifecycl
 import { callAny, Cancelled, InvalidInput, type AnyUseCase, type Progress } from '../app/useCase';
 import { PERMISSIONS } from './permissions';
 import { GuardError, type Principal, type TcpGuard } from './tcpGuard';
+import { GatewayError, gatewayRoute } from './gateway';
 import { NDJSON, routeOf, type ErrorBody, type MetricsEvent, type ServiceEvent, type ServiceVersion } from './protocol';
 
 /** A use case bound to what it runs on: what the server exposes. */
@@ -54,6 +55,8 @@ interface ServerOptions {
   readonly metrics?: (send: (event: MetricsEvent) => void) => { dispose(): void };
   /** Told of each admitted TCP request (the audit log records it when the answer has gone). */
   readonly onTcpRequest?: (who: Principal, route: string, res: http.ServerResponse) => void;
+  /** /runtimes/<name>/…: forwards to the runtime (the guard has admitted `who` on TCP). */
+  readonly gateway?: (req: http.IncomingMessage, res: http.ServerResponse, pathname: string, search: string, who: Principal | undefined) => Promise<void>;
   /** Told of each TCP request the guard refused (the audit log records it). */
   readonly onTcpRefused?: (route: string, why: GuardError) => void;
 }
@@ -73,6 +76,7 @@ class HttpError extends Error {
 
 /** The status and body a failure is answered with. */
 function errorAnswer(e: unknown): { status: number; body: ErrorBody } {
+  if (e instanceof GatewayError) return { status: e.status, body: { error: { code: e.code, message: e.message } } };
   if (e instanceof GuardError) return { status: e.status, body: { error: { code: e.code, message: e.message } } };
   if (e instanceof HttpError) return { status: e.status, body: { error: { code: e.code, message: e.message, ...(e.issues ? { issues: [...e.issues] } : {}) } } };
   if (e instanceof InvalidInput) return { status: 400, body: { error: { code: 'invalid_input', message: e.message, issues: [...e.issues] } } };
@@ -180,9 +184,10 @@ export class ServiceServer extends Disposable {
   private async handle(req: http.IncomingMessage, res: http.ServerResponse, guard?: TcpGuard): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://llmstack');
     try {
+      const toRuntime = url.pathname.startsWith('/runtimes/') && this.options.gateway;
       if (guard) {
-        const r = this.byPath.get(url.pathname);
-        const route = r ? r.useCase.name : `${req.method} ${url.pathname}`;
+        const r = toRuntime ? undefined : this.byPath.get(url.pathname);
+        const route = toRuntime ? gatewayRoute(req.method) : r ? r.useCase.name : `${req.method} ${url.pathname}`;
         let who: Principal;
         try {
           who = guard.admit(req, r || PERMISSIONS[route] ? route : undefined);
@@ -191,6 +196,7 @@ export class ServiceServer extends Disposable {
           throw e;
         }
         this.options.onTcpRequest?.(who, route, res);
+        if (toRuntime) return await toRuntime(req, res, url.pathname, url.search, who);
         if (r && req.method === 'POST') {
           const input = await this.body(req);
           guard.checkModels(who, route, input);
@@ -198,6 +204,7 @@ export class ServiceServer extends Disposable {
           return await this.runRoute(r, input, req, res);
         }
       }
+      if (toRuntime) return await toRuntime(req, res, url.pathname, url.search, undefined);
       if (req.method === 'GET' && url.pathname === '/v1/version') return json(res, 200, this.options.version());
       if (req.method === 'GET' && url.pathname === '/v1/status') {
         await this.options.ready?.();

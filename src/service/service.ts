@@ -41,6 +41,7 @@ import { ensurePrivateDir, type ServicePaths } from './paths';
 import { PROTOCOL, type ServiceVersion } from './protocol';
 import { route, ServiceServer, type Route } from './server';
 import { TcpGuard } from './tcpGuard';
+import { forward } from './gateway';
 import { TokenStore, tokenUseCases } from './tokens';
 
 /** The TCP listener was not opened: the address is malformed, or not loopback without the flag. */
@@ -291,6 +292,11 @@ export class LocalService extends Disposable {
         ready: () => (this.readiness ??= this.firstLook()),
         onStop: () => void this.stop('asked by a client'),
         metrics: (send) => metricsSubscription(sampler, send),
+        gateway: (req, res, pathname, search, who) =>
+          forward(req, res, pathname, search, who, {
+            runtime: (name) => catalog.list().find((r) => r.endpoint.name === name || r.endpoint.id === name)?.endpoint,
+            apiKey,
+          }),
         onTcpRefused: (route, why) => void audit(`api ${route}`, `refused ${why.status}`, why.code).catch(() => undefined),
         // Every request on the TCP listener is in the audit log: who, which route, the status, how long.
         onTcpRequest: (who, route, res) => {
