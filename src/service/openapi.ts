@@ -53,6 +53,14 @@ export function openapiDocument(version: string, useCases: readonly Described[] 
         responses: { 200: { description: 'The metrics stream.', content: { 'text/event-stream': { schema: schema(metricsEventSchema, 'output') } } } },
       },
     },
+    '/runtimes/{runtime}/{path}': {
+      parameters: [
+        { name: 'runtime', in: 'path', required: true, schema: { type: 'string' }, description: "The runtime's name or id (GET /v1/status lists them)." },
+        { name: 'path', in: 'path', required: true, schema: { type: 'string' }, description: "The runtime's own route, e.g. api/generate or v1/chat/completions." },
+      ],
+      get: { operationId: 'gateway.get', summary: "Forwards to the runtime's own API (streamed); its key is added, the caller's Host, Origin and Authorization are dropped.", 'x-llmstack-role': PERMISSIONS['GET /runtimes/*'], responses: { 200: { description: "The runtime's answer, with x-llmstack-gateway-ms." }, 404: errorResponse('No such runtime.'), 502: errorResponse('The runtime could not be reached.') } },
+      post: { operationId: 'gateway.post', summary: "Forwards to the runtime's own API (streamed); a token with a model list may only name those models.", 'x-llmstack-role': PERMISSIONS['POST /runtimes/*'], responses: { 200: { description: "The runtime's answer, with x-llmstack-gateway-ms." }, 403: errorResponse('A model outside the token\'s list.'), 404: errorResponse('No such runtime.'), 502: errorResponse('The runtime could not be reached.') } },
+    },
     '/v1/service/stop': { post: { operationId: 'service.stop', summary: 'Finishes the running work, saves the registry, and stops the service.', responses: { 202: { description: 'Stopping.' } } } },
   };
   for (const u of [...useCases].sort((a, b) => a.name.localeCompare(b.name))) {
