@@ -58,6 +58,8 @@ const configSchema = z.object({
       hostNames: z.array(z.string()).catch([]).default([]),
       /** Browser origins allowed on the TCP listener; none by default. */
       allowedOrigins: z.array(z.string()).catch([]).default([]),
+      /** GET /metrics without a token on a loopback listener (for a local Prometheus). */
+      metricsWithoutToken: z.boolean().catch(false).default(false),
     })
     .prefault({}),
 });

@@ -14,6 +14,7 @@ export const PERMISSIONS: Readonly<Record<string, Role>> = {
   'GET /v1/events': 'viewer',
   'GET /v1/metrics/events': 'viewer',
   'GET /openapi.json': 'viewer',
+  'GET /metrics': 'viewer',
   'containers.list': 'viewer',
   'containers.inspect': 'viewer',
   'models.list': 'viewer',

@@ -11,6 +11,7 @@ import { callAny, Cancelled, InvalidInput, type AnyUseCase, type Progress } from
 import { PERMISSIONS } from './permissions';
 import { GuardError, type Principal, type TcpGuard } from './tcpGuard';
 import { GatewayError, gatewayRoute } from './gateway';
+import type { RequestMetrics } from './requestMetrics';
 import { NDJSON, routeOf, type ErrorBody, type MetricsEvent, type ServiceEvent, type ServiceVersion } from './protocol';
 
 /** A use case bound to what it runs on: what the server exposes. */
@@ -57,6 +58,10 @@ interface ServerOptions {
   readonly onTcpRequest?: (who: Principal, route: string, res: http.ServerResponse) => void;
   /** /runtimes/<name>/…: forwards to the runtime (the guard has admitted `who` on TCP). */
   readonly gateway?: (req: http.IncomingMessage, res: http.ServerResponse, pathname: string, search: string, who: Principal | undefined) => Promise<void>;
+  /** The service's own request figures (GET /metrics shows them). */
+  readonly requestMetrics?: RequestMetrics;
+  /** GET /metrics: the sampler's figures in the Prometheus text format (after the service's own). */
+  readonly prometheus?: () => string;
   /** Told of each TCP request the guard refused (the audit log records it). */
   readonly onTcpRefused?: (route: string, why: GuardError) => void;
 }
@@ -181,8 +186,22 @@ export class ServiceServer extends Disposable {
 
   private readonly streamEnds = new Set<() => void>();
 
+  /** The route a request is counted under: a PERMISSIONS key, or "other" (a bounded set of labels). */
+  private routeKey(method: string | undefined, pathname: string): string {
+    if (pathname.startsWith('/runtimes/')) return gatewayRoute(method);
+    const r = this.byPath.get(pathname);
+    if (r) return r.useCase.name;
+    const key = `${method} ${pathname}`;
+    return PERMISSIONS[key] ? key : 'other';
+  }
+
   private async handle(req: http.IncomingMessage, res: http.ServerResponse, guard?: TcpGuard): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://llmstack');
+    if (this.options.requestMetrics) {
+      const started = performance.now();
+      const metrics = this.options.requestMetrics;
+      res.once('close', () => metrics.record(this.routeKey(req.method, url.pathname), guard ? 'tcp' : 'socket', res.statusCode, (performance.now() - started) / 1000));
+    }
     try {
       const toRuntime = url.pathname.startsWith('/runtimes/') && this.options.gateway;
       if (guard) {
@@ -205,6 +224,11 @@ export class ServiceServer extends Disposable {
         }
       }
       if (toRuntime) return await toRuntime(req, res, url.pathname, url.search, undefined);
+      if (req.method === 'GET' && url.pathname === '/metrics' && this.options.prometheus) {
+        const text = `${this.options.requestMetrics?.toPrometheus() ?? ''}${this.options.prometheus()}`;
+        res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+        return void res.end(text);
+      }
       if (req.method === 'GET' && url.pathname === '/v1/version') return json(res, 200, this.options.version());
       if (req.method === 'GET' && url.pathname === '/v1/status') {
         await this.options.ready?.();

@@ -42,6 +42,7 @@ import { PROTOCOL, type ServiceVersion } from './protocol';
 import { route, ServiceServer, type Route } from './server';
 import { TcpGuard } from './tcpGuard';
 import { forward } from './gateway';
+import { RequestMetrics } from './requestMetrics';
 import { TokenStore, tokenUseCases } from './tokens';
 
 /** The TCP listener was not opened: the address is malformed, or not loopback without the flag. */
@@ -279,6 +280,9 @@ export class LocalService extends Disposable {
       ...tokenUseCases.map((u) => route(u, { tokens })),
       route(setApiKey, { keys, refresh: (id) => (catalog.get(id) ? catalog.refresh(id) : Promise.resolve()) }),
     ];
+    const requestMetrics = new RequestMetrics();
+    const scrapeHold: { lease?: { dispose(): void }; timer?: NodeJS.Timeout } = {};
+    this.register({ dispose: () => (clearTimeout(scrapeHold.timer), scrapeHold.lease?.dispose()) });
     const server = (this.server = this.register(
       new ServiceServer({
         routes,
@@ -296,7 +300,20 @@ export class LocalService extends Disposable {
           forward(req, res, pathname, search, who, {
             runtime: (name) => catalog.list().find((r) => r.endpoint.name === name || r.endpoint.id === name)?.endpoint,
             apiKey,
+            onOverhead: (ms) => requestMetrics.gatewayOverhead(ms / 1000),
           }),
+        requestMetrics,
+        // A scrape keeps the sampler running for a minute: the next scrape reads fresh figures.
+        prometheus: () => {
+          clearTimeout(scrapeHold.timer);
+          scrapeHold.lease ??= sampler.acquire('prometheus');
+          scrapeHold.timer = setTimeout(() => {
+            scrapeHold.lease?.dispose();
+            scrapeHold.lease = undefined;
+          }, 60_000);
+          scrapeHold.timer.unref();
+          return sampler.toPrometheus();
+        },
         onTcpRefused: (route, why) => void audit(`api ${route}`, `refused ${why.status}`, why.code).catch(() => undefined),
         // Every request on the TCP listener is in the audit log: who, which route, the status, how long.
         onTcpRequest: (who, route, res) => {
@@ -370,7 +387,9 @@ export class LocalService extends Disposable {
   private async listenTcp(listen: string, allowRemote: boolean, config: ServiceConfig): Promise<{ host: string; port: number }> {
     const { host, port, loopback } = parseListen(listen, allowRemote);
     if (!loopback) this.options.log.warn(`Listening on ${host}:${port}, reachable from other machines: only requests with a token are answered, and the traffic is not encrypted.`);
-    const guard = new TcpGuard({ tokens: this.tokens, hostNames: config.service.hostNames, origins: config.service.allowedOrigins });
+    if (config.service.metricsWithoutToken && !loopback) this.options.log.warn('service.metricsWithoutToken applies to a loopback listener only; GET /metrics needs a token here.');
+    const open = config.service.metricsWithoutToken && loopback ? ['GET /metrics'] : [];
+    const guard = new TcpGuard({ tokens: this.tokens, hostNames: config.service.hostNames, origins: config.service.allowedOrigins, open });
     const a = await this.server.listenTcp(host === 'localhost' ? '127.0.0.1' : host, port, guard);
     this.options.log.info(`Listening on TCP ${host}:${a.port} (tokens and roles; Host and Origin checked).`);
     return { host, port: a.port };

@@ -30,6 +30,8 @@ interface GuardOptions {
   readonly hostNames: readonly string[];
   /** Browser origins allowed (exact, e.g. "http://localhost:3000"); none by default. */
   readonly origins: readonly string[];
+  /** Routes answered without a token (Host and Origin still checked), as a viewer: GET /metrics by setting. */
+  readonly open?: readonly string[];
 }
 
 export class TcpGuard {
@@ -50,6 +52,7 @@ export class TcpGuard {
     if (!this.hosts.has(host)) throw new GuardError(403, 'bad_host', `This service does not answer to the Host "${host.slice(0, 200)}". Add the name to service.hostNames in config.json if it is yours.`);
     const origin = req.headers.origin;
     if (origin !== undefined && !this.options.origins.includes(origin)) throw new GuardError(403, 'origin_refused', `Requests from a browser page (Origin ${origin.slice(0, 200)}) are refused. Add the origin to service.allowedOrigins in config.json to allow it.`);
+    if (route !== undefined && this.options.open?.includes(route) && !req.headers.authorization) return { name: 'anonymous', role: 'viewer' };
     const auth = req.headers.authorization ?? '';
     const bearer = /^Bearer\s+(\S+)\s*$/i.exec(auth)?.[1];
     const check = this.options.tokens.check(bearer);

@@ -5,6 +5,7 @@
 import * as assert from 'node:assert/strict';
 import * as http from 'node:http';
 import * as net from 'node:net';
+import parsePrometheus from 'parse-prometheus-text-format';
 import { PERMISSIONS, type Role } from '../../../src/service/permissions';
 import { createTestContainer, engine, removeTestContainers, uniqueName } from '../../support/engine';
 import { cli, newHome, serve, stopServed, type Home, type Served } from './support';
@@ -121,6 +122,47 @@ describe('the service on TCP with tokens and roles (integration)', function () {
     assert.equal((await engine().getContainer(c.id).inspect()).State.Running, false);
     const { entries } = await home.client().call<{ entries: { operation: string; target: string }[] }>('registry.audit', { limit: 50 });
     assert.ok(entries.some((e) => e.operation === 'api containers.action' && /^operator \(operator\) 200 \d+ ms$/.test(e.target)), JSON.stringify(entries.slice(0, 5)));
+  });
+
+  it('GET /metrics: Prometheus text a real parser reads, with the service\'s own request figures; a token is needed unless the setting opens it on loopback', async () => {
+    assert.equal((await request('GET', '/metrics')).status, 401);
+    const text = await new Promise<string>((resolve, reject) => {
+      http.get({ host: '127.0.0.1', port, path: '/metrics', headers: { host: `127.0.0.1:${port}`, authorization: `Bearer ${tokens.viewer}` } }, (res) => {
+        assert.equal(res.statusCode, 200);
+        assert.match(String(res.headers['content-type']), /^text\/plain; version=0\.0\.4/);
+        let t = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (t += d));
+        res.on('end', () => resolve(t));
+      }).on('error', reject);
+    });
+    const families = parsePrometheus(text);
+    const requests = families.find((f) => f.name === 'llmstack_service_requests_total');
+    assert.equal(requests?.type, 'COUNTER');
+    assert.ok(requests.metrics.some((m) => m.labels?.route === 'containers.list' && m.labels.transport === 'tcp' && m.labels.status === '200' && Number(m.value) >= 1), JSON.stringify(requests.metrics.slice(0, 5)));
+    assert.ok(requests.metrics.some((m) => m.labels?.status === '401'), 'refusals are counted too');
+    assert.ok(requests.metrics.every((m) => m.labels?.route === 'other' || (m.labels?.route ?? '') in PERMISSIONS), 'route labels are routes, never raw paths');
+    const durations = families.find((f) => f.name === 'llmstack_service_request_duration_seconds');
+    assert.equal(durations?.type, 'HISTOGRAM');
+    assert.ok(durations.metrics.some((m) => Number(m.count) >= 1 && Object.keys(m.buckets ?? {}).length >= 10));
+    assert.ok(families.some((f) => f.name === 'llmstack_gateway_overhead_seconds'));
+
+    // Opened by the setting on a loopback listener: no token needed, Host and Origin still checked.
+    const open = newHome();
+    open.config({ service: { metricsWithoutToken: true } });
+    const s = await serve(open, ['--listen', '127.0.0.1:0']);
+    try {
+      const p = (await open.client().get<{ tcp: { port: number } }>('/v1/status')).tcp.port;
+      const plain = await new Promise<number>((resolve, reject) => http.get({ host: '127.0.0.1', port: p, path: '/metrics', headers: { host: `127.0.0.1:${p}` } }, (res) => (res.resume(), resolve(res.statusCode ?? 0))).on('error', reject));
+      assert.equal(plain, 200);
+      const fromPage = await new Promise<number>((resolve, reject) => http.get({ host: '127.0.0.1', port: p, path: '/metrics', headers: { host: `127.0.0.1:${p}`, origin: 'http://evil.example' } }, (res) => (res.resume(), resolve(res.statusCode ?? 0))).on('error', reject));
+      assert.equal(fromPage, 403);
+      const other = await new Promise<number>((resolve, reject) => http.get({ host: '127.0.0.1', port: p, path: '/v1/status', headers: { host: `127.0.0.1:${p}` } }, (res) => (res.resume(), resolve(res.statusCode ?? 0))).on('error', reject));
+      assert.equal(other, 401, 'only /metrics is opened');
+    } finally {
+      await stopServed(s);
+      open.cleanup();
+    }
   });
 
   it('10,000 generated malformed requests: every one answered, none accepted, and the service still serves', async () => {
