@@ -269,6 +269,9 @@ export async function connectService(paths: ServicePaths, options: ConnectOption
       return await client.version(2_000);
     } catch (e) {
       if (e instanceof ServiceError && (e.code === 'not_running' || e.code === 'timeout')) return undefined;
+      // A service killed while it answered (or while it accepted): none answers yet.
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ECONNRESET' || code === 'EPIPE') return undefined;
       throw e;
     }
   };

@@ -260,6 +260,20 @@ describe('the local service started by a client (integration)', function () {
     await stopService(home.paths);
   });
 
+  it('a socket that resets the connection (a service killed while it accepts) counts as no service: a new one is started', async () => {
+    fs.mkdirSync(home.paths.runDir, { recursive: true, mode: 0o700 });
+    const dying = net.createServer((s) => s.destroy());
+    await new Promise<void>((r) => dying.listen(home.paths.socket, r));
+    try {
+      const c = await connectService(home.paths, { start: startCommandFor(CLI, 1, home.env) });
+      assert.equal(c.started, true);
+      assert.equal((await c.client.version()).pid, c.version.pid);
+    } finally {
+      dying.close();
+      await stopService(home.paths).catch(() => undefined);
+    }
+  });
+
   it('a service of another protocol is asked to stop and replaced; with --no-start the CLI refuses and says why', async () => {
     // An "older" service: answers with protocol 999 and stops when asked, as a real one does.
     fs.mkdirSync(home.paths.runDir, { recursive: true, mode: 0o700 });
