@@ -2,18 +2,9 @@
 // timers): the holders move with a switch, the samples and resets come from the feed followed.
 import * as assert from 'node:assert/strict';
 import { FeedRelay } from '../../../../src/core/metrics/feed';
-import type { HostSource } from '../../../../src/core/metrics/host';
 import { MetricsSampler, type SampleEvent } from '../../../../src/core/metrics/sampler';
+import { steadyHost } from '../../../support/fixtures';
 
-function steadyHost(): HostSource {
-  let n = 0;
-  return {
-    cpuTimes: async () => ((n += 1), { idle: n * 75, total: n * 100 }),
-    memory: async () => ({ total: 16e9, available: 10e9 }),
-    disk: async () => ({ used: 100e9, total: 500e9, mount: '/' }),
-    netCounters: async () => ({ rx: n * 1000, tx: n * 10 }),
-  };
-}
 
 describe('metrics feed relay (unit)', () => {
   const samplers: MetricsSampler[] = [];

@@ -2,7 +2,6 @@
 import * as assert from 'node:assert/strict';
 import { Emitter } from '../../../../src/core/lifecycle';
 import { formatPrometheus } from '../../../../src/core/metrics/exposition';
-import type { HostSource } from '../../../../src/core/metrics/host';
 import type { RuntimeInfo } from '../../../../src/core/metrics/models';
 import { MetricsSampler, SampleEvent, SamplerTimers } from '../../../../src/core/metrics/sampler';
 import type { SeriesInfo } from '../../../../src/core/metrics/types';
@@ -10,20 +9,10 @@ import { parsePrometheus } from '../../../../src/core/runtimes/openai';
 import { gpuStatusSchema, toPanelSchema } from '../../../../src/shared/metricsProtocol';
 import { waitUntil } from '../../../support/engine';
 import { isAlive, nvidiaSmiStandIn, StandIn } from '../../../support/nvidiaSmiStandIn';
-import { testEndpoint } from '../../../support/fixtures';
+import { steadyHost, testEndpoint } from '../../../support/fixtures';
 
 const H100 = '0, GPU-5d7e3f1b-2c4a-4e6b-9a1d-7c8e9f0a1b2c, NVIDIA H100 80GB HBM3, 87, 61327, 81559, 64, 512.38';
 
-/** A host whose CPU is 25 % busy between any two reads. */
-function steadyHost(): HostSource {
-  let n = 0;
-  return {
-    cpuTimes: async () => ((n += 1), { idle: n * 75, total: n * 100 }),
-    memory: async () => ({ total: 16e9, available: 10e9 }),
-    disk: async () => ({ used: 100e9, total: 500e9, mount: '/' }),
-    netCounters: async () => ({ rx: n * 1000, tx: n * 10 }),
-  };
-}
 
 /** Timers that fire only when the test says so. */
 class ManualTimers implements SamplerTimers {
