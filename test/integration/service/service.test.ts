@@ -26,6 +26,23 @@ function raw(home: Home, method: string, route: string, body?: string | Buffer, 
   });
 }
 
+/** Sends only the headers of a request that declares `length` body bytes, and reads the answer. */
+function declaredOnly(home: Home, route: string, length: number): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ socketPath: home.paths.socket, method: 'POST', path: route, headers: { host: 'llmstack', 'content-type': 'application/json', 'content-length': String(length) } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => {
+        resolve({ status: res.statusCode ?? 0, text });
+        req.destroy();
+      });
+    });
+    req.on('error', reject);
+    req.flushHeaders();
+  });
+}
+
 describe('the local service on its socket (integration)', function () {
   this.timeout(120_000);
   let home: Home;
@@ -87,8 +104,12 @@ describe('the local service on its socket (integration)', function () {
     assert.match(missing.text, /openapi\.json/);
     const get = await raw(home, 'GET', '/v1/registry/stats');
     assert.equal(get.status, 405);
-    const huge = await raw(home, 'POST', '/v1/registry/audit', Buffer.alloc(2 * 1024 * 1024, 0x20));
+    // A body declared too large is refused before it is read. The client sends its headers and
+    // waits: a client that keeps writing after the answer meets a closed socket (EPIPE), as with
+    // any HTTP server that closes after a 413.
+    const huge = await declaredOnly(home, '/v1/registry/audit', 2 * 1024 * 1024);
     assert.equal(huge.status, 413);
+    assert.match(huge.text, /at most \d+ are accepted/);
     // A client error is one for the client: the service still answers.
     assert.equal((await home.client().version()).pid, served.child.pid);
     // Through the client, the same failure arrives as a ServiceError with the issues.
