@@ -11,6 +11,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { connectService, ServiceClient, ServiceError, startCommandFor, stopService } from '../service/client';
 import { servicePaths } from '../service/paths';
 import { ago, makeOut, size, type Out } from './output';
+import { WEBHOOK_EVENTS } from '../core/webhooks/store';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, noService: 3, partial: 4, notConfirmed: 5, interrupted: 130 } as const;
 
@@ -441,6 +442,75 @@ export function program(): Command {
       const r = await run<{ revoked: boolean }>('tokens.revoke', { name });
       if (!r.revoked) throw new Exit(EXIT.failed, `No live token named "${name}".`);
       if (!out().json) out().line(`Revoked "${name}".`);
+    });
+
+  const webhook = p.command('webhook').description('Webhooks: signed POSTs to a URL when containers, models or stacks change.');
+  webhook
+    .command('add')
+    .description('Subscribe a URL to events; the signing secret is shown once.')
+    .argument('<name>')
+    .argument('<url>', 'loopback (http://127.0.0.1:PORT/…) unless --allow-host names its host')
+    .option('--events <list>', 'comma-separated events, or * for all (webhook events lists them)', '*')
+    .option('--allow-host <host>', 'allow this one host that is not loopback')
+    .action(async (name: string, url: string, o: { events: string; allowHost?: string }) => {
+      const r = await run<{ secret: string; events: string[] }>('webhooks.create', { name, url, events: o.events.split(',').map((e) => e.trim()).filter(Boolean), allowHost: o.allowHost });
+      const w = out();
+      if (w.json) return;
+      w.line(r.secret);
+      process.stderr.write(`Webhook "${name}" sends ${r.events.join(', ')} to ${url}. The secret above is not shown again: check X-LLMStack-Signature with it.\n`);
+    });
+  webhook
+    .command('list')
+    .alias('ls')
+    .description('The subscriptions: URL, events, queued and failed deliveries, the last one.')
+    .action(async () => {
+      const r = await run<{ webhooks: { name: string; url: string; events: string[]; pending: number; failed: number; lastDelivery: { state: string; lastStatus: number | null; createdAt: number } | null }[] }>('webhooks.list', {});
+      const w = out();
+      if (!w.json) w.table(['NAME', 'URL', 'EVENTS', 'QUEUED', 'FAILED', 'LAST'], r.webhooks.map((h) => [h.name, h.url, h.events.join(','), String(h.pending), String(h.failed), h.lastDelivery ? `${h.lastDelivery.state}${h.lastDelivery.lastStatus ? ` ${h.lastDelivery.lastStatus}` : ''} ${ago(h.lastDelivery.createdAt)}` : '']));
+    });
+  webhook
+    .command('rm')
+    .description('Remove a subscription, its queued deliveries and its secret.')
+    .argument('<name>')
+    .action(async (name: string) => {
+      const r = await run<{ deleted: boolean }>('webhooks.delete', { name });
+      if (!r.deleted) throw new Exit(EXIT.failed, `No webhook named "${name}".`);
+      if (!out().json) out().line(`Removed "${name}".`);
+    });
+  webhook
+    .command('deliveries')
+    .description('The delivery log, newest first.')
+    .argument('[name]')
+    .addOption(new Option('--state <state>').choices(['pending', 'delivered', 'failed']))
+    .option('-n, --limit <n>', 'how many', Number, 20)
+    .action(async (name: string | undefined, o: { state?: string; limit: number }) => {
+      const r = await run<{ deliveries: { id: number; webhook: string; event: string; state: string; attempts: number; lastStatus: number | null; lastError: string | null; createdAt: number; nextAt: number | null }[] }>('webhooks.deliveries', { webhook: name, state: o.state, limit: o.limit });
+      const w = out();
+      if (!w.json) w.table(['ID', 'WEBHOOK', 'EVENT', 'STATE', 'TRIES', 'LAST', 'QUEUED'], r.deliveries.map((d) => [String(d.id), d.webhook, d.event, d.state, String(d.attempts), d.lastError ?? (d.lastStatus ? `HTTP ${d.lastStatus}` : ''), ago(d.createdAt)]));
+    });
+  webhook
+    .command('redeliver')
+    .description('Send a delivery again (a new delivery with the same body).')
+    .argument('<id>', 'from webhook deliveries', Number)
+    .action(async (id: number) => {
+      const r = await run<{ id: number }>('webhooks.redeliver', { id });
+      if (!out().json) out().line(`Queued again as delivery ${r.id}.`);
+    });
+  webhook
+    .command('ping')
+    .description('Send a "ping" event to one subscription.')
+    .argument('<name>')
+    .action(async (name: string) => {
+      const r = await run<{ id: number }>('webhooks.ping', { name });
+      if (!out().json) out().line(`Queued ping as delivery ${r.id} (webhook deliveries ${name} shows how it went).`);
+    });
+  webhook
+    .command('events')
+    .description('The events a webhook can subscribe to.')
+    .action(() => {
+      const w = out();
+      if (w.json) w.line(JSON.stringify(WEBHOOK_EVENTS));
+      else for (const e of WEBHOOK_EVENTS) w.line(e);
     });
 
   p.command('logs')

@@ -46,6 +46,14 @@ const configSchema = z.object({
       nvidiaSmiPath: z.string().catch('').default(''),
     })
     .prefault({}),
+  webhooks: z
+    .object({
+      /** The first retry of a failed delivery waits this long; each next one three times longer (at most an hour). */
+      retryBaseSeconds: positive(10),
+      /** Attempts before a delivery is marked failed (10: about 4 hours of retries). */
+      maxAttempts: positive(10),
+    })
+    .prefault({}),
   service: z
     .object({
       /** A service started by a client exits after this many minutes with no client and no work. */

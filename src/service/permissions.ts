@@ -46,7 +46,7 @@ export const PERMISSIONS: Readonly<Record<string, Role>> = {
   'alerts.unmute': 'operator',
   'alerts.expectStop': 'operator',
   'registry.backup': 'operator',
-  // Stacks, the registry's restore and import, files by path, tokens, the service itself, and
+  // Stacks, the registry's restore and import, files by path, tokens, webhooks, the service itself, and
   // what an editor window hands the service.
   'stack.apply': 'admin',
   'stack.down': 'admin',
@@ -71,6 +71,12 @@ export const PERMISSIONS: Readonly<Record<string, Role>> = {
   'tokens.create': 'admin',
   'tokens.list': 'admin',
   'tokens.revoke': 'admin',
+  'webhooks.create': 'admin',
+  'webhooks.list': 'admin',
+  'webhooks.delete': 'admin',
+  'webhooks.deliveries': 'admin',
+  'webhooks.redeliver': 'admin',
+  'webhooks.ping': 'admin',
   'POST /v1/service/stop': 'admin',
 };
 

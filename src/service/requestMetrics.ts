@@ -42,6 +42,13 @@ export class RequestMetrics {
     hist.observe(seconds);
   }
 
+  private readonly webhooks = new Map<string, number>();
+
+  /** One webhook delivery attempt and how it ended. */
+  webhookAttempt(outcome: 'delivered' | 'retry' | 'failed'): void {
+    this.webhooks.set(outcome, (this.webhooks.get(outcome) ?? 0) + 1);
+  }
+
   /** The gateway's own time before the runtime got a request. */
   gatewayOverhead(seconds: number): void {
     this.gateway.observe(seconds);
@@ -58,6 +65,9 @@ export class RequestMetrics {
       '# HELP llmstack_gateway_overhead_seconds Time the gateway took before the runtime got the request.',
       '# TYPE llmstack_gateway_overhead_seconds histogram',
       ...this.gateway.lines('llmstack_gateway_overhead_seconds', ''),
+      '# HELP llmstack_webhook_deliveries_total Webhook delivery attempts, by outcome (delivered, retry, failed).',
+      '# TYPE llmstack_webhook_deliveries_total counter',
+      ...(['delivered', 'retry', 'failed'] as const).map((o) => `llmstack_webhook_deliveries_total{outcome="${o}"} ${this.webhooks.get(o) ?? 0}`),
     ];
     return `${out.join('\n')}\n`;
   }

@@ -40,6 +40,8 @@ interface ServerOptions {
   readonly openapi: () => unknown;
   /** Runs after a writing route succeeded, before the answer (the registry's flush). */
   readonly afterWrite?: () => Promise<void>;
+  /** Told of each use case that succeeded, before the write is flushed (webhooks queue their deliveries). */
+  readonly onDone?: (useCase: string, result: unknown) => Promise<void>;
   /** Awaited before each use case: a fresh service first loads the engine's containers and lists its runtimes. */
   readonly ready?: () => Promise<void>;
   /** Asked by `POST /v1/service/stop`: finish current work, then exit. */
@@ -287,6 +289,7 @@ export class ServiceServer extends Disposable {
     this.activityEmitter.fire();
     try {
       const result = await r.run(input, { signal: controller.signal, progress });
+      await this.options.onDone?.(r.useCase.name, result);
       if (r.writes) await this.options.afterWrite?.();
       if (r.writes) this.publish({ type: 'registry', operation: r.useCase.name });
       if (stream) res.end(`${JSON.stringify({ result })}\n`);

@@ -44,6 +44,10 @@ import { TcpGuard } from './tcpGuard';
 import { forward } from './gateway';
 import { RequestMetrics } from './requestMetrics';
 import { TokenStore, tokenUseCases } from './tokens';
+import { WebhookDeliverer } from '../core/webhooks/deliverer';
+import { WebhookStore } from '../core/webhooks/store';
+import { webhookSecretName, webhookUseCases } from '../app/webhooks/useCases';
+import { alertCleared, alertRaised, useCaseEvents, type Outgoing } from './webhookEvents';
 
 /** The TCP listener was not opened: the address is malformed, or not loopback without the flag. */
 export class ListenRefused extends Error {
@@ -98,6 +102,10 @@ const WRITES = new Set([
   'stack.down',
   'swarm.deploy',
   'swarm.remove',
+  'webhooks.create',
+  'webhooks.delete',
+  'webhooks.redeliver',
+  'webhooks.ping',
 ]);
 
 export class LocalService extends Disposable {
@@ -112,6 +120,7 @@ export class LocalService extends Disposable {
   readonly catalog: ModelCatalog;
   private readonly sampler: MetricsSampler;
   private readonly tokens: TokenStore;
+  private readonly deliverer: WebhookDeliverer;
   /** Resolves when the service has stopped (by signal, by request or when idle). */
   readonly stopped: Promise<void>;
   private resolveStopped!: () => void;
@@ -168,7 +177,38 @@ export class LocalService extends Disposable {
       onRecovery: (r) => log.error(`The registry file was damaged and moved aside to ${r.movedTo}; ${r.restoredFrom ? `restored from ${r.restoredFrom}` : 'a new registry was started'}.`),
     }));
     const audit = (op: string, target: string, error?: string) => registry.audit(op, target, error);
-    const registryPort = new LocalRegistryPort(async () => (await registry.get()).repos, log);
+    // Webhooks: deliveries are queued in the registry in the transaction of what they report, and
+    // sent by the deliverer (woken when one is queued, and at start for what a restart left).
+    const webhookStore = async () => new WebhookStore((await registry.get()).registry);
+    const flush = async () => {
+      if (registry.isOpen) await (await registry.get()).registry.flush();
+    };
+    const requestMetrics = new RequestMetrics();
+    const deliverer = (this.deliverer = this.register(
+      new WebhookDeliverer({
+        store: webhookStore,
+        secret: (name) => keys.get(webhookSecretName(name)),
+        persist: flush,
+        retryBaseMs: config.webhooks.retryBaseSeconds * 1000,
+        maxAttempts: Math.max(1, Math.floor(config.webhooks.maxAttempts)),
+        userAgent: `llmstack/${options.version}`,
+        log,
+        onAttempt: (outcome) => requestMetrics.webhookAttempt(outcome),
+      }),
+    ));
+    /** Queues deliveries; `persist` flushes them (a use case's own write flushes them otherwise). */
+    const queue = async (out: readonly Outgoing[], persist = true) => {
+      if (!out.length) return;
+      try {
+        const store = await webhookStore();
+        const ids = out.flatMap((o) => store.enqueue(o.event, o.data));
+        if (ids.length && persist) await flush();
+        if (ids.length) deliverer.wake();
+      } catch (e) {
+        log.warn(`Could not queue webhook deliveries (${out.map((o) => o.event).join(', ')}): ${errorMessage(e)}`);
+      }
+    };
+    const registryPort = new LocalRegistryPort(async () => (await registry.get()).repos, log, (e, model) => void queue([{ event: 'model.updated', data: { runtime: { id: e.id, name: e.name }, model } }]));
     const tokens = (this.tokens = new TokenStore(options.paths.dataDir));
     // Generations a window or the service ran are charted (tokens/s) as they are recorded.
     const chartGeneration = (runtimeId: string, model: string, kind: string, d: { outputTokens?: number; durationMs?: number }) => {
@@ -278,9 +318,9 @@ export class LocalService extends Disposable {
       }),
       route(attach, { clients, engine: () => resolve().candidates[0]?.url }),
       ...tokenUseCases.map((u) => route(u, { tokens })),
+      ...webhookUseCases.map((u) => route(u, { store: webhookStore, secrets: keys, wake: () => deliverer.wake() }, WRITES.has(u.name))),
       route(setApiKey, { keys, refresh: (id) => (catalog.get(id) ? catalog.refresh(id) : Promise.resolve()) }),
     ];
-    const requestMetrics = new RequestMetrics();
     const scrapeHold: { lease?: { dispose(): void }; timer?: NodeJS.Timeout } = {};
     this.register({ dispose: () => (clearTimeout(scrapeHold.timer), scrapeHold.lease?.dispose()) });
     const server = (this.server = this.register(
@@ -290,9 +330,9 @@ export class LocalService extends Disposable {
         status: () => Promise.resolve(this.status()),
         openapi: () => openapiDocument(options.version, routes.map((r) => r.useCase)),
         // An acknowledged write is on disk: the answer waits for the registry's journal append.
-        afterWrite: async () => {
-          if (registry.isOpen) await (await registry.get()).registry.flush();
-        },
+        afterWrite: flush,
+        // What a use case did is queued for the webhooks before its write is flushed and answered.
+        onDone: (name, result) => queue(useCaseEvents(name, result), false),
         ready: () => (this.readiness ??= this.firstLook()),
         onStop: () => void this.stop('asked by a client'),
         metrics: (send) => metricsSubscription(sampler, send),
@@ -332,6 +372,8 @@ export class LocalService extends Disposable {
     this.register(alertMonitor.onAlert((n) => server.publish({ type: 'alert', alert: n.alert, notify: n.notify })));
     this.register(alertMonitor.onDidChange(() => server.publish({ type: 'alerts', ...alertsState(alertMonitor) })));
     this.register(alertMonitor.onDidChangeMutes(() => server.publish({ type: 'alerts', ...alertsState(alertMonitor) })));
+    this.register(alertMonitor.onAlert((n) => void (n.alert.muted ? undefined : queue([alertRaised(n.alert)]))));
+    this.register(alertMonitor.onDidClear((a) => void queue([alertCleared(a)])));
     this.register(server.onClientGone((id) => clients.drop(id)));
     this.register(server.onDidChangeActivity(() => this.scheduleIdleExit()));
   }
@@ -355,6 +397,8 @@ export class LocalService extends Disposable {
       if (process.platform !== 'win32') fs.chmodSync(paths.socket, 0o600);
       if (listen) service.tcpAddress = await service.listenTcp(listen, options.allowRemote ?? config.service.allowRemote, config);
       void service.connection.connect();
+      // Deliveries a stop or a crash left queued go out now (a new data folder has none to send).
+      if (fs.existsSync(service.registry.file)) service.deliverer.wake();
       service.scheduleIdleExit();
       log.info(`llmstack service ${options.version} (pid ${process.pid}) listening on ${paths.socket}${options.idleExitMinutes !== undefined ? `; exits after ${options.idleExitMinutes} idle minutes` : ''}`);
       return service;
@@ -429,6 +473,8 @@ export class LocalService extends Disposable {
     this.stopping ??= (async () => {
       clearTimeout(this.idleTimer);
       this.options.log.info(`Stopping the service: ${reason}.`);
+      // A delivery cut off here is still pending in the registry: the next start sends it.
+      this.deliverer.dispose();
       try {
         await this.server.close();
         await this.registry.close();

@@ -133,7 +133,7 @@ export class RegistryHost {
     if (registry.recovery) this.options.onRecovery?.(registry.recovery);
     if (repos.retention().usageDays !== s.usageDays) repos.setRetention({ usageDays: s.usageDays, auditDays: s.usageDays });
     const pruned = repos.prune();
-    if (pruned.usage || pruned.audit) log.info(`Registry retention removed ${pruned.usage} usage events and ${pruned.audit} audit entries.`);
+    if (pruned.usage || pruned.audit || pruned.deliveries) log.info(`Registry retention removed ${pruned.usage} usage events, ${pruned.audit} audit entries and ${pruned.deliveries} webhook deliveries.`);
     return { registry, repos };
   }
 

@@ -47,8 +47,9 @@ export class LocalRegistryPort implements RegistryPort {
   constructor(
     private readonly repos: () => Promise<RegistryRepositories>,
     log: Logger = silentLogger,
+    onNewVersion?: (endpoint: RuntimeEndpoint, model: string) => void,
   ) {
-    this.sync = new RegistrySync(repos, log);
+    this.sync = new RegistrySync(repos, log, onNewVersion);
   }
 
   syncListing(endpoint: RuntimeEndpoint, listing: RuntimeListing): Promise<ReadonlyMap<string, number>> {

@@ -202,6 +202,9 @@ export class AlertMonitor extends Disposable implements AlertSource {
   private readonly onDidChangeMutesEmitter = this.register(new Emitter<readonly MuteEntry[]>());
   /** Fires with the mutes after mute/unmute, for the glue to persist. */
   readonly onDidChangeMutes = this.onDidChangeMutesEmitter.event;
+  private readonly onDidClearEmitter = this.register(new Emitter<Alert>());
+  /** Fires with each alert as it is cleared (the service's webhooks send alert.cleared). */
+  readonly onDidClear = this.onDidClearEmitter.event;
 
   private readonly alerts = new Map<string, Alert>();
   private readonly tracks = new Map<string, Track>();
@@ -368,6 +371,7 @@ export class AlertMonitor extends Disposable implements AlertSource {
       if (a && this.alerts.delete(key(containerId, k))) {
         changed = true;
         this.log.info(`Alert cleared: ${a.containerName}: ${a.kind}`);
+        if (!this.isDisposed) this.onDidClearEmitter.fire(a);
       }
     }
     if (changed && !this.isDisposed) this.onDidChangeEmitter.fire(this.active());

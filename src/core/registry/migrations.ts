@@ -124,6 +124,37 @@ export const migrations: readonly Migration[] = [
       INSERT INTO settings (key, value) VALUES ('retention.usageDays', '365'), ('retention.auditDays', '365');
     `,
   },
+  {
+    version: 3,
+    description: 'webhook subscriptions and their delivery queue',
+    sql: `
+      CREATE TABLE webhooks (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        url TEXT NOT NULL,
+        events TEXT NOT NULL,
+        allow_host TEXT,
+        created_at INTEGER NOT NULL
+      );
+      CREATE TABLE webhook_deliveries (
+        id INTEGER PRIMARY KEY,
+        webhook_id INTEGER NOT NULL REFERENCES webhooks(id) ON DELETE CASCADE,
+        event TEXT NOT NULL,
+        body TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('pending','delivered','failed')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_at INTEGER,
+        last_status INTEGER,
+        last_error TEXT,
+        duration_ms INTEGER,
+        created_at INTEGER NOT NULL,
+        done_at INTEGER
+      );
+      CREATE INDEX webhook_deliveries_due ON webhook_deliveries (state, next_at);
+      CREATE INDEX webhook_deliveries_hook ON webhook_deliveries (webhook_id, id);
+      CREATE INDEX webhook_deliveries_done ON webhook_deliveries (done_at);
+    `,
+  },
 ];
 
 export const LATEST_VERSION = migrations[migrations.length - 1].version;

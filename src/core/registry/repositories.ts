@@ -435,12 +435,14 @@ export class RegistryRepositories {
     });
   }
 
-  /** Deletes usage events and audit entries older than the retention settings. */
-  prune(now = this.now()): { usage: number; audit: number } {
+  /** Deletes usage events, audit entries and finished webhook deliveries older than the retention settings. */
+  prune(now = this.now()): { usage: number; audit: number; deliveries: number } {
     const r = this.retention();
     return this.db.transaction(() => ({
       usage: this.db.run('DELETE FROM usage_events WHERE ts < ?', [now - r.usageDays * 86_400_000]),
       audit: this.db.run('DELETE FROM audit_log WHERE ts < ?', [now - r.auditDays * 86_400_000]),
+      // Only finished ones have done_at: queued ones stay whatever their age (they are still to be sent).
+      deliveries: this.db.run('DELETE FROM webhook_deliveries WHERE done_at < ?', [now - r.auditDays * 86_400_000]),
     }));
   }
 

@@ -40,6 +40,8 @@ export class RegistrySync implements Required<Omit<CatalogHooks, 'apiKey'>> {
   constructor(
     private readonly repos: () => Promise<RegistryRepositories>,
     private readonly log: Logger = silentLogger,
+    /** Told of each known model whose digest changed (name:tag). */
+    private readonly onNewVersion?: (endpoint: RuntimeEndpoint, model: string) => void,
   ) {}
 
   async onListing(endpoint: RuntimeEndpoint, listing: RuntimeListing): Promise<ReadonlyMap<string, number>> {
@@ -51,7 +53,10 @@ export class RegistrySync implements Required<Omit<CatalogHooks, 'apiKey'>> {
     if (cached?.sig === sig && cached.repos === repos && cached.writes === repos.db.writeCount) return cached.lastUsed;
     const r = repos.syncListing(runtimeInput(endpoint), inputs);
     if (r.created || r.updated) this.log.info(`Registry: ${endpoint.name} lists ${listing.models.length} models (${r.created} new, ${r.updated} changed).`);
-    for (const v of r.newVersions) this.log.info(`Registry: new version of ${v} on ${endpoint.name}.`);
+    for (const v of r.newVersions) {
+      this.log.info(`Registry: new version of ${v} on ${endpoint.name}.`);
+      this.onNewVersion?.(endpoint, v);
+    }
     for (const s of r.skipped) this.log.warn(`Registry: left out a model of ${endpoint.name}: ${s}`);
     const out = new Map<string, number>();
     listing.models.forEach((m, i) => {

@@ -2,6 +2,7 @@
 import * as assert from 'node:assert/strict';
 import { Registry } from '../../../../src/core/registry/registry';
 import { RegistryRepositories } from '../../../../src/core/registry/repositories';
+import { WebhookStore } from '../../../../src/core/webhooks/store';
 import { Clock, DAY, digestOf, queryPlan, Sandbox } from './support';
 
 const INDEXED = /USING (COVERING )?INDEX |USING INTEGER PRIMARY KEY|USING PRIMARY KEY/;
@@ -39,6 +40,8 @@ describe('registry query plans (unit)', () => {
   let repos: RegistryRepositories;
   let runtimeId: number;
   let modelId: number;
+  let hooks: WebhookStore;
+  let deliveryId: number;
 
   before(async () => {
     const clock = new Clock(Date.UTC(2026, 0, 15), 1000);
@@ -57,6 +60,13 @@ describe('registry query plans (unit)', () => {
         runtimeId = rt;
         modelId = id;
       }
+    }
+    hooks = new WebhookStore(registry, clock.now);
+    for (const name of ['a', 'b', 'c']) hooks.create({ name, url: `http://127.0.0.1:1/${name}`, events: ['*'] });
+    for (let i = 0; i < 100; i++) {
+      const ids = hooks.enqueue('ping', { i });
+      ids.forEach((d, j) => hooks.recordAttempt(d, { status: j === 0 ? 200 : 500, durationMs: 1, retryAt: j === 2 ? clock.now() + i : undefined }));
+      deliveryId = ids[0];
     }
   });
 
@@ -87,6 +97,12 @@ describe('registry query plans (unit)', () => {
     ['upsertModel lookups (existing model, known digest)', () => repos.upsertModel({ runtimeId, name: 'model-3', digest: digestOf(1003) })],
     ['recordUsage', () => repos.recordUsage({ modelId, kind: 'load' })],
     ['stats usage range', () => repos.stats(0)],
+    ['webhook deliveries due', () => hooks.due(20, Date.UTC(2027, 0, 1))],
+    ['webhook next due', () => hooks.nextDue()],
+    ['webhook delivery log', () => hooks.deliveries({ limit: 50 })],
+    ['webhook delivery log of one subscription', () => hooks.deliveries({ webhook: 'b', limit: 50 })],
+    ['webhook record attempt', () => hooks.recordAttempt(deliveryId, { status: 200, durationMs: 1 })],
+    ['webhook redeliver', () => hooks.redeliver(deliveryId)],
   );
 
   for (const [name, call] of hot) {

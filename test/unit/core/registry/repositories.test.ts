@@ -316,13 +316,13 @@ describe('registry repositories (unit)', () => {
         repos.recordUsage({ modelId: model, kind: 'load', ts: now - d * DAY });
         repos.audit({ operation: 'op', target: String(d), outcome: 'ok', ts: now - d * DAY });
       }
-      assert.deepEqual(repos.prune(now), { usage: 2, audit: 3 });
+      assert.deepEqual(repos.prune(now), { usage: 2, audit: 3, deliveries: 0 });
       assert.deepEqual(
         repos.recentAudit().map((a) => a.target),
         ['1'],
       );
       assert.equal(scalar(registry, 'SELECT count(*) FROM usage_events'), 2);
-      assert.deepEqual(repos.prune(now), { usage: 0, audit: 0 });
+      assert.deepEqual(repos.prune(now), { usage: 0, audit: 0, deliveries: 0 });
       assertThrowsRegistryError(() => repos.setRetention({ usageDays: 0 }), 'validation');
       assertThrowsRegistryError(() => repos.setRetention({ auditDays: 1.5 }), 'validation');
       assert.deepEqual(repos.retention(), { usageDays: 10, auditDays: 5 });
