@@ -419,8 +419,17 @@ export function program(): Command {
     .addOption(new Option('--role <role>', 'what it may do').choices(['viewer', 'operator', 'admin']).default('viewer'))
     .addOption(new Option('--expires-days <n>', 'expires after this many days').argParser(Number))
     .option('--models <names>', 'only these models (comma-separated)')
-    .action(async (name: string, o: { role: string; expiresDays?: number; models?: string }) => {
-      const r = await run<{ token: string; role: string; expiresAt?: number }>('tokens.create', { name, role: o.role, expiresInDays: o.expiresDays, models: o.models?.split(',').map((m) => m.trim()).filter(Boolean) });
+    .addOption(new Option('--rpm <n>', 'at most this many requests a minute').argParser(Number))
+    .addOption(new Option('--tpm <n>', 'at most this many model tokens (prompt and output) a minute through the gateway').argParser(Number))
+    .action(async (name: string, o: { role: string; expiresDays?: number; models?: string; rpm?: number; tpm?: number }) => {
+      const r = await run<{ token: string; role: string; expiresAt?: number }>('tokens.create', {
+        name,
+        role: o.role,
+        expiresInDays: o.expiresDays,
+        models: o.models?.split(',').map((m) => m.trim()).filter(Boolean),
+        requestsPerMinute: o.rpm,
+        tokensPerMinute: o.tpm,
+      });
       const w = out();
       if (w.json) return;
       w.line(r.token);
@@ -430,9 +439,14 @@ export function program(): Command {
     .command('list')
     .description('The tokens: name, role, dates, models (never the token).')
     .action(async () => {
-      const r = await run<{ tokens: { name: string; role: string; createdAt: number; expiresAt?: number; revokedAt?: number; models?: string[] }[] }>('tokens.list', {});
+      const r = await run<{ tokens: { name: string; role: string; createdAt: number; expiresAt?: number; revokedAt?: number; models?: string[]; requestsPerMinute?: number; tokensPerMinute?: number }[] }>('tokens.list', {});
       const w = out();
-      if (!w.json) w.table(['NAME', 'ROLE', 'CREATED', 'EXPIRES', 'STATE', 'MODELS'], r.tokens.map((t) => [t.name, t.role, ago(t.createdAt), t.expiresAt ? new Date(t.expiresAt).toLocaleDateString() : '', t.revokedAt ? 'revoked' : t.expiresAt && t.expiresAt <= Date.now() ? 'expired' : 'live', t.models?.join(',') ?? 'all']));
+      const limits = (t: { requestsPerMinute?: number; tokensPerMinute?: number }) => [t.requestsPerMinute ? `${t.requestsPerMinute} req/min` : '', t.tokensPerMinute ? `${t.tokensPerMinute} tok/min` : ''].filter(Boolean).join(', ');
+      if (!w.json)
+        w.table(
+          ['NAME', 'ROLE', 'CREATED', 'EXPIRES', 'STATE', 'MODELS', 'LIMITS'],
+          r.tokens.map((t) => [t.name, t.role, ago(t.createdAt), t.expiresAt ? new Date(t.expiresAt).toLocaleDateString() : '', t.revokedAt ? 'revoked' : t.expiresAt && t.expiresAt <= Date.now() ? 'expired' : 'live', t.models?.join(',') ?? 'all', limits(t)]),
+        );
     });
   token
     .command('revoke')

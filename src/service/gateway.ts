@@ -4,11 +4,13 @@
 // Origin, Authorization and cookies never reach the runtime; the runtime's own key (kept by the
 // service) is added where one is set. A model outside the token's list is refused before anything
 // is sent. The answer carries x-llmstack-gateway-ms: the time the gateway took before the runtime
-// got the request.
+// got the request. What a generation cost (tokens in and out, time to first token) is read from the
+// answer as it streams past (core/runtimes/usageTap.ts) and recorded.
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { errorMessage } from '../core/lifecycle';
 import type { RuntimeEndpoint } from '../core/runtimes/runtime';
+import { UsageTap, type GenerationUsage } from '../core/runtimes/usageTap';
 import { GuardError, type Principal } from './tcpGuard';
 
 /** Headers not forwarded: hop-by-hop ones, and what identifies the caller rather than the request. */
@@ -34,6 +36,8 @@ interface GatewayOptions {
   readonly apiKey: (endpoint: RuntimeEndpoint) => Promise<string | undefined>;
   /** Told of the gateway's own time (ms) before the runtime got each request. */
   readonly onOverhead?: (ms: number) => void;
+  /** Told of what each generation through the gateway cost (tokens in and out, time to first token). */
+  readonly onUsage?: (endpoint: RuntimeEndpoint, usage: GenerationUsage, who: Principal | undefined) => void;
 }
 
 /** The PERMISSIONS key of a gateway request. */
@@ -70,6 +74,12 @@ export async function forward(req: http.IncomingMessage, res: http.ServerRespons
       if (up.headers['content-length'] !== undefined) out['content-length'] = up.headers['content-length'];
       out['x-llmstack-gateway-ms'] = sent.toFixed(2);
       res.writeHead(up.statusCode ?? 502, out);
+      const status = up.statusCode ?? 502;
+      const tap = o.onUsage && status >= 200 && status < 300 ? UsageTap.for(m?.[2] ?? '/', body, started) : undefined;
+      if (tap) {
+        up.on('data', (c: Buffer) => tap.chunk(c));
+        up.on('end', () => o.onUsage?.(endpoint, tap.end(), who));
+      }
       up.pipe(res);
       up.on('end', resolve);
       up.on('error', () => {

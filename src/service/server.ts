@@ -260,6 +260,7 @@ export class ServiceServer extends Disposable {
       // A request whose body was not read to its end leaves the connection unusable: close it.
       if (a.status === 408 || a.status === 413) res.setHeader('connection', 'close');
       if (a.status === 401 && !res.headersSent) res.setHeader('www-authenticate', 'Bearer realm="llmstack"');
+      if (e instanceof GuardError && e.retryAfter !== undefined && !res.headersSent) res.setHeader('retry-after', String(e.retryAfter));
       if (!res.headersSent) json(res, a.status, a.body);
       else res.end(`${JSON.stringify(a.body)}\n`);
     }

@@ -341,6 +341,16 @@ export class LocalService extends Disposable {
             runtime: (name) => catalog.list().find((r) => r.endpoint.name === name || r.endpoint.id === name)?.endpoint,
             apiKey,
             onOverhead: (ms) => requestMetrics.gatewayOverhead(ms / 1000),
+            // A generation through the gateway is recorded like one a window ran: the registry's
+            // usage (with who asked and the time to first token), the chart, the idle clock; and
+            // its tokens count against the token's limit.
+            onUsage: (endpoint, usage, who) => {
+              const { model, ...detail } = usage;
+              if (who) this.guard?.limiter.spend(who.name, who.limits, (detail.promptTokens ?? 0) + (detail.outputTokens ?? 0));
+              chartGeneration(endpoint.id, model, 'generate', detail);
+              void registryPort.recordUsage(endpoint, model, 'generate', { ...detail, client: who?.name }).catch((e: unknown) => log.warn(`Could not record the usage of ${model} through the gateway: ${errorMessage(e)}`));
+              relist.add(endpoint.id);
+            },
           }),
         requestMetrics,
         // A scrape keeps the sampler running for a minute: the next scrape reads fresh figures.
@@ -425,6 +435,8 @@ export class LocalService extends Disposable {
     await quiet(waitForEvent(this.catalog.onDidChange, () => this.catalog.list().every((s) => s.status !== 'pending'), 5_000, 'the runtimes'));
   }
 
+  private guard: TcpGuard | undefined;
+
   /** The TCP listener's address, when there is one. */
   tcpAddress: { host: string; port: number } | undefined;
 
@@ -433,7 +445,7 @@ export class LocalService extends Disposable {
     if (!loopback) this.options.log.warn(`Listening on ${host}:${port}, reachable from other machines: only requests with a token are answered, and the traffic is not encrypted.`);
     if (config.service.metricsWithoutToken && !loopback) this.options.log.warn('service.metricsWithoutToken applies to a loopback listener only; GET /metrics needs a token here.');
     const open = config.service.metricsWithoutToken && loopback ? ['GET /metrics'] : [];
-    const guard = new TcpGuard({ tokens: this.tokens, hostNames: config.service.hostNames, origins: config.service.allowedOrigins, open });
+    const guard = (this.guard = new TcpGuard({ tokens: this.tokens, hostNames: config.service.hostNames, origins: config.service.allowedOrigins, open }));
     const a = await this.server.listenTcp(host === 'localhost' ? '127.0.0.1' : host, port, guard);
     this.options.log.info(`Listening on TCP ${host}:${a.port} (tokens and roles; Host and Origin checked).`);
     return { host, port: a.port };

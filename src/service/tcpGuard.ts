@@ -1,18 +1,21 @@
 // The door of the TCP listener: every request shows a Host the service answers to (no DNS
 // rebinding), no browser Origin unless one is allowed (no page in a browser drives the stack), and
 // a live token whose role covers the route (PERMISSIONS) and whose model list covers the models the
-// request names. What fails is refused before any work with the status that says why: 403 for a
-// foreign Host or Origin or a role or model not allowed, 401 for a missing, unknown, expired or
-// revoked token.
+// request names, within the token's rate limits. What fails is refused before any work with the
+// status that says why: 403 for a foreign Host or Origin or a role or model not allowed, 401 for a
+// missing, unknown, expired or revoked token, 429 (with Retry-After) over a rate limit.
 import type * as http from 'node:http';
 import { allowed, PERMISSIONS, type Role } from './permissions';
 import type { TokenStore } from './tokens';
+import { RateLimiter, type Limits } from './rateLimits';
 
 export class GuardError extends Error {
   constructor(
-    readonly status: 401 | 403,
+    readonly status: 401 | 403 | 429,
     readonly code: string,
     message: string,
+    /** Seconds until a rate-limited request would pass (Retry-After). */
+    readonly retryAfter?: number,
   ) {
     super(message);
   }
@@ -22,6 +25,7 @@ export interface Principal {
   readonly name: string;
   readonly role: Role;
   readonly models?: readonly string[];
+  readonly limits?: Limits;
 }
 
 interface GuardOptions {
@@ -36,6 +40,8 @@ interface GuardOptions {
 
 export class TcpGuard {
   private hosts = new Set<string>();
+  /** The tokens' rate limits (requests and model tokens a minute). */
+  readonly limiter = new RateLimiter();
 
   constructor(private readonly options: GuardOptions) {}
 
@@ -61,7 +67,9 @@ export class TcpGuard {
       throw new GuardError(401, 'unauthorized', why);
     }
     if (route !== undefined && !allowed(check.role, route)) throw new GuardError(403, 'forbidden', `The token "${check.name}" (${check.role}) may not call ${route}: it needs ${PERMISSIONS[route] ?? 'a route that exists'}.`);
-    return { name: check.name, role: check.role, models: check.models };
+    const over = this.limiter.admit(check.name, check.limits, route === 'POST /runtimes/*');
+    if (over) throw new GuardError(429, 'rate_limited', `The token "${check.name}" is over its limit of ${over.limit}; try again in ${over.retryAfter} s.`, over.retryAfter);
+    return { name: check.name, role: check.role, models: check.models, limits: check.limits };
   }
 
   /** Refuses a request naming a model outside the token's list (models.* routes). */

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { z } from 'zod';
 import { defineUseCase, InvalidInput } from '../app/useCase';
 import { ROLES, type Role } from './permissions';
+import type { Limits } from './rateLimits';
 
 const PREFIX = 'llmstack_';
 
@@ -19,11 +20,13 @@ const entrySchema = z.object({
   expiresAt: z.number().optional(),
   revokedAt: z.number().optional(),
   models: z.array(z.string()).optional(),
+  requestsPerMinute: z.number().positive().optional(),
+  tokensPerMinute: z.number().positive().optional(),
 });
 type Entry = z.infer<typeof entrySchema>;
 const fileSchema = z.object({ tokens: z.array(entrySchema) });
 
-type TokenCheck = { ok: true; name: string; role: Role; models?: string[] } | { ok: false; reason: 'missing' | 'unknown' | 'expired' | 'revoked' };
+type TokenCheck = { ok: true; name: string; role: Role; models?: string[]; limits?: Limits } | { ok: false; reason: 'missing' | 'unknown' | 'expired' | 'revoked' };
 
 function hashOf(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');
@@ -64,12 +67,12 @@ export class TokenStore {
   }
 
   /** Makes a token; the returned secret is not kept anywhere. */
-  create(name: string, role: Role, options: { expiresInDays?: number; models?: string[] } = {}): { token: string; name: string; role: Role; expiresAt?: number } {
+  create(name: string, role: Role, options: { expiresInDays?: number; models?: string[] } & Limits = {}): { token: string; name: string; role: Role; expiresAt?: number } {
     const entries = this.read();
     if (entries.some((e) => e.name === name && e.revokedAt === undefined)) throw new InvalidInput('tokens.create', [`a token named "${name}" exists; revoke it first or pick another name`]);
     const token = PREFIX + randomBytes(32).toString('base64url');
     const expiresAt = options.expiresInDays ? this.now() + options.expiresInDays * 86_400_000 : undefined;
-    this.write([...entries, { name, role, hash: hashOf(token), createdAt: this.now(), expiresAt, models: options.models?.length ? options.models : undefined }]);
+    this.write([...entries, { name, role, hash: hashOf(token), createdAt: this.now(), expiresAt, models: options.models?.length ? options.models : undefined, requestsPerMinute: options.requestsPerMinute, tokensPerMinute: options.tokensPerMinute }]);
     return { token, name, role, expiresAt };
   }
 
@@ -94,12 +97,22 @@ export class TokenStore {
     if (!entry) return { ok: false, reason: 'unknown' };
     if (entry.revokedAt !== undefined) return { ok: false, reason: 'revoked' };
     if (entry.expiresAt !== undefined && entry.expiresAt <= this.now()) return { ok: false, reason: 'expired' };
-    return { ok: true, name: entry.name, role: entry.role, models: entry.models };
+    const limits = entry.requestsPerMinute || entry.tokensPerMinute ? { requestsPerMinute: entry.requestsPerMinute, tokensPerMinute: entry.tokensPerMinute } : undefined;
+    return { ok: true, name: entry.name, role: entry.role, models: entry.models, limits };
   }
 }
 
 const nameSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'a name of letters, digits, dots, dashes and underscores (at most 64)');
-const listedSchema = z.object({ name: z.string(), role: z.enum(ROLES), createdAt: z.number(), expiresAt: z.number().optional(), revokedAt: z.number().optional(), models: z.array(z.string()).optional() });
+const listedSchema = z.object({
+  name: z.string(),
+  role: z.enum(ROLES),
+  createdAt: z.number(),
+  expiresAt: z.number().optional(),
+  revokedAt: z.number().optional(),
+  models: z.array(z.string()).optional(),
+  requestsPerMinute: z.number().optional(),
+  tokensPerMinute: z.number().optional(),
+});
 
 interface TokenDeps {
   readonly tokens: TokenStore;
@@ -107,10 +120,17 @@ interface TokenDeps {
 
 const create = defineUseCase({
   name: 'tokens.create',
-  summary: 'Makes an API token for the TCP listener, with a role (viewer, operator, admin), an optional expiry and allowed models. The token is answered once and kept only as a hash.',
-  input: z.object({ name: nameSchema, role: z.enum(ROLES), expiresInDays: z.number().positive().max(3650).optional(), models: z.array(z.string().min(1).max(500)).max(1000).optional() }),
+  summary: 'Makes an API token for the TCP listener, with a role (viewer, operator, admin), an optional expiry, allowed models and rate limits (requests and model tokens a minute). The token is answered once and kept only as a hash.',
+  input: z.object({
+    name: nameSchema,
+    role: z.enum(ROLES),
+    expiresInDays: z.number().positive().max(3650).optional(),
+    models: z.array(z.string().min(1).max(500)).max(1000).optional(),
+    requestsPerMinute: z.number().int().positive().max(1_000_000).optional(),
+    tokensPerMinute: z.number().int().positive().max(1_000_000_000).optional(),
+  }),
   output: z.object({ token: z.string(), name: z.string(), role: z.enum(ROLES), expiresAt: z.number().optional() }),
-  run: (deps: TokenDeps, input) => Promise.resolve(deps.tokens.create(input.name, input.role, { expiresInDays: input.expiresInDays, models: input.models })),
+  run: (deps: TokenDeps, input) => Promise.resolve(deps.tokens.create(input.name, input.role, { expiresInDays: input.expiresInDays, models: input.models, requestsPerMinute: input.requestsPerMinute, tokensPerMinute: input.tokensPerMinute })),
 });
 
 const list = defineUseCase({

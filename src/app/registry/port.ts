@@ -19,7 +19,7 @@ export const modelHistorySchema = z.object({
   versions: z.array(z.object({ digest: z.string(), firstSeen: z.number(), lastSeen: z.number(), pinned: z.boolean() })),
   lastUsedAt: z.number().optional(),
   /** Last 30 days, per day and kind. */
-  usage: z.array(z.object({ day: z.string(), kind: z.string(), count: z.number(), outputTokens: z.number(), durationMs: z.number() })),
+  usage: z.array(z.object({ day: z.string(), kind: z.string(), count: z.number(), outputTokens: z.number(), promptTokens: z.number(), durationMs: z.number(), ttftMs: z.number().nullable() })),
   /** Newest first, at most 20. */
   benchmarks: z.array(z.object({ ts: z.number(), hardware: z.string(), promptSet: z.string(), ttftMs: z.number().nullable(), promptTps: z.number().nullable(), genTps: z.number().nullable() })),
   /** This model's entries, newest first, at most 20. */

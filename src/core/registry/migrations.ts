@@ -126,8 +126,10 @@ export const migrations: readonly Migration[] = [
   },
   {
     version: 3,
-    description: 'webhook subscriptions and their delivery queue',
+    description: 'webhook subscriptions and their delivery queue; time to first token and client of a usage event',
     sql: `
+      ALTER TABLE usage_events ADD COLUMN ttft_ms INTEGER;
+      ALTER TABLE usage_events ADD COLUMN client TEXT;
       CREATE TABLE webhooks (
         id INTEGER PRIMARY KEY,
         name TEXT NOT NULL UNIQUE,

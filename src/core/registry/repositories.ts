@@ -75,6 +75,8 @@ const usageInputSchema = z.object({
   durationMs: optInt,
   promptTokens: optInt,
   outputTokens: optInt,
+  ttftMs: optInt,
+  client: z.string().max(100).nullish().transform((v) => v ?? null),
 });
 type UsageInput = z.input<typeof usageInputSchema>;
 
@@ -150,7 +152,10 @@ interface UsageDay {
   readonly kind: string;
   readonly count: number;
   readonly outputTokens: number;
+  readonly promptTokens: number;
   readonly durationMs: number;
+  /** The mean time to first token of the day's streamed generations, when any was measured. */
+  readonly ttftMs: number | null;
 }
 
 interface RegistryStats {
@@ -341,13 +346,15 @@ export class RegistryRepositories {
     const u = parse(usageInputSchema, input, 'usage event');
     const ts = u.ts ?? this.now();
     return this.db.transaction(() => {
-      const id = this.db.insert('INSERT INTO usage_events (model_id, ts, kind, duration_ms, prompt_tokens, output_tokens) VALUES (?, ?, ?, ?, ?, ?)', [
+      const id = this.db.insert('INSERT INTO usage_events (model_id, ts, kind, duration_ms, prompt_tokens, output_tokens, ttft_ms, client) VALUES (?, ?, ?, ?, ?, ?, ?, ?)', [
         u.modelId,
         ts,
         u.kind,
         u.durationMs,
         u.promptTokens,
         u.outputTokens,
+        u.ttftMs,
+        u.client,
       ]);
       this.db.run('UPDATE models SET last_used_at = max(coalesce(last_used_at, 0), ?) WHERE id = ?', [ts, u.modelId]);
       return id;
@@ -358,13 +365,13 @@ export class RegistryRepositories {
   usageByDay(modelId: number, days = 30, now = this.now()): UsageDay[] {
     const since = now - days * 86_400_000;
     return this.db
-      .all<{ day: string; kind: string; n: number; tokens: number | null; duration: number | null }>(
-        `SELECT date(ts / 1000, 'unixepoch') AS day, kind, count(*) AS n, sum(output_tokens) AS tokens, sum(duration_ms) AS duration
+      .all<{ day: string; kind: string; n: number; tokens: number | null; prompt: number | null; duration: number | null; ttft: number | null }>(
+        `SELECT date(ts / 1000, 'unixepoch') AS day, kind, count(*) AS n, sum(output_tokens) AS tokens, sum(prompt_tokens) AS prompt, sum(duration_ms) AS duration, avg(ttft_ms) AS ttft
          FROM usage_events WHERE model_id = ? AND date(ts / 1000, 'unixepoch') >= date(? / 1000, 'unixepoch') AND ts >= ?
          GROUP BY day, kind ORDER BY day, kind`,
         [modelId, since, since],
       )
-      .map((r) => ({ day: r.day, kind: r.kind, count: r.n, outputTokens: r.tokens ?? 0, durationMs: r.duration ?? 0 }));
+      .map((r) => ({ day: r.day, kind: r.kind, count: r.n, outputTokens: r.tokens ?? 0, promptTokens: r.prompt ?? 0, durationMs: r.duration ?? 0, ttftMs: r.ttft === null ? null : Math.round(r.ttft) }));
   }
 
   // ---- benchmarks, tags, notes

@@ -30,6 +30,10 @@ export interface UsageDetail {
   readonly durationMs?: number;
   readonly promptTokens?: number;
   readonly outputTokens?: number;
+  /** Time to the first streamed token (a generation through the gateway). */
+  readonly ttftMs?: number;
+  /** Who asked: the API token's name for a request through the gateway. */
+  readonly client?: string;
 }
 
 export interface CatalogHooks {

@@ -73,7 +73,7 @@ export class RegistrySync implements Required<Omit<CatalogHooks, 'apiKey'>> {
     const { name, tag } = splitModelName(full);
     const modelId = repos.modelIdFor(runtimeInput(endpoint), name, tag);
     const int = (n: number | undefined) => (n === undefined || !Number.isFinite(n) ? null : Math.max(0, Math.round(n)));
-    repos.recordUsage({ modelId, kind, durationMs: int(detail.durationMs), promptTokens: int(detail.promptTokens), outputTokens: int(detail.outputTokens) });
+    repos.recordUsage({ modelId, kind, durationMs: int(detail.durationMs), promptTokens: int(detail.promptTokens), outputTokens: int(detail.outputTokens), ttftMs: int(detail.ttftMs), client: detail.client });
   }
 
   async onAudit(operation: string, target: string, error?: string): Promise<void> {

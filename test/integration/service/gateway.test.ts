@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
+import { waitUntil } from '../../support/engine';
 import { writeTinyGguf } from '../../support/gguf';
 import { type RuntimeProcess, startRuntimeProcess } from '../../support/runtimeProcess';
 import { newHome, serve, stopServed, type Home, type Served } from './support';
@@ -96,6 +97,46 @@ describe('the gateway to the runtimes (integration)', function () {
     const refused = await viaTcp('POST', '/runtimes/gw/api/generate', tokens.other, gen);
     assert.equal(refused.status, 403);
     assert.match(refused.chunks.join(''), /may not use chat:1b/);
+  });
+
+  it("records each generation through it in the registry: tokens in and out, time to first token", async () => {
+    const endpoint = { id: `ollama@${rt.base}`, kind: 'ollama', api: 'ollama', name: 'gw', baseUrl: rt.base, source: 'user' };
+    const generated = () => home.client().call<{ usage: { kind: string; count: number; outputTokens: number; promptTokens: number; ttftMs: number | null }[] }>('registry.modelHistory', { endpoint, name: 'chat:1b' });
+    const before = (await generated()).usage.find((u) => u.kind === 'generate');
+    const r = await viaTcp('POST', '/runtimes/gw/api/generate', tokens.op, { model: 'chat:1b', prompt: 'Count to three', stream: true, options: { num_predict: 3 } });
+    assert.equal(r.status, 200, r.chunks.join(''));
+    const final = JSON.parse(r.chunks.join('').trim().split('\n').at(-1)!) as { eval_count: number; prompt_eval_count: number };
+    const after = await waitUntil('the usage recorded', async () => {
+      const u = (await generated()).usage.find((x) => x.kind === 'generate');
+      return u && u.count > (before?.count ?? 0) ? u : undefined;
+    }, 10_000, 50);
+    assert.equal(after.outputTokens - (before?.outputTokens ?? 0), final.eval_count);
+    assert.equal(after.promptTokens - (before?.promptTokens ?? 0), final.prompt_eval_count);
+    assert.ok(after.ttftMs !== null && after.ttftMs >= 0, `ttft ${after.ttftMs}`);
+  });
+
+  it('holds a token to its rate limits: requests a minute, and model tokens a minute through the gateway (429 with Retry-After)', async () => {
+    const limited = (await home.client().call<{ token: string }>('tokens.create', { name: 'rpm', role: 'operator', requestsPerMinute: 2 })).token;
+    assert.equal((await viaTcp('GET', '/runtimes/gw/api/tags', limited)).status, 200);
+    assert.equal((await viaTcp('GET', '/runtimes/gw/api/tags', limited)).status, 200);
+    const third = await viaTcp('GET', '/runtimes/gw/api/tags', limited);
+    assert.equal(third.status, 429);
+    assert.match(third.chunks.join(''), /over its limit of 2 requests a minute; try again in \d+ s/);
+    assert.ok(Number(third.headers['retry-after']) >= 1 && Number(third.headers['retry-after']) <= 30, String(third.headers['retry-after']));
+    // Other tokens are not held back.
+    assert.equal((await viaTcp('GET', '/runtimes/gw/api/tags', tokens.v)).status, 200);
+
+    const tpm = (await home.client().call<{ token: string }>('tokens.create', { name: 'tpm', role: 'operator', tokensPerMinute: 4 })).token;
+    const gen = { model: 'chat:1b', prompt: 'A longer prompt than four tokens, surely', stream: false, options: { num_predict: 4 } };
+    assert.equal((await viaTcp('POST', '/runtimes/gw/api/generate', tpm, gen)).status, 200, 'the first passes and spends more than the minute holds');
+    const over = await waitUntil('the spend counted', async () => {
+      const r = await viaTcp('POST', '/runtimes/gw/api/generate', tpm, gen);
+      return r.status === 429 ? r : undefined;
+    }, 10_000, 50);
+    assert.match(over.chunks.join(''), /over its limit of 4 model tokens a minute/);
+    assert.equal((await viaTcp('GET', '/runtimes/gw/api/tags', tpm)).status, 200, 'reading is not generating');
+    const list = await home.client().call<{ tokens: { name: string; requestsPerMinute?: number; tokensPerMinute?: number }[] }>('tokens.list', {});
+    assert.deepEqual(list.tokens.filter((t) => t.name === 'rpm' || t.name === 'tpm').map((t) => [t.name, t.requestsPerMinute, t.tokensPerMinute]), [['rpm', 2, undefined], ['tpm', undefined, 4]]);
   });
 
   it('says so when the runtime cannot be reached (502), in bounded time', async () => {

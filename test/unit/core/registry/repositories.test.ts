@@ -205,7 +205,7 @@ describe('registry repositories (unit)', () => {
       const now = Date.UTC(2026, 2, 31, 18, 0, 0);
       const at = (daysAgo: number, hour: number) => Date.UTC(2026, 2, 31 - daysAgo, hour);
       repos.recordUsage({ modelId: model, kind: 'generate', ts: at(0, 1), outputTokens: 10, durationMs: 100 });
-      repos.recordUsage({ modelId: model, kind: 'generate', ts: at(0, 17), outputTokens: 5, durationMs: 50 });
+      repos.recordUsage({ modelId: model, kind: 'generate', ts: at(0, 17), outputTokens: 5, durationMs: 50, promptTokens: 3, ttftMs: 41, client: 'ci' });
       repos.recordUsage({ modelId: model, kind: 'load', ts: at(0, 2), durationMs: 7 });
       repos.recordUsage({ modelId: model, kind: 'generate', ts: at(1, 23) });
       repos.recordUsage({ modelId: model, kind: 'generate', ts: at(29, 19) });
@@ -216,11 +216,11 @@ describe('registry repositories (unit)', () => {
       repos.recordUsage({ modelId: other, kind: 'generate', ts: at(0, 3) });
 
       assert.deepEqual(repos.usageByDay(model, 30, now), [
-        { day: '2026-03-01', kind: 'generate', count: 1, outputTokens: 0, durationMs: 0 },
-        { day: '2026-03-02', kind: 'generate', count: 1, outputTokens: 0, durationMs: 0 },
-        { day: '2026-03-30', kind: 'generate', count: 1, outputTokens: 0, durationMs: 0 },
-        { day: '2026-03-31', kind: 'generate', count: 2, outputTokens: 15, durationMs: 150 },
-        { day: '2026-03-31', kind: 'load', count: 1, outputTokens: 0, durationMs: 7 },
+        { day: '2026-03-01', kind: 'generate', count: 1, outputTokens: 0, promptTokens: 0, durationMs: 0, ttftMs: null },
+        { day: '2026-03-02', kind: 'generate', count: 1, outputTokens: 0, promptTokens: 0, durationMs: 0, ttftMs: null },
+        { day: '2026-03-30', kind: 'generate', count: 1, outputTokens: 0, promptTokens: 0, durationMs: 0, ttftMs: null },
+        { day: '2026-03-31', kind: 'generate', count: 2, outputTokens: 15, promptTokens: 3, durationMs: 150, ttftMs: 41 },
+        { day: '2026-03-31', kind: 'load', count: 1, outputTokens: 0, promptTokens: 0, durationMs: 7, ttftMs: null },
       ]);
       assert.deepEqual(
         repos.usageByDay(model, 1, now).map((d) => `${d.day}/${d.kind}/${d.count}`),
