@@ -198,7 +198,7 @@ describe('registry use cases (integration)', function () {
     assert.equal(s.fileBytes, fs.statSync(h.file).size);
     assert.ok(s.fileBytes > 0);
     assert.equal(s.encrypted, false);
-    assert.equal(s.schemaVersion, 2);
+    assert.equal(s.schemaVersion, 3);
     assert.equal(s.counts.models, 1);
     assert.equal(s.counts.usage_events, 1);
     assert.equal(s.backups, 1);
