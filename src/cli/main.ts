@@ -132,9 +132,11 @@ export function program(): Command {
     .addOption(new Option('--idle-exit-minutes <n>', 'exit after this many minutes with no client and no work (for services started by a client)').argParser(Number))
     .option('--listen <host:port>', 'also listen on TCP (127.0.0.1:PORT), answering only requests with a token (llmstack token create)')
     .option('--allow-remote', 'allow a --listen address other than loopback (reachable from other machines)')
-    .action(async (o: { idleExitMinutes?: number; listen?: string; allowRemote?: boolean }) => {
+    .option('--tls-cert <file>', 'PEM certificate: the --listen address speaks HTTPS')
+    .option('--tls-key <file>', "the certificate's PEM private key")
+    .action(async (o: { idleExitMinutes?: number; listen?: string; allowRemote?: boolean; tlsCert?: string; tlsKey?: string }) => {
       const { serve } = await import('../service/main');
-      const code = await serve({ version, idleExitMinutes: o.idleExitMinutes, bundleDir: __dirname, listen: o.listen, allowRemote: o.allowRemote });
+      const code = await serve({ version, idleExitMinutes: o.idleExitMinutes, bundleDir: __dirname, listen: o.listen, allowRemote: o.allowRemote, tlsCert: o.tlsCert, tlsKey: o.tlsKey });
       if (code) throw new Exit(code);
     });
 

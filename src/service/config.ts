@@ -66,6 +66,9 @@ const configSchema = z.object({
       hostNames: z.array(z.string()).catch([]).default([]),
       /** Browser origins allowed on the TCP listener; none by default. */
       allowedOrigins: z.array(z.string()).catch([]).default([]),
+      /** PEM files of a certificate and its key: the TCP listener speaks HTTPS. */
+      tlsCert: z.string().catch('').default(''),
+      tlsKey: z.string().catch('').default(''),
       /** GET /metrics without a token on a loopback listener (for a local Prometheus). */
       metricsWithoutToken: z.boolean().catch(false).default(false),
     })

@@ -7,7 +7,7 @@ import { ServiceRunning } from './lock';
 import { servicePaths } from './paths';
 import { fileLogger, ListenRefused, LocalService } from './service';
 
-export async function serve(options: { version: string; idleExitMinutes?: number; bundleDir?: string; listen?: string; allowRemote?: boolean }): Promise<number> {
+export async function serve(options: { version: string; idleExitMinutes?: number; bundleDir?: string; listen?: string; allowRemote?: boolean; tlsCert?: string; tlsKey?: string }): Promise<number> {
   const paths = servicePaths();
   const log = fileLogger(paths.logFile, !!process.stderr.isTTY);
   let service: LocalService;
@@ -18,6 +18,8 @@ export async function serve(options: { version: string; idleExitMinutes?: number
       idleExitMinutes: options.idleExitMinutes,
       listen: options.listen,
       allowRemote: options.allowRemote,
+      tlsCert: options.tlsCert,
+      tlsKey: options.tlsKey,
       log,
       // Beside the bundle (dist/); from node_modules when run from the compiled sources.
       wasmPath: options.bundleDir && fs.existsSync(path.join(options.bundleDir, 'sql-wasm.wasm')) ? path.join(options.bundleDir, 'sql-wasm.wasm') : undefined,
@@ -30,7 +32,7 @@ export async function serve(options: { version: string; idleExitMinutes?: number
   const stop = (signal: string) => void service.stop(`signal ${signal}`);
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));
-  const tcp = service.tcpAddress ? ` and on http://${service.tcpAddress.host}:${service.tcpAddress.port} (tokens: llmstack token create)` : '';
+  const tcp = service.tcpAddress ? ` and on ${service.tcpAddress.tls ? 'https' : 'http'}://${service.tcpAddress.host}:${service.tcpAddress.port} (tokens: llmstack token create)` : '';
   if (process.stdout.isTTY) process.stdout.write(`llmstack service listening on ${paths.socket}${tcp} (log: ${paths.logFile}). Ctrl+C stops it.\n`);
   await service.stopped;
   return 0;

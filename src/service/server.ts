@@ -3,6 +3,7 @@
 // application/x-ndjson` request gets its progress streamed, line by line, before the result; closing
 // the request cancels the work. GET /v1/events streams what changes (server-sent events).
 import * as http from 'node:http';
+import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import { RegistryError } from '../core/registry/fileStore';
@@ -114,8 +115,9 @@ export class ServiceServer extends Disposable {
     this.server = this.httpServer();
   }
 
-  private httpServer(guard?: TcpGuard): http.Server {
-    const server = http.createServer((req, res) => void this.handle(req, res, guard));
+  private httpServer(guard?: TcpGuard, tls?: { cert: Buffer; key: Buffer }): http.Server {
+    const handler = (req: http.IncomingMessage, res: http.ServerResponse) => void this.handle(req, res, guard);
+    const server = tls ? https.createServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' }, handler) : http.createServer(handler);
     server.keepAliveTimeout = 5_000;
     server.headersTimeout = 10_000;
     server.requestTimeout = 0; // long operations stream; bodies have their own timeout below
@@ -156,8 +158,8 @@ export class ServiceServer extends Disposable {
    * Listens on TCP as well, behind the guard (Host, Origin, token and role on every request).
    * Resolves with the bound address (port 0 picks a free one).
    */
-  listenTcp(host: string, port: number, guard: TcpGuard): Promise<AddressInfo> {
-    const tcp = (this.tcp = this.httpServer(guard));
+  listenTcp(host: string, port: number, guard: TcpGuard, tls?: { cert: Buffer; key: Buffer }): Promise<AddressInfo> {
+    const tcp = (this.tcp = this.httpServer(guard, tls));
     return new Promise((resolve, reject) => {
       tcp.once('error', reject);
       tcp.listen(port, host, () => {

@@ -54,6 +54,22 @@ export class ListenRefused extends Error {
   override readonly name = 'ListenRefused';
 }
 
+/** The certificate and key for HTTPS, read once; both or neither, each a readable PEM file. */
+function readTls(cert: string, key: string): { cert: Buffer; key: Buffer } | undefined {
+  if (!cert && !key) return undefined;
+  if (!cert || !key) throw new ListenRefused('HTTPS needs both a certificate and its key (--tls-cert and --tls-key, or service.tlsCert and service.tlsKey).');
+  const read = (file: string, what: string) => {
+    try {
+      const text = fs.readFileSync(file);
+      if (!text.includes('-----BEGIN ')) throw new Error('not a PEM file');
+      return text;
+    } catch (e) {
+      throw new ListenRefused(`The TLS ${what} ${file} could not be read: ${errorMessage(e)}.`);
+    }
+  };
+  return { cert: read(cert, 'certificate'), key: read(key, 'key') };
+}
+
 /** HOST:PORT (or [IPv6]:PORT), refused before anything starts when malformed or not loopback without the flag. */
 function parseListen(listen: string, allowRemote: boolean): { host: string; port: number; loopback: boolean } {
   const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(listen.trim());
@@ -79,6 +95,9 @@ interface StartOptions {
   readonly listen?: string;
   /** Allows a listen address other than loopback (a warning is printed). */
   readonly allowRemote?: boolean;
+  /** PEM certificate and key files: HTTPS on the TCP listener; override config.json's service.tlsCert/tlsKey. */
+  readonly tlsCert?: string;
+  readonly tlsKey?: string;
 }
 
 /** The use cases that change the registry (directly or through their audit entry). */
@@ -438,17 +457,18 @@ export class LocalService extends Disposable {
   private guard: TcpGuard | undefined;
 
   /** The TCP listener's address, when there is one. */
-  tcpAddress: { host: string; port: number } | undefined;
+  tcpAddress: { host: string; port: number; tls: boolean } | undefined;
 
-  private async listenTcp(listen: string, allowRemote: boolean, config: ServiceConfig): Promise<{ host: string; port: number }> {
+  private async listenTcp(listen: string, allowRemote: boolean, config: ServiceConfig): Promise<{ host: string; port: number; tls: boolean }> {
     const { host, port, loopback } = parseListen(listen, allowRemote);
-    if (!loopback) this.options.log.warn(`Listening on ${host}:${port}, reachable from other machines: only requests with a token are answered, and the traffic is not encrypted.`);
+    const tls = readTls(this.options.tlsCert ?? config.service.tlsCert, this.options.tlsKey ?? config.service.tlsKey);
+    if (!loopback) this.options.log.warn(`Listening on ${host}:${port}, reachable from other machines: only requests with a token are answered${tls ? '' : ', and the traffic is not encrypted (pass --tls-cert and --tls-key)'}.`);
     if (config.service.metricsWithoutToken && !loopback) this.options.log.warn('service.metricsWithoutToken applies to a loopback listener only; GET /metrics needs a token here.');
     const open = config.service.metricsWithoutToken && loopback ? ['GET /metrics'] : [];
     const guard = (this.guard = new TcpGuard({ tokens: this.tokens, hostNames: config.service.hostNames, origins: config.service.allowedOrigins, open }));
-    const a = await this.server.listenTcp(host === 'localhost' ? '127.0.0.1' : host, port, guard);
-    this.options.log.info(`Listening on TCP ${host}:${a.port} (tokens and roles; Host and Origin checked).`);
-    return { host, port: a.port };
+    const a = await this.server.listenTcp(host === 'localhost' ? '127.0.0.1' : host, port, guard, tls);
+    this.options.log.info(`Listening on ${tls ? 'HTTPS' : 'HTTP'} ${host}:${a.port} (tokens and roles; Host and Origin checked).`);
+    return { host, port: a.port, tls: !!tls };
   }
 
   version(): ServiceVersion {

@@ -3,7 +3,12 @@
 // 10,000 generated malformed requests answered without a crash and none accepted; a listen
 // address other than loopback refused without --allow-remote.
 import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as http from 'node:http';
+import * as https from 'node:https';
+import * as path from 'node:path';
+import type * as tls from 'node:tls';
 import * as net from 'node:net';
 import parsePrometheus from 'parse-prometheus-text-format';
 import { PERMISSIONS, type Role } from '../../../src/service/permissions';
@@ -259,6 +264,53 @@ describe('the service on TCP with tokens and roles (integration)', function () {
       assert.equal(bad.code, 2);
       assert.match(bad.stderr, /is not HOST:PORT/);
     } finally {
+      other.cleanup();
+    }
+  });
+
+  it('speaks HTTPS with a given certificate (a plain HTTP request gets no answer), and refuses a missing key (exit 2)', async () => {
+    const other = newHome();
+    let tlsServed: Served | undefined;
+    try {
+      const cert = path.join(other.dir, 'cert.pem');
+      const key = path.join(other.dir, 'key.pem');
+      const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost', '-keyout', key, '-out', cert], { encoding: 'utf8' });
+      assert.equal(made.status, 0, `openssl (Debian's openssl package) makes the test certificate: ${made.stderr}`);
+      const noKey = await cli(other, ['serve', '--listen', '127.0.0.1:0', '--tls-cert', cert]);
+      assert.equal(noKey.code, 2);
+      assert.match(noKey.stderr, /needs both a certificate and its key/);
+      const notPem = await cli(other, ['serve', '--listen', '127.0.0.1:0', '--tls-cert', cert, '--tls-key', path.join(other.dir, 'absent.pem')]);
+      assert.equal(notPem.code, 2);
+      assert.match(notPem.stderr, /TLS key .*absent\.pem could not be read/);
+
+      tlsServed = await serve(other, ['--listen', '127.0.0.1:0', '--tls-cert', cert, '--tls-key', key]);
+      const st = await other.client().get<{ tcp: { port: number; tls: boolean } }>('/v1/status');
+      assert.equal(st.tcp.tls, true);
+      const viewer = (await other.client().call<{ token: string }>('tokens.create', { name: 'v', role: 'viewer' })).token;
+      const answer = await new Promise<{ status: number; body: string; protocol: string }>((resolve, reject) => {
+        const req = https.request({ host: '127.0.0.1', port: st.tcp.port, path: '/v1/version', ca: fs.readFileSync(cert), headers: { host: `127.0.0.1:${st.tcp.port}`, authorization: `Bearer ${viewer}` } }, (res) => {
+          let body = '';
+          const protocol = (res.socket as tls.TLSSocket).getProtocol() ?? '';
+          res.on('data', (d: Buffer) => (body += d.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body, protocol }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+      assert.equal(answer.status, 200, answer.body);
+      assert.match(answer.protocol, /^TLSv1\.[23]$/);
+      // Plain HTTP to the HTTPS port: the TLS server answers with no HTTP status line.
+      const plain = await new Promise<string>((resolve) => {
+        const s = net.connect(st.tcp.port, '127.0.0.1', () => s.write(`GET /v1/version HTTP/1.1\r\nHost: 127.0.0.1:${st.tcp.port}\r\nAuthorization: Bearer ${viewer}\r\n\r\n`));
+        let got = '';
+        s.on('data', (d) => (got += d.toString('latin1')));
+        s.on('close', () => resolve(got));
+        s.on('error', () => resolve(got));
+        s.setTimeout(10_000, () => s.destroy());
+      });
+      assert.doesNotMatch(plain, /^HTTP\/1\.1 200/);
+    } finally {
+      await stopServed(tlsServed);
       other.cleanup();
     }
   });
