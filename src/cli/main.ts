@@ -12,6 +12,7 @@ import { connectService, ServiceClient, ServiceError, startCommandFor, stopServi
 import { servicePaths } from '../service/paths';
 import { ago, makeOut, size, type Out } from './output';
 import { WEBHOOK_EVENTS } from '../core/webhooks/store';
+import { LOG_LEVELS, showLogs } from './logs';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, noService: 3, partial: 4, notConfirmed: 5, interrupted: 130 } as const;
 
@@ -530,29 +531,20 @@ export function program(): Command {
     });
 
   p.command('logs')
-    .description("The service's log.")
+    .description("The service's log, readable (--json: the JSON lines as written).")
     .option('-n, --lines <n>', 'how many of the last lines', Number, 50)
-    .action((o: { lines: number }) => {
+    .option('-f, --follow', 'then show new lines as they are written, until Ctrl+C')
+    .addOption(new Option('--level <level>', 'only lines at or above this level').choices([...LOG_LEVELS]))
+    .action(async (o: { lines: number; follow?: boolean; level?: (typeof LOG_LEVELS)[number] }) => {
       const file = servicePaths().logFile;
-      let text = '';
-      try {
-        const fd = fs.openSync(file, 'r');
-        try {
-          const st = fs.fstatSync(fd);
-          const len = Math.min(st.size, 1024 * 1024);
-          const buf = Buffer.alloc(len);
-          fs.readSync(fd, buf, 0, len, st.size - len);
-          text = buf.toString('utf8');
-        } finally {
-          fs.closeSync(fd);
-        }
-      } catch {
-        throw new Exit(EXIT.failed, `No service log yet (${file}).`);
-      }
-      const lines = text.split('\n').filter(Boolean).slice(-Math.max(1, o.lines));
       const w = out();
-      if (w.json) w.line(JSON.stringify({ file, lines }, null, 2));
-      else for (const l of lines) w.line(l);
+      if (w.json && !o.follow) {
+        const lines: string[] = [];
+        if (!(await showLogs(file, { ...o, raw: true }, (l) => lines.push(l)))) throw new Exit(EXIT.failed, `No service log yet (${file}).`);
+        return w.line(JSON.stringify({ file, lines }, null, 2));
+      }
+      const shown = await showLogs(file, { ...o, raw: w.json }, (l) => w.line(l), interrupt.signal);
+      if (!shown) throw new Exit(EXIT.failed, `No service log yet (${file}).`);
     });
 
   const service = p.command('service').description('The service itself.');

@@ -54,6 +54,16 @@ const configSchema = z.object({
       maxAttempts: positive(10),
     })
     .prefault({}),
+  logs: z
+    .object({
+      /** debug writes a line per request (with its id); info and above are always written. */
+      level: z.enum(['debug', 'info', 'warn', 'error']).catch('info').default('info'),
+      /** The log file is rotated past this size… */
+      maxMegabytes: positive(5),
+      /** …keeping this many old files. */
+      keep: positive(3),
+    })
+    .prefault({}),
   service: z
     .object({
       /** A service started by a client exits after this many minutes with no client and no work. */

@@ -5,11 +5,15 @@ import * as path from 'node:path';
 import { errorMessage } from '../core/lifecycle';
 import { ServiceRunning } from './lock';
 import { servicePaths } from './paths';
-import { fileLogger, ListenRefused, LocalService } from './service';
+import { readConfig } from './config';
+import { serviceLogger } from './logging';
+import { ListenRefused, LocalService } from './service';
 
 export async function serve(options: { version: string; idleExitMinutes?: number; bundleDir?: string; listen?: string; allowRemote?: boolean; tlsCert?: string; tlsKey?: string }): Promise<number> {
   const paths = servicePaths();
-  const log = fileLogger(paths.logFile, !!process.stderr.isTTY);
+  // The config is read again by the service (and its problems logged there); here only for the log's own settings.
+  const logs = readConfig(paths.dataDir).config.logs;
+  const log = serviceLogger(paths.logFile, { alsoStderr: !!process.stderr.isTTY, level: logs.level, maxBytes: Math.max(0.01, logs.maxMegabytes) * 1024 * 1024, keep: Math.floor(logs.keep) });
   let service: LocalService;
   try {
     service = await LocalService.start({

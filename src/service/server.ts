@@ -2,6 +2,7 @@
 // route whose body and answer are checked with the use case's own zod schemas; an `Accept:
 // application/x-ndjson` request gets its progress streamed, line by line, before the result; closing
 // the request cancels the work. GET /v1/events streams what changes (server-sent events).
+import { randomUUID } from 'node:crypto';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -65,6 +66,8 @@ interface ServerOptions {
   readonly requestMetrics?: RequestMetrics;
   /** GET /metrics: the sampler's figures in the Prometheus text format (after the service's own). */
   readonly prometheus?: () => string;
+  /** Told of each request once it is answered (the log's request lines). */
+  readonly onRequestDone?: (r: { reqId: string; method: string; route: string; transport: 'socket' | 'tcp'; status: number; ms: number }) => void;
   /** Told of each TCP request the guard refused (the audit log records it). */
   readonly onTcpRefused?: (route: string, why: GuardError) => void;
 }
@@ -201,11 +204,19 @@ export class ServiceServer extends Disposable {
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse, guard?: TcpGuard): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://llmstack');
-    if (this.options.requestMetrics) {
-      const started = performance.now();
-      const metrics = this.options.requestMetrics;
-      res.once('close', () => metrics.record(this.routeKey(req.method, url.pathname), guard ? 'tcp' : 'socket', res.statusCode, (performance.now() - started) / 1000));
-    }
+    // Every request has an id: the caller's X-Request-Id when it is a plain token, else a new one.
+    // It is answered, logged, and forwarded to the runtime by the gateway.
+    const given = req.headers['x-request-id'];
+    const reqId = typeof given === 'string' && /^[A-Za-z0-9._:-]{1,128}$/.test(given) ? given : randomUUID();
+    req.headers['x-request-id'] = reqId;
+    res.setHeader('x-request-id', reqId);
+    const started = performance.now();
+    res.once('close', () => {
+      const route = this.routeKey(req.method, url.pathname);
+      const seconds = (performance.now() - started) / 1000;
+      this.options.requestMetrics?.record(route, guard ? 'tcp' : 'socket', res.statusCode, seconds);
+      this.options.onRequestDone?.({ reqId, method: req.method ?? '', route, transport: guard ? 'tcp' : 'socket', status: res.statusCode, ms: Math.round(seconds * 1000) });
+    });
     try {
       const toRuntime = url.pathname.startsWith('/runtimes/') && this.options.gateway;
       if (guard) {
@@ -258,7 +269,7 @@ export class ServiceServer extends Disposable {
       await this.runRoute(r, input, req, res);
     } catch (e) {
       const a = errorAnswer(e);
-      if (a.status >= 500) this.options.log.warn(`${req.method} ${url.pathname}: ${a.body.error.message}`);
+      if (a.status >= 500) this.options.log.warn(`${req.method} ${url.pathname} (request ${reqId}): ${a.body.error.message}`);
       // A request whose body was not read to its end leaves the connection unusable: close it.
       if (a.status === 408 || a.status === 413) res.setHeader('connection', 'close');
       if (a.status === 401 && !res.headersSent) res.setHeader('www-authenticate', 'Bearer realm="llmstack"');

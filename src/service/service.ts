@@ -3,7 +3,6 @@
 // and serves the use cases to every client (editor windows, the CLI, HTTP clients) on its socket.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
-import * as path from 'node:path';
 import { AlertMonitor, healthDetailsFromInspect, MonitoredContainerActions } from '../core/docker/alerts';
 import { readTextFile, EngineConnection } from '../core/docker/connection';
 import { ContainerCache } from '../core/docker/containerCache';
@@ -44,6 +43,7 @@ import { TcpGuard } from './tcpGuard';
 import { forward } from './gateway';
 import { RequestMetrics } from './requestMetrics';
 import { TokenStore, tokenUseCases } from './tokens';
+import type { ServiceLogger } from './logging';
 import { WebhookDeliverer } from '../core/webhooks/deliverer';
 import { WebhookStore } from '../core/webhooks/store';
 import { webhookSecretName, webhookUseCases } from '../app/webhooks/useCases';
@@ -87,7 +87,7 @@ interface StartOptions {
   readonly version: string;
   /** Started by a client: exit after this many idle minutes. Undefined (by hand): stay. */
   readonly idleExitMinutes?: number;
-  readonly log: Logger;
+  readonly log: Logger & Partial<Pick<ServiceLogger, 'event'>>;
   /** Where sql.js finds its WASM (beside the bundle); resolved from node_modules when absent. */
   readonly wasmPath?: string;
   readonly env?: Readonly<Record<string, string | undefined>>;
@@ -383,6 +383,8 @@ export class LocalService extends Disposable {
           scrapeHold.timer.unref();
           return sampler.toPrometheus();
         },
+        // Each answered request is a debug line with its id (the log's level decides whether it is written).
+        onRequestDone: log.event ? (r) => log.event?.(r.status >= 500 ? 'warn' : 'debug', 'request', r) : undefined,
         onTcpRefused: (route, why) => void audit(`api ${route}`, `refused ${why.status}`, why.code).catch(() => undefined),
         // Every request on the TCP listener is in the audit log: who, which route, the status, how long.
         onTcpRequest: (who, route, res) => {
@@ -521,32 +523,4 @@ export class LocalService extends Disposable {
     })();
     return this.stopping;
   }
-}
-
-/** The service's log file lines: time, level, message (secrets never reach the logger). At 5 MiB the
- * file is moved to `service.log.1` (replacing the one before), so the log stays under 10 MiB. */
-export function fileLogger(file: string, alsoStderr = false, maxBytes = 5 * 1024 * 1024): Logger {
-  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  let size = (() => {
-    try {
-      return fs.statSync(file).size;
-    } catch {
-      return 0;
-    }
-  })();
-  const write = (level: string, m: string) => {
-    const line = `${new Date().toISOString()} ${level} ${m}\n`;
-    if (size + line.length > maxBytes && size > 0) {
-      try {
-        fs.renameSync(file, `${file}.1`);
-      } catch {
-        // another writer moved it first
-      }
-      size = 0;
-    }
-    fs.appendFileSync(file, line, { mode: 0o600 });
-    size += Buffer.byteLength(line);
-    if (alsoStderr) process.stderr.write(line);
-  };
-  return { debug: () => {}, info: (m) => write('info', m), warn: (m) => write('warn', m), error: (m) => write('error', m) };
 }
