@@ -54,6 +54,12 @@ const configSchema = z.object({
       maxAttempts: positive(10),
     })
     .prefault({}),
+  tracing: z
+    .object({
+      /** OTLP/HTTP traces URL (http://127.0.0.1:4318/v1/traces); empty: OTEL_EXPORTER_OTLP_* or none. */
+      otlpEndpoint: z.string().catch('').default(''),
+    })
+    .prefault({}),
   logs: z
     .object({
       /** debug writes a line per request (with its id); info and above are always written. */

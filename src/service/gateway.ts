@@ -8,13 +8,25 @@
 // answer as it streams past (core/runtimes/usageTap.ts) and recorded.
 import * as http from 'node:http';
 import * as https from 'node:https';
+import { context, propagation, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
 import { errorMessage } from '../core/lifecycle';
 import type { RuntimeEndpoint } from '../core/runtimes/runtime';
 import { UsageTap, type GenerationUsage } from '../core/runtimes/usageTap';
 import { GuardError, type Principal } from './tcpGuard';
+import { genAiOperation } from './tracing';
+
+const tracer = trace.getTracer('llmstack.gateway');
+
+/** The runtime request's span: a GenAI one ("chat llama3.2:1b") for a generation, an HTTP one otherwise. */
+function gatewaySpan(endpoint: RuntimeEndpoint, method: string, path: string, target: URL, model: string | undefined): Span {
+  const op = genAiOperation(path);
+  const attributes: Record<string, string | number> = { 'http.request.method': method, 'url.path': path, 'server.address': target.hostname, 'server.port': Number(target.port || (target.protocol === 'https:' ? 443 : 80)), 'llmstack.runtime': endpoint.name };
+  if (op) Object.assign(attributes, { 'gen_ai.operation.name': op, 'gen_ai.provider.name': endpoint.kind, ...(model ? { 'gen_ai.request.model': model } : {}) });
+  return tracer.startSpan(op ? `${op}${model ? ` ${model}` : ''}` : `${method} ${path}`, { kind: SpanKind.CLIENT, attributes });
+}
 
 /** Headers not forwarded: hop-by-hop ones, and what identifies the caller rather than the request. */
-const DROPPED = new Set(['host', 'origin', 'referer', 'authorization', 'cookie', 'connection', 'keep-alive', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'content-length']);
+const DROPPED = new Set(['host', 'origin', 'referer', 'authorization', 'cookie', 'traceparent', 'tracestate', 'connection', 'keep-alive', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'content-length']);
 const MAX_BODY = 32 * 1024 * 1024;
 // Connections to the runtimes are kept open between requests (a new one costs as much as the rest
 // of the gateway's work).
@@ -67,6 +79,19 @@ export async function forward(req: http.IncomingMessage, res: http.ServerRespons
   if (body.length) headers['content-length'] = body.length;
   const secure = target.protocol === 'https:';
   const client = secure ? https : http;
+  // This request's span is the runtime's parent: its traceparent replaces the caller's.
+  const span = gatewaySpan(endpoint, req.method ?? 'GET', m?.[2] ?? '/', target, modelOf(body));
+  propagation.inject(trace.setSpan(context.active(), span), headers);
+  let ended = false;
+  const endSpan = (status: number | undefined, error?: string, usage?: { promptTokens?: number; outputTokens?: number }) => {
+    if (ended) return;
+    ended = true;
+    if (status !== undefined) span.setAttribute('http.response.status_code', status);
+    if (usage?.promptTokens !== undefined) span.setAttribute('gen_ai.usage.input_tokens', usage.promptTokens);
+    if (usage?.outputTokens !== undefined) span.setAttribute('gen_ai.usage.output_tokens', usage.outputTokens);
+    if (error || (status ?? 0) >= 500) span.setStatus({ code: SpanStatusCode.ERROR, message: error });
+    span.end();
+  };
   await new Promise<void>((resolve) => {
     const upstream = client.request(target, { method: req.method, headers, agent: secure ? agents.https : agents.http, timeout: 30_000 }, (up) => {
       const out: http.OutgoingHttpHeaders = {};
@@ -76,13 +101,16 @@ export async function forward(req: http.IncomingMessage, res: http.ServerRespons
       res.writeHead(up.statusCode ?? 502, out);
       const status = up.statusCode ?? 502;
       const tap = o.onUsage && status >= 200 && status < 300 ? UsageTap.for(m?.[2] ?? '/', body, started) : undefined;
-      if (tap) {
-        up.on('data', (c: Buffer) => tap.chunk(c));
-        up.on('end', () => o.onUsage?.(endpoint, tap.end(), who));
-      }
+      if (tap) up.on('data', (c: Buffer) => tap.chunk(c));
+      up.on('end', () => {
+        const usage = tap?.end();
+        if (usage) o.onUsage?.(endpoint, usage, who);
+        endSpan(status, undefined, usage);
+      });
       up.pipe(res);
       up.on('end', resolve);
-      up.on('error', () => {
+      up.on('error', (e) => {
+        endSpan(status, errorMessage(e));
         res.destroy();
         resolve();
       });
@@ -91,6 +119,7 @@ export async function forward(req: http.IncomingMessage, res: http.ServerRespons
     upstream.on('response', () => upstream.setTimeout(0));
     upstream.on('timeout', () => upstream.destroy(new Error(`${endpoint.name} did not answer within 30 s`)));
     upstream.on('error', (e) => {
+      endSpan(undefined, errorMessage(e));
       if (!res.headersSent) {
         const text = JSON.stringify({ error: { code: 'bad_gateway', message: `${endpoint.name} (${endpoint.baseUrl}) could not be reached: ${errorMessage(e)}` } });
         res.writeHead(502, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
@@ -100,7 +129,10 @@ export async function forward(req: http.IncomingMessage, res: http.ServerRespons
     });
     // The caller went away: so does the runtime request (a generation stops).
     res.on('close', () => {
-      if (!res.writableFinished) upstream.destroy();
+      if (!res.writableFinished) {
+        endSpan(undefined, 'the caller closed the request');
+        upstream.destroy();
+      }
       resolve();
     });
     const sent = performance.now() - started;

@@ -2,6 +2,7 @@
 // route whose body and answer are checked with the use case's own zod schemas; an `Accept:
 // application/x-ndjson` request gets its progress streamed, line by line, before the result; closing
 // the request cancels the work. GET /v1/events streams what changes (server-sent events).
+import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { randomUUID } from 'node:crypto';
 import * as http from 'node:http';
 import * as https from 'node:https';
@@ -73,6 +74,7 @@ interface ServerOptions {
 }
 
 const MAX_BODY = 1024 * 1024;
+const tracer = trace.getTracer('llmstack.service');
 
 class HttpError extends Error {
   constructor(
@@ -211,12 +213,27 @@ export class ServiceServer extends Disposable {
     req.headers['x-request-id'] = reqId;
     res.setHeader('x-request-id', reqId);
     const started = performance.now();
+    // The request's span: the caller's traceparent is its parent; what runs for it (the gateway,
+    // the runtime clients) runs inside it.
+    const parent = propagation.extract(ROOT_CONTEXT, req.headers);
+    const key = this.routeKey(req.method, url.pathname);
+    const span = tracer.startSpan(key.startsWith(`${req.method} `) ? key : `${req.method} ${key}`, {
+      kind: SpanKind.SERVER,
+      attributes: { 'http.request.method': req.method ?? '', 'url.path': url.pathname, 'llmstack.request_id': reqId, 'llmstack.transport': guard ? 'tcp' : 'socket' },
+    }, parent);
     res.once('close', () => {
       const route = this.routeKey(req.method, url.pathname);
       const seconds = (performance.now() - started) / 1000;
+      span.setAttribute('http.response.status_code', res.statusCode);
+      if (res.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+      span.end();
       this.options.requestMetrics?.record(route, guard ? 'tcp' : 'socket', res.statusCode, seconds);
       this.options.onRequestDone?.({ reqId, method: req.method ?? '', route, transport: guard ? 'tcp' : 'socket', status: res.statusCode, ms: Math.round(seconds * 1000) });
     });
+    return context.with(trace.setSpan(parent, span), () => this.answer(req, res, url, reqId, guard));
+  }
+
+  private async answer(req: http.IncomingMessage, res: http.ServerResponse, url: URL, reqId: string, guard?: TcpGuard): Promise<void> {
     try {
       const toRuntime = url.pathname.startsWith('/runtimes/') && this.options.gateway;
       if (guard) {

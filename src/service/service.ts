@@ -44,6 +44,7 @@ import { forward } from './gateway';
 import { RequestMetrics } from './requestMetrics';
 import { TokenStore, tokenUseCases } from './tokens';
 import type { ServiceLogger } from './logging';
+import { otlpTracesEndpoint, startTracing, type Tracing } from './tracing';
 import { WebhookDeliverer } from '../core/webhooks/deliverer';
 import { WebhookStore } from '../core/webhooks/store';
 import { webhookSecretName, webhookUseCases } from '../app/webhooks/useCases';
@@ -424,6 +425,8 @@ export class LocalService extends Disposable {
       // We hold the lock: a socket file left there is from a service that was killed.
       if (process.platform !== 'win32') fs.rmSync(paths.socket, { force: true });
       service = new LocalService(options, config, release);
+      const tracing = (service.tracing = await startTracing({ endpoint: otlpTracesEndpoint(config.tracing.otlpEndpoint, options.env ?? process.env), version: options.version }));
+      if (tracing.endpoint) log.info(`Traces go to ${tracing.endpoint} (OTLP/HTTP).`);
       await service.server.listen(paths.socket);
       if (process.platform !== 'win32') fs.chmodSync(paths.socket, 0o600);
       if (listen) service.tcpAddress = await service.listenTcp(listen, options.allowRemote ?? config.service.allowRemote, config);
@@ -435,6 +438,7 @@ export class LocalService extends Disposable {
       return service;
     } catch (e) {
       await service?.server.close();
+      await service?.tracing?.shutdown();
       service?.dispose();
       release();
       throw e;
@@ -457,6 +461,7 @@ export class LocalService extends Disposable {
   }
 
   private guard: TcpGuard | undefined;
+  private tracing: Tracing | undefined;
 
   /** The TCP listener's address, when there is one. */
   tcpAddress: { host: string; port: number; tls: boolean } | undefined;
@@ -512,6 +517,7 @@ export class LocalService extends Disposable {
       try {
         await this.server.close();
         await this.registry.close();
+        await this.tracing?.shutdown();
       } catch (e) {
         this.options.log.error(`Stopping: ${errorMessage(e)}`);
       } finally {

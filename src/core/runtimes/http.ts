@@ -1,6 +1,7 @@
 // Shared HTTP plumbing of the runtime clients: requests and their bodies bounded in time and size,
 // JSON answers validated with zod, NDJSON streams with an idle bound, a line bound and cancellation,
 // and RuntimeError, whose messages say which endpoint failed and why.
+import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { z } from 'zod';
 import { LineSplitter, LineTooLongError } from './lineSplitter';
 import { formatBytes } from './pullProgress';
@@ -30,6 +31,8 @@ export interface JsonHttpClientOptions {
   /** Longest line of an NDJSON stream; default 4 MiB (a generation's last line carries its context). */
   readonly maxLineBytes?: number;
 }
+
+const tracer = trace.getTracer('llmstack.runtimes');
 
 export const DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024;
 export const DEFAULT_MAX_LINE_BYTES = 4 * 1024 * 1024;
@@ -103,6 +106,10 @@ export abstract class JsonHttpClient {
     const timeoutMs = options.timeoutMs ?? this.timeoutMs;
     const headers: Record<string, string> = { ...this.headers() };
     if (body !== undefined) headers['content-type'] = 'application/json';
+    // A span for the request where a tracer is set up (the service), its traceparent sent along, so
+    // a runtime that honours it (vLLM and others) joins the caller's trace. No-ops otherwise.
+    const span = tracer.startSpan(`${method} ${path.split('?')[0]}`, { kind: SpanKind.CLIENT, attributes: { 'http.request.method': method, 'url.full': this.redact(`${this.base}${path}`), 'llmstack.runtime': this.displayName } });
+    propagation.inject(trace.setSpan(context.active(), span), headers);
     const ac = new AbortController();
     const timer = setTimeout(() => ac.abort(new RuntimeError(`${method} ${this.base}${path} did not answer within ${timeoutMs} ms`, 'timeout')), timeoutMs);
     const onAbort = () => ac.abort(new RuntimeError('Cancelled.', 'cancelled'));
@@ -112,8 +119,13 @@ export abstract class JsonHttpClient {
       const res = await fetch(`${this.base}${path}`, { method, body: body === undefined ? undefined : JSON.stringify(body), headers, signal: ac.signal });
       // The body is still to come: its readers bound it and abort this same request.
       this.flights.set(res, { controller: ac, timeoutMs, signal });
+      span.setAttribute('http.response.status_code', res.status);
+      if (res.status >= 400) span.setStatus({ code: SpanStatusCode.ERROR });
+      span.end();
       return res;
     } catch (e) {
+      span.setStatus({ code: SpanStatusCode.ERROR, message: (e as Error).message });
+      span.end();
       if (ac.signal.reason instanceof RuntimeError) throw ac.signal.reason;
       const cause = (e as { cause?: { code?: string } }).cause?.code ?? (e as Error).message;
       throw new RuntimeError(this.redact(`Cannot reach ${this.displayName} at ${this.base} (${cause}). Is its container running and the port published?`), 'unreachable');

@@ -6,7 +6,8 @@
 // METRICS=1 serves /metrics (llama.cpp's --metrics); API_KEY=k1[,k2] requires a key as
 // llama.cpp's --api-key does, on every route but the public ones. Modes that imitate what real
 // servers send (each explained where it is handled): METRICS_START_TOKENS, THINKING,
-// FAIL_MIDSTREAM_AFTER, MODE=llamacpp-router, FLAVOR=localai|lmstudio|tgi.
+// FAIL_MIDSTREAM_AFTER, MODE=llamacpp-router, FLAVOR=localai|lmstudio|tgi. TRACE_LOG=file records
+// each request's traceparent header.
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -743,6 +744,9 @@ const server = http.createServer(async (req, res) => {
   try {
     url = new URL(req.url ?? '/', 'http://localhost');
     const route = `${req.method} ${url.pathname}`;
+    // TRACE_LOG=file: each request's W3C traceparent, for the tracing tests (a test aid; vLLM and
+    // others read the header the same way, through their OpenTelemetry instrumentation).
+    if (process.env.TRACE_LOG) fs.appendFileSync(process.env.TRACE_LOG, `${route} ${req.headers.traceparent ?? '-'}\n`);
     if (!authorized(req, url.pathname)) return sendOpenAiError(res, 401, 'Invalid API Key', 'authentication_error');
     if (ROUTER && (await routerRoute(req, res, url))) return;
     if (FLAVOR && (await flavorRoute(req, res, url))) return;
