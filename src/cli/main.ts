@@ -273,6 +273,71 @@ export function program(): Command {
       if (!w.json) w.line(r.summary ?? 'Applied.');
     });
   stack
+    .command('wait')
+    .argument('[file]', 'the stack file', 'llmstack.yaml')
+    .option('--timeout <seconds>', 'give up after this long (exit 1, naming what is not ready)', Number, 300)
+    .description('Wait until every runtime of the stack runs, is not unhealthy, and answers its API (so the first request does not race it).')
+    .action(async (file: string, o: { timeout: number }) => {
+      const c = await client(g());
+      const read = await c.call<{ name: string; services: { service: string; section: string; containerName: string }[] }>('stack.read', { file: absolute(file) }, { signal: interrupt.signal });
+      const wanted = read.services.filter((s) => s.section === 'runtimes');
+      type Item = { id: string; name: string; state: string; health: string | null };
+      /** What is not ready yet, one line each (empty: all ready). */
+      const notReady = async (): Promise<string[]> => {
+        const containers = await c.call<{ runtimes: Item[]; others: Item[] }>('containers.list', {}, { signal: interrupt.signal });
+        const runtimes = (await c.call<{ runtimes: { containerId?: string; status: string; error?: string }[] }>('models.list', {}, { signal: interrupt.signal })).runtimes;
+        return wanted.flatMap((w) => {
+          const ct = [...containers.runtimes, ...containers.others].find((x) => x.name === w.containerName);
+          if (!ct) return [`${w.service}: no container ${w.containerName} (apply the stack first)`];
+          if (ct.state !== 'running') return [`${w.service}: ${ct.state}`];
+          if (ct.health === 'starting' || ct.health === 'unhealthy') return [`${w.service}: ${ct.health}`];
+          const rt = runtimes.find((r) => r.containerId === ct.id);
+          if (!rt) return [`${w.service}: not taken for an LLM runtime (its image is not one the service knows)`];
+          return rt.status === 'ok' ? [] : [`${w.service}: its API ${rt.status === 'pending' ? 'has not answered yet' : `fails: ${rt.error ?? 'error'}`}`];
+        });
+      };
+      const w = out();
+      // Checked again on each change the service reports (containers, health, runtimes), not on a timer.
+      const pending = await new Promise<string[]>((resolve, reject) => {
+        let last: string[] = [];
+        let checking = false;
+        let again = false;
+        const finish = (r: string[] | Error) => {
+          clearTimeout(timer);
+          sub.dispose();
+          interrupt.signal.removeEventListener('abort', onAbort);
+          if (r instanceof Error) reject(r);
+          else resolve(r);
+        };
+        const check = async () => {
+          if (checking) return void (again = true);
+          checking = true;
+          try {
+            last = await notReady();
+            if (!last.length) finish([]);
+          } catch (e) {
+            finish(e instanceof Error ? e : new Error(String(e)));
+          } finally {
+            checking = false;
+            if (again) {
+              again = false;
+              void check();
+            }
+          }
+        };
+        const sub = c.events((e) => {
+          if (e.type === 'hello' || e.type === 'containers' || e.type === 'models' || e.type === 'alerts') void check();
+        });
+        const timer = setTimeout(() => finish(last.length ? last : ['not checked yet']), Math.max(1, o.timeout) * 1000);
+        const onAbort = () => finish(new Exit(EXIT.interrupted, 'Interrupted.'));
+        interrupt.signal.addEventListener('abort', onAbort, { once: true });
+        void check();
+      });
+      if (pending.length) throw new Exit(EXIT.failed, `The stack ${read.name} is not ready after ${o.timeout} s:\n  ${pending.join('\n  ')}`);
+      if (w.json) w.line(JSON.stringify({ stack: read.name, ready: wanted.map((x) => x.service) }));
+      else w.line(`The stack ${read.name} is ready: ${wanted.map((x) => x.service).join(', ') || 'no runtimes'}.`);
+    });
+  stack
     .command('down')
     .argument('[file]', 'the stack file', 'llmstack.yaml')
     .option('--volumes', 'remove the named volumes too')
