@@ -30,6 +30,9 @@ import { ApiKeyHandover } from './vscode/models/apiKeys';
 import { ServiceModelsFollower } from './service/modelsFollower';
 import { ModelsTreeProvider, registerModelsView } from './vscode/models/treeView';
 import { registerRegistryCommands } from './vscode/registry/commands';
+import { registerTokenCommands } from './vscode/tokens/commands';
+import { registerWebhookCommands } from './vscode/webhooks/commands';
+import type { WebhookDeps } from './app/webhooks/useCases';
 import { ServiceLink, type ServiceState } from './vscode/service';
 import { RemoteRegistryPort } from './service/remotePort';
 import { remoteRunner } from './service/client';
@@ -217,6 +220,8 @@ export function activate(context: vscode.ExtensionContext): LlmStackApi {
     registerInspect(containerApp),
     ...registerContainerCommands({ app: containerApp, logs, log }),
     ...registerRegistryCommands(remoteRunner<RegistryDeps>(service), log),
+    ...registerTokenCommands(remoteRunner(service), log),
+    ...registerWebhookCommands(remoteRunner<WebhookDeps>(service), log),
     service,
     ...registerEngineCommands({ connection, cache, log, summary: () => statusBar.summary?.text }),
     vscode.workspace.onDidChangeConfiguration((e) => {

@@ -7,7 +7,7 @@ import { targetProblem } from '../../core/webhooks/deliverer';
 import { WEBHOOK_EVENTS, type WebhookStore } from '../../core/webhooks/store';
 import { defineUseCase, InvalidInput } from '../useCase';
 
-interface WebhookDeps {
+export interface WebhookDeps {
   readonly store: () => Promise<WebhookStore>;
   readonly secrets: { set(name: string, value: string): Promise<void>; delete(name: string): Promise<void> };
   /** Something was queued: send it now. */
@@ -77,7 +77,7 @@ const remove = defineUseCase({
   },
 });
 
-const deliveries = defineUseCase({
+export const webhookDeliveries = defineUseCase({
   name: 'webhooks.deliveries',
   summary: 'The delivery log, newest first: event, state, attempts, the last status or error, and when the next attempt is.',
   input: z.object({ webhook: nameSchema.optional(), state: z.enum(['pending', 'delivered', 'failed']).optional(), limit: z.number().int().min(1).max(1000).optional() }),
@@ -85,7 +85,7 @@ const deliveries = defineUseCase({
   run: async (deps: WebhookDeps, input) => ({ deliveries: (await deps.store()).deliveries(input) }),
 });
 
-const redeliver = defineUseCase({
+export const webhookRedeliver = defineUseCase({
   name: 'webhooks.redeliver',
   summary: 'Queues a delivery again, with the same event and body, as a new delivery (the log of the old one stays).',
   input: z.object({ id: z.number().int().positive() }),
@@ -111,4 +111,4 @@ const ping = defineUseCase({
   },
 });
 
-export const webhookUseCases = [create, list, remove, deliveries, redeliver, ping] as const;
+export const webhookUseCases = [create, list, remove, webhookDeliveries, webhookRedeliver, ping] as const;

@@ -57,8 +57,8 @@ class ModelDetailsProvider implements vscode.TextDocumentContentProvider {
     } else out.push('_No digest recorded yet._');
     out.push('', '## Usage, last 30 days', '', `Last used: ${r.lastUsedAt ? `${date(r.lastUsedAt)} (${ago(Date.now() - r.lastUsedAt)})` : 'never'}`, '');
     if (r.usage.length) {
-      out.push('| Day | Kind | Count | Output tokens | Duration |', '|---|---|---|---|---|');
-      for (const u of r.usage) out.push(`| ${u.day} | ${u.kind} | ${u.count} | ${u.outputTokens} | ${(u.durationMs / 1000).toFixed(1)} s |`);
+      out.push('| Day | Kind | Count | Prompt tokens | Output tokens | Duration | Mean time to first token |', '|---|---|---|---|---|---|---|');
+      for (const u of r.usage) out.push(`| ${u.day} | ${u.kind} | ${u.count} | ${u.promptTokens} | ${u.outputTokens} | ${(u.durationMs / 1000).toFixed(1)} s | ${u.ttftMs === null ? '' : `${u.ttftMs} ms`} |`);
     } else out.push('_No usage recorded._');
     out.push('', '## Benchmark results', '');
     if (r.benchmarks.length) {

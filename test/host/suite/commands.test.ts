@@ -9,6 +9,9 @@ import * as path from 'node:path';
 import { createTestContainer, engine, hasGwbridge, OLLAMA_LIKE, removeGwbridge, uniqueName, waitUntil } from '../../support/engine';
 import { writeTinyGguf } from '../../support/gguf';
 import { startRuntime } from '../../support/runtime';
+import { ServiceClient } from '../../../src/service/client';
+import { servicePaths } from '../../../src/service/paths';
+import { WebhookReceiver } from '../../support/webhookReceiver';
 import { UserWindow } from './userWindow';
 
 const stackName = uniqueName('uistack').toLowerCase().replace(/[^a-z0-9-]/g, '-');
@@ -516,6 +519,46 @@ describe('commands through the workbench UI (host)', function () {
       await user.confirm(`Take stack "${stackName}" down?`, 'Remove Containers');
       await user.notification(`Removed 2 containers of ${stackName}.`, 120_000);
       assert.deepEqual(await stackContainers(stackName), []);
+    });
+  });
+
+  describe('API tokens and webhook deliveries', () => {
+    it('Create API Token… asks a name, a role and models, shows the token once and copies it; Revoke API Token… revokes it after asking', async () => {
+      await user.runCommand('llmStack.tokens.create');
+      await user.type('host-ci', { title: /Create API Token \(1\/3\)/ });
+      await user.pick('operator', { placeholder: 'What may the token do?' });
+      await user.type('chat:1b', { title: /Create API Token \(3\/3\)/ });
+      const dialog = await user.confirm(/API token "host-ci" \(operator\) created/, 'Copy');
+      const token = /llmstack_[A-Za-z0-9_-]{43}/.exec(dialog)?.[0];
+      assert.ok(token, dialog);
+      await user.notification('The token "host-ci" is on the clipboard.');
+      assert.equal(await user.clipboard(), token);
+
+      await user.runCommand('llmStack.tokens.revoke');
+      await user.pick('host-ci', { placeholder: 'Revoke which API token?' });
+      await user.confirm('Revoke the API token "host-ci"?', 'Revoke');
+      await user.notification('API token "host-ci" revoked.');
+      await user.runCommand('llmStack.tokens.revoke');
+      await user.notification('There is no live API token.');
+    });
+
+    it('Webhook Deliveries… lists the log and sends the one picked again', async () => {
+      const receiver = await WebhookReceiver.start();
+      try {
+        const client = new ServiceClient(servicePaths({ LLMSTACK_HOME: user.serviceHome }).socket);
+        await client.call('webhooks.create', { name: 'host-hook', url: receiver.url(), events: ['*'] });
+        const { id } = await client.call<{ id: number }>('webhooks.ping', { name: 'host-hook' });
+        await receiver.received(1);
+        await user.runCommand('llmStack.webhooks.deliveries');
+        await user.pick(`#${id} ping → host-hook`, { placeholder: 'Webhook deliveries, newest first: pick one to send it again' });
+        await user.confirm(`Send delivery #${id} (ping) to "host-hook" again?`, 'Redeliver');
+        await user.notification(/^Queued again as delivery #\d+\.$/);
+        const [first, again] = await receiver.received(2);
+        assert.equal(again.body, first.body);
+        await client.call('webhooks.delete', { name: 'host-hook' });
+      } finally {
+        await receiver.close();
+      }
     });
   });
 });

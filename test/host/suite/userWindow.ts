@@ -53,6 +53,11 @@ export class UserWindow {
     return this.host.page;
   }
 
+  /** The LLMSTACK_HOME of the service this window's extension starts (for setting up what the UI then shows). */
+  get serviceHome(): string {
+    return this.host.serviceHome;
+  }
+
   /** The user's data folder of this window (settings, logs, the extension's global storage). */
   get userData(): string {
     return path.join(this.host.dir, 'ud');
