@@ -386,13 +386,13 @@ export class LocalService extends Disposable {
         },
         // Each answered request is a debug line with its id (the log's level decides whether it is written).
         onRequestDone: log.event ? (r) => log.event?.(r.status >= 500 ? 'warn' : 'debug', 'request', r) : undefined,
-        onTcpRefused: (route, why) => void audit(`api ${route}`, `refused ${why.status}`, why.code).catch(() => undefined),
+        onTcpRefused: (route, why) => registry.auditSoon(`api ${route}`, `refused ${why.status}`, why.code),
         // Every request on the TCP listener is in the audit log: who, which route, the status, how long.
         onTcpRequest: (who, route, res) => {
           const started = performance.now();
           res.once('close', () => {
             const status = res.statusCode;
-            void audit(`api ${route}`, `${who.name} (${who.role}) ${status} ${Math.round(performance.now() - started)} ms`, status >= 400 || !res.writableFinished ? `HTTP ${status}${res.writableFinished ? '' : ', closed before the answer ended'}` : undefined).catch(() => undefined);
+            registry.auditSoon(`api ${route}`, `${who.name} (${who.role}) ${status} ${Math.round(performance.now() - started)} ms`, status >= 400 || !res.writableFinished ? `HTTP ${status}${res.writableFinished ? '' : ', closed before the answer ended'}` : undefined);
           });
         },
         log,

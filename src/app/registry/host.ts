@@ -137,6 +137,58 @@ export class RegistryHost {
     return { registry, repos };
   }
 
+  private readonly queuedAudits: { operation: string; target: string; outcome: 'ok' | 'error'; error: string | null }[] = [];
+  private auditTimer: ReturnType<typeof setTimeout> | undefined;
+  private droppedAudits = 0;
+
+  /**
+   * Records an entry within 200 ms, in one transaction with the others of that moment: the TCP
+   * request log writes no transaction per request. At most 10,000 wait; past that they are counted
+   * and the count is logged.
+   */
+  auditSoon(operation: string, target: string, error?: string): void {
+    if (this.queuedAudits.length >= 10_000) {
+      this.droppedAudits++;
+      return;
+    }
+    this.queuedAudits.push({ operation, target, outcome: error ? 'error' : 'ok', error: error ?? null });
+    if (this.queuedAudits.length >= 500) {
+      if (!this.flushing) void this.flushAudits();
+    } else this.auditTimer ??= setTimeout(() => void this.flushAudits(), 200);
+  }
+
+  private flushing: Promise<void> | undefined;
+
+  /** Writes the entries auditSoon queued (a read of the audit log calls this first). Never throws. */
+  flushAudits(): Promise<void> {
+    clearTimeout(this.auditTimer);
+    this.auditTimer = undefined;
+    // One at a time; entries queued while the registry opens wait in the (bounded) queue.
+    if (this.flushing) return this.flushing;
+    const flushing = (async () => {
+      try {
+        if (!this.queuedAudits.length) return;
+        const { registry, repos } = await this.get();
+        const batch = this.queuedAudits.splice(0);
+        registry.transaction(() => {
+          for (const a of batch) repos.audit(a);
+        });
+      } catch (e) {
+        this.options.log.warn(`Could not write ${this.queuedAudits.splice(0).length} audit entries: ${errorMessage(e)}`);
+      } finally {
+        if (this.droppedAudits) {
+          this.options.log.warn(`${this.droppedAudits} audit entries were dropped: the registry did not keep up.`);
+          this.droppedAudits = 0;
+        }
+      }
+    })();
+    this.flushing = flushing;
+    void flushing.then(() => {
+      if (this.flushing === flushing) this.flushing = undefined;
+    });
+    return flushing;
+  }
+
   /** Records a mutating operation in the audit log; never throws into the caller's path. */
   async audit(operation: string, target: string, error?: string): Promise<void> {
     try {
@@ -174,6 +226,9 @@ export class RegistryHost {
 
   /** Closes the handle (saving pending work) so the next get() opens the file again. */
   async close(): Promise<void> {
+    await this.flushAudits();
+    // A flush that was under way took its batch before the last entries came: one more.
+    if (this.queuedAudits.length) await this.flushAudits();
     const c = this.current;
     this.current = undefined;
     this.opening = undefined;

@@ -12,7 +12,7 @@ import type { RegistryHost } from './host';
 
 export interface RegistryDeps {
   /** The open-on-first-use handle and the audit log (a RegistryHost). */
-  readonly registry: Pick<RegistryHost, 'get' | 'audit'>;
+  readonly registry: Pick<RegistryHost, 'get' | 'audit' | 'flushAudits'>;
 }
 
 export const backupInfoSchema = z.object({
@@ -142,6 +142,7 @@ export const auditLog = defineUseCase({
     entries: z.array(z.object({ ts: z.number(), operation: z.string(), target: z.string(), outcome: z.enum(['ok', 'error']), error: z.string().nullable() })),
   }),
   run: async (deps: RegistryDeps, input) => {
+    await deps.registry.flushAudits();
     const { repos } = await deps.registry.get();
     return { entries: repos.recentAudit(input.limit).map((a) => ({ ...a, outcome: a.outcome === 'error' ? ('error' as const) : ('ok' as const) })) };
   },

@@ -87,6 +87,37 @@ describe('registry use cases (integration)', function () {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
+  it('auditSoon: entries written together within a moment, before a read of the log, and on close; a flood is bounded', async () => {
+    const { h, deps } = host();
+    for (let i = 0; i < 3; i++) h.auditSoon('api GET /v1/status', `t${i} (viewer) 200 1 ms`);
+    h.auditSoon('api POST /runtimes/*', 'refused 401', 'unauthorized');
+    const { entries } = await call(uc.auditLog, deps, { limit: 10 });
+    assert.deepEqual(entries.map((e) => [e.operation, e.outcome]).reverse(), [
+      ['api GET /v1/status', 'ok'],
+      ['api GET /v1/status', 'ok'],
+      ['api GET /v1/status', 'ok'],
+      ['api POST /runtimes/*', 'error'],
+    ]);
+    // 500 queued write at once, without waiting for the timer.
+    const { registry } = await h.get();
+    const before = registry.writeCount;
+    for (let i = 0; i < 500; i++) h.auditSoon('api GET /metrics', `n${i}`);
+    await new Promise((r) => setImmediate(r));
+    await h.flushAudits();
+    assert.equal(registry.writeCount - before, 1, 'one transaction for 500 entries');
+    // A flood past 10,000 queued is dropped and counted, not kept in memory.
+    const { log, lines } = logger();
+    const { h: flooded } = host({ file: path.join(dir, 'flood.sqlite'), log });
+    for (let i = 0; i < 10_050; i++) flooded.auditSoon('api x', `n${i}`);
+    await flooded.close();
+    assert.ok(lines.some((l) => /audit entries were dropped/.test(l)), lines.join('\n'));
+    h.auditSoon('api late', 'on close');
+    await h.close();
+    const reopened = host().h;
+    const newest = (await reopened.get()).repos.recentAudit(3);
+    assert.equal(newest[0].operation, 'api late', JSON.stringify(newest));
+  });
+
   it('backup, listBackups and restore: the state comes back, the current one is kept as a backup, each step is audited', async () => {
     const { h, deps } = host();
     await seed(h, 'first');
