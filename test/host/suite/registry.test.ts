@@ -140,7 +140,7 @@ describe('model registry in the real host (host)', function () {
     const text = await vscode.commands.executeCommand<string>('llmStack.registry.stats');
     assert.match(text, /# LLM Stack model registry/);
     assert.match(text, /\| models \| \d+ \|/);
-    assert.match(text, /Schema version: 2/);
+    assert.match(text, /Schema version: 3/);
     await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
   });
 });
