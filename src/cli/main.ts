@@ -244,6 +244,36 @@ export function program(): Command {
       w.line(w.color.dim(`${res.outputTokens ?? '?'} tokens in ${(res.durationMs / 1000).toFixed(2)} s${res.tokensPerSecond ? `, ${res.tokensPerSecond.toFixed(1)} tokens/s` : ''}`));
     });
 
+  p.command('bench')
+    .description('Benchmark a model on its runtime: pp/tg tokens/s, TTFT, TPOT, ITL, E2EL (p50/p99) over a concurrency sweep, until the CV is under a bound; stored, and compared with this machine\'s history (exit 4 on a regression).')
+    .argument('<model>')
+    .option('--runtime <id>', 'the runtime (its id or name)')
+    .option('--concurrency <list>', 'comma-separated levels', '1,2,4,8')
+    .option('--prompt-words <n>', 'words of the prompt (pp)', Number, 512)
+    .option('--max-tokens <n>', 'tokens to generate (tg)', Number, 128)
+    .option('--cv <pct>', 'repeat until the coefficient of variation is under this', Number, 3)
+    .option('--max-rounds <n>', 'at most this many rounds per level', Number, 10)
+    .action(async (model: string, o: { runtime?: string; concurrency: string; promptWords: number; maxTokens: number; cv: number; maxRounds: number }) => {
+      const r = await pickRuntime(await client(g()), o.runtime, 'generate');
+      const concurrency = o.concurrency.split(',').map((x) => Number(x.trim())).filter((x) => x > 0);
+      type Sum = { p50: number; p99: number; cvPct: number } | undefined;
+      const res = await run<{ levels: { concurrency: number; rounds: number; stoppedBy: string; requests: number; ttftMs?: Sum; tpotMs?: Sum; itlMs?: Sum; e2elMs?: Sum; ppTps?: Sum; tgTps?: Sum; throughputTps: number; regression: { regression: boolean; dropPct?: number } }[]; regression: boolean; hardware: string; promptSet: string }>(
+        'bench.run',
+        { runtimeId: r.id, name: model, concurrency, promptWords: o.promptWords, maxTokens: o.maxTokens, cvTargetPct: o.cv, maxRounds: Math.max(3, o.maxRounds) },
+        true,
+      );
+      const w = out();
+      const f = (x: number | undefined, d = 1) => (x === undefined ? '' : x.toFixed(d));
+      if (!w.json) {
+        w.line(w.color.dim(`${model} on ${r.name} · ${res.promptSet} · ${res.hardware}`));
+        w.table(
+          ['C', 'ROUNDS', 'CV %', 'PP TOK/S', 'TG TOK/S', 'TTFT P50/P99 MS', 'TPOT P50 MS', 'ITL P99 MS', 'E2EL P50 MS', 'TOTAL TOK/S', ''],
+          res.levels.map((l) => [String(l.concurrency), `${l.rounds} (${l.stoppedBy})`, f(l.tgTps?.cvPct), f(l.ppTps?.p50), f(l.tgTps?.p50), `${f(l.ttftMs?.p50, 0)}/${f(l.ttftMs?.p99, 0)}`, f(l.tpotMs?.p50), f(l.itlMs?.p99), f(l.e2elMs?.p50, 0), f(l.throughputTps), l.regression.regression ? w.color.red(`slower by ${f(l.regression.dropPct)} %`) : '']),
+        );
+      }
+      if (res.regression) throw new Exit(EXIT.partial, 'Slower than this machine\'s history for this model beyond its noise.');
+    });
+
   const stack = p.command('stack').description('Stack files (llmstack.yaml): plan, apply, down, export.');
   stack
     .command('plan')

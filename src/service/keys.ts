@@ -18,11 +18,17 @@ export class FileKeyStore implements KeyStore {
     this.file = path.join(dataDir, 'secrets.json');
   }
 
+  /** The file as last read, by its modification time, size and inode: a read per gateway request costs one lstat. */
+  private cache: { key: string; data: Record<string, string> } | undefined;
+
   private read(): Record<string, string> {
     let text: string;
+    let key: string;
     try {
       const st = fs.lstatSync(this.file);
       if (!st.isFile()) throw new Error(`${this.file} is not a regular file; secrets are not read through links.`);
+      key = `${st.mtimeMs}:${st.size}:${st.ino}`;
+      if (this.cache?.key === key) return this.cache.data;
       if (process.platform !== 'win32' && st.mode & 0o077) fs.chmodSync(this.file, 0o600);
       text = fs.readFileSync(this.file, 'utf8');
     } catch (e) {
@@ -31,6 +37,7 @@ export class FileKeyStore implements KeyStore {
     }
     const parsed = fileSchema.safeParse(JSON.parse(text));
     if (!parsed.success) throw new Error(`${this.file} is not a JSON object of strings; fix or remove it (the registry key is in it).`);
+    this.cache = { key, data: parsed.data };
     return parsed.data;
   }
 
@@ -38,6 +45,7 @@ export class FileKeyStore implements KeyStore {
     const temp = `${this.file}.${process.pid}.tmp`;
     fs.writeFileSync(temp, JSON.stringify(data), { mode: 0o600 });
     fs.renameSync(temp, this.file);
+    this.cache = undefined;
   }
 
   get(name: string): Promise<string | undefined> {

@@ -30,6 +30,7 @@ export const PERMISSIONS: Readonly<Record<string, Role>> = {
   'stack.templates': 'viewer',
   'stack.list': 'viewer',
   'swarm.status': 'viewer',
+  'bench.history': 'viewer',
   // The gateway to the runtimes' own APIs (/runtimes/<name>/…): reading, then everything else.
   'GET /runtimes/*': 'viewer',
   'POST /runtimes/*': 'operator',
@@ -42,6 +43,7 @@ export const PERMISSIONS: Readonly<Record<string, Role>> = {
   'models.verify': 'operator',
   'models.tryPrompt': 'operator',
   'models.acceptVersion': 'operator',
+  'bench.run': 'operator',
   'alerts.mute': 'operator',
   'alerts.unmute': 'operator',
   'alerts.expectStop': 'operator',

@@ -14,6 +14,7 @@ import { callAny, Cancelled, InvalidInput, type AnyUseCase, type Progress } from
 import { PERMISSIONS } from './permissions';
 import { GuardError, type Principal, type TcpGuard } from './tcpGuard';
 import { GatewayError, gatewayRoute } from './gateway';
+import { ensurePropagation, isPropagating } from './tracing';
 import type { RequestMetrics } from './requestMetrics';
 import { NDJSON, routeOf, type ErrorBody, type MetricsEvent, type ServiceEvent, type ServiceVersion } from './protocol';
 
@@ -215,6 +216,8 @@ export class ServiceServer extends Disposable {
     const started = performance.now();
     // The request's span: the caller's traceparent is its parent; what runs for it (the gateway,
     // the runtime clients) runs inside it.
+    // A traced caller: the context manager and propagator are loaded at the first such request.
+    if (req.headers.traceparent && !isPropagating()) await ensurePropagation();
     const parent = propagation.extract(ROOT_CONTEXT, req.headers);
     const key = this.routeKey(req.method, url.pathname);
     const span = tracer.startSpan(key.startsWith(`${req.method} `) ? key : `${req.method} ${key}`, {

@@ -48,6 +48,7 @@ import { otlpTracesEndpoint, startTracing, type Tracing } from './tracing';
 import { WebhookDeliverer } from '../core/webhooks/deliverer';
 import { WebhookStore } from '../core/webhooks/store';
 import { webhookSecretName, webhookUseCases } from '../app/webhooks/useCases';
+import { benchUseCases } from '../app/bench/useCases';
 import { alertCleared, alertRaised, useCaseEvents, type Outgoing } from './webhookEvents';
 
 /** The TCP listener was not opened: the address is malformed, or not loopback without the flag. */
@@ -126,6 +127,7 @@ const WRITES = new Set([
   'webhooks.delete',
   'webhooks.redeliver',
   'webhooks.ping',
+  'bench.run',
 ]);
 
 export class LocalService extends Disposable {
@@ -339,6 +341,7 @@ export class LocalService extends Disposable {
       route(attach, { clients, engine: () => resolve().candidates[0]?.url }),
       ...tokenUseCases.map((u) => route(u, { tokens })),
       ...webhookUseCases.map((u) => route(u, { store: webhookStore, secrets: keys, wake: () => deliverer.wake() }, WRITES.has(u.name))),
+      ...benchUseCases.map((u) => route(u, { catalog, repos: async () => (await registry.get()).repos, hardware }, WRITES.has(u.name))),
       route(setApiKey, { keys, refresh: (id) => (catalog.get(id) ? catalog.refresh(id) : Promise.resolve()) }),
     ];
     const scrapeHold: { lease?: { dispose(): void }; timer?: NodeJS.Timeout } = {};

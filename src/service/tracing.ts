@@ -2,14 +2,10 @@
 // span, and passed on (as this service's span) to every runtime request made for it, through the
 // gateway or by the runtime clients (core/runtimes/http.ts injects it). Spans are exported over
 // OTLP/HTTP when an endpoint is configured (tracing.otlpEndpoint, or the standard
-// OTEL_EXPORTER_OTLP_TRACES_ENDPOINT / OTEL_EXPORTER_OTLP_ENDPOINT); without one they are made
-// (so the ids passed on are this service's) and dropped. Generations through the gateway are named
+// OTEL_EXPORTER_OTLP_TRACES_ENDPOINT / OTEL_EXPORTER_OTLP_ENDPOINT); without one none is made and
+// the caller's traceparent is passed on unchanged. Generations through the gateway are named
 // and described after the OpenTelemetry GenAI semantic conventions.
 import { context, propagation, trace } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 
 export interface Tracing {
   /** Where spans go, or undefined when they are not exported. */
@@ -26,24 +22,52 @@ export function otlpTracesEndpoint(setting: string, env: Readonly<Record<string,
   return undefined;
 }
 
+let propagating: Promise<void> | undefined;
+
+/** Whether a context manager and the W3C propagator are set up (a traceparent then travels). */
+export function isPropagating(): boolean {
+  return propagating !== undefined;
+}
+
+/**
+ * Sets up the context manager and the W3C propagator, once: at start when spans are exported, else
+ * at the first request that carries a traceparent (a service no one traces does not load them).
+ */
+export function ensurePropagation(): Promise<void> {
+  propagating ??= (async () => {
+    const [{ AsyncLocalStorageContextManager }, { W3CTraceContextPropagator }] = await Promise.all([import('@opentelemetry/context-async-hooks'), import('@opentelemetry/core')]);
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+  })();
+  return propagating;
+}
+
 export async function startTracing(o: { endpoint: string | undefined; version: string }): Promise<Tracing> {
-  const contextManager = new AsyncLocalStorageContextManager().enable();
-  context.setGlobalContextManager(contextManager);
-  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
-  // The exporter (and the OTLP encoding under it) is loaded only when spans are exported.
-  const exporter = o.endpoint ? new (await import('@opentelemetry/exporter-trace-otlp-http')).OTLPTraceExporter({ url: o.endpoint, timeoutMillis: 10_000 }) : undefined;
+  const disable = () => {
+    trace.disable();
+    propagation.disable();
+    context.disable();
+    propagating = undefined;
+  };
+  // Without an endpoint no span is made: the caller's traceparent is passed on as it came (the API's
+  // non-recording spans carry it), and the SDK is not even loaded (the idle service stays small).
+  if (!o.endpoint) return { endpoint: undefined, shutdown: () => Promise.resolve(disable()) };
+  await ensurePropagation();
+  const [{ BasicTracerProvider, BatchSpanProcessor }, { resourceFromAttributes }, { OTLPTraceExporter }] = await Promise.all([
+    import('@opentelemetry/sdk-trace-base'),
+    import('@opentelemetry/resources'),
+    import('@opentelemetry/exporter-trace-otlp-http'),
+  ]);
   const provider = new BasicTracerProvider({
     resource: resourceFromAttributes({ 'service.name': 'llmstack', 'service.version': o.version, 'process.pid': process.pid }),
-    spanProcessors: exporter ? [new BatchSpanProcessor(exporter)] : [],
+    spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url: o.endpoint, timeoutMillis: 10_000 }))],
   });
   trace.setGlobalTracerProvider(provider);
   return {
     endpoint: o.endpoint,
     async shutdown() {
       await provider.shutdown().catch(() => undefined);
-      trace.disable();
-      propagation.disable();
-      context.disable();
+      disable();
     },
   };
 }

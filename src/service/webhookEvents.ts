@@ -44,6 +44,10 @@ export function useCaseEvents(name: string, result: unknown): Outgoing[] {
     }
     case 'stack.apply':
       return r.skipped ? [] : [{ event: 'stack.applied', data: { stack: r.stack, summary: r.summary, models: r.models } }];
+    case 'bench.run': {
+      const levels = (r.levels ?? []) as { concurrency: number; tgTps?: { p50: number }; ttftMs?: { p50: number }; regression: { regression: boolean } }[];
+      return [{ event: 'benchmark.finished', data: { runId: r.runId, runtime: r.runtime, model: r.model, hardware: r.hardware, promptSet: r.promptSet, regression: r.regression, levels: levels.map((l) => ({ concurrency: l.concurrency, tgTpsP50: l.tgTps?.p50, ttftMsP50: l.ttftMs?.p50, regression: l.regression.regression })) } }];
+    }
     case 'stack.down':
       return [{ event: 'stack.down', data: { stack: r.stack, removed: r.removed, volumesRemoved: r.volumesRemoved } }];
     default:

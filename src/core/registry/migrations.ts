@@ -157,6 +157,16 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX webhook_deliveries_done ON webhook_deliveries (done_at);
     `,
   },
+  {
+    version: 4,
+    description: 'benchmark runs: concurrency, what makes them reproducible and their raw samples',
+    sql: `
+      ALTER TABLE benchmark_results ADD COLUMN concurrency INTEGER NOT NULL DEFAULT 1;
+      ALTER TABLE benchmark_results ADD COLUMN run_id TEXT;
+      ALTER TABLE benchmark_results ADD COLUMN details TEXT;
+      CREATE INDEX benchmarks_run ON benchmark_results (run_id);
+    `,
+  },
 ];
 
 export const LATEST_VERSION = migrations[migrations.length - 1].version;

@@ -90,6 +90,11 @@ const benchmarkInputSchema = z.object({
   genTps: z.number().nonnegative().nullish().transform((v) => v ?? null),
   memoryBytes: optInt,
   ts: z.number().int().nonnegative().optional(),
+  concurrency: z.number().int().min(1).max(1024).default(1),
+  /** The run this level belongs to (one row per concurrency level). */
+  runId: z.string().max(100).nullish().transform((v) => v ?? null),
+  /** JSON: the run's settings, the runtime and model facts, the percentiles and the raw samples. */
+  details: z.string().max(8 * 1024 * 1024).nullish().transform((v) => v ?? null),
 });
 type BenchmarkInput = z.input<typeof benchmarkInputSchema>;
 
@@ -379,14 +384,22 @@ export class RegistryRepositories {
     const b = parse(benchmarkInputSchema, input, 'benchmark result');
     return this.db.transaction(() =>
       this.db.insert(
-        'INSERT INTO benchmark_results (model_id, runtime_id, hardware, prompt_set, ttft_ms, prompt_tps, gen_tps, memory_bytes, ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-        [b.modelId, b.runtimeId, b.hardware, b.promptSet, b.ttftMs, b.promptTps, b.genTps, b.memoryBytes, b.ts ?? this.now()],
+        'INSERT INTO benchmark_results (model_id, runtime_id, hardware, prompt_set, ttft_ms, prompt_tps, gen_tps, memory_bytes, ts, concurrency, run_id, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        [b.modelId, b.runtimeId, b.hardware, b.promptSet, b.ttftMs, b.promptTps, b.genTps, b.memoryBytes, b.ts ?? this.now(), b.concurrency, b.runId, b.details],
       ),
     );
   }
 
   benchmarks(modelId: number, limit = 50): Record<string, unknown>[] {
     return this.db.all('SELECT * FROM benchmark_results WHERE model_id = ? ORDER BY ts DESC LIMIT ?', [modelId, limit]);
+  }
+
+  /** Generation speeds of earlier runs of a model at one concurrency on one machine, newest first (the regression baseline). */
+  benchmarkHistory(modelId: number, hardware: string, promptSet: string, concurrency: number, limit = 20): number[] {
+    return this.db
+      .all<{ gen_tps: number | null }>('SELECT gen_tps FROM benchmark_results WHERE model_id = ? AND hardware = ? AND prompt_set = ? AND concurrency = ? ORDER BY ts DESC LIMIT ?', [modelId, hardware, promptSet, concurrency, limit])
+      .map((r) => r.gen_tps)
+      .filter((v): v is number => v !== null);
   }
 
   setTags(modelId: number, tags: readonly string[]): void {

@@ -3,7 +3,7 @@
 import { GgufFolderRuntime } from './ggufFolder';
 import { OllamaClient, type OllamaModel } from './ollama';
 import { type LmStudioModel, OpenAiClient, RuntimeError, type TgiInfo } from './openai';
-import { baseCapabilities, type GenerateOutcome, type LoadedState, type ModelRuntime, type ModelStatus, type PullUpdate, type RuntimeCapabilities, type RuntimeEndpoint, type RuntimeListing, type RuntimeModel } from './runtime';
+import { baseCapabilities, type GenerateOptions, type GenerateOutcome, type LoadedState, type ModelRuntime, type ModelStatus, type PullUpdate, type RuntimeCapabilities, type RuntimeEndpoint, type RuntimeListing, type RuntimeModel } from './runtime';
 
 export interface AdapterOptions {
   readonly apiKey?: string;
@@ -80,15 +80,18 @@ export class OllamaRuntime implements ModelRuntime {
     return (await this.client.show(name)).modelfile;
   }
 
-  async generate(name: string, prompt: string, options: { maxTokens?: number; signal?: AbortSignal } = {}): Promise<GenerateOutcome> {
+  async generate(name: string, prompt: string, options: GenerateOptions = {}): Promise<GenerateOutcome> {
     const t0 = performance.now();
-    const r = await this.client.generate(name, prompt, { maxTokens: options.maxTokens, signal: options.signal });
+    const onChunk = options.onChunk;
+    const r = await this.client.generate(name, prompt, { maxTokens: options.maxTokens, signal: options.signal, onText: onChunk ? () => onChunk() : undefined, onThinking: onChunk ? () => onChunk() : undefined });
     return {
       text: r.text,
       thinking: r.thinking,
       promptTokens: r.prompt_eval_count,
       outputTokens: r.eval_count,
       durationMs: r.total_duration ? r.total_duration / 1e6 : performance.now() - t0,
+      promptMs: r.prompt_eval_duration !== undefined ? r.prompt_eval_duration / 1e6 : undefined,
+      generationMs: r.eval_duration !== undefined ? r.eval_duration / 1e6 : undefined,
     };
   }
 }
@@ -186,8 +189,8 @@ export class OpenAiRuntime implements ModelRuntime {
     return s;
   }
 
-  async generate(name: string, prompt: string, options: { maxTokens?: number; signal?: AbortSignal } = {}): Promise<GenerateOutcome> {
-    const r = await this.client.complete(name, prompt, options);
+  async generate(name: string, prompt: string, options: GenerateOptions = {}): Promise<GenerateOutcome> {
+    const r = await this.client.complete(name, prompt, { maxTokens: options.maxTokens, signal: options.signal });
     return { text: r.text, promptTokens: r.promptTokens, outputTokens: r.completionTokens, durationMs: r.durationMs };
   }
 }

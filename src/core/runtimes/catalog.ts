@@ -6,7 +6,7 @@ import { Disposable, Emitter, errorMessage, type Logger, silentLogger, waitForEv
 import { createRuntime, type AdapterOptions } from './adapters';
 import { RuntimeError } from './ollama';
 import { PullProgressTracker, type PullSnapshot } from './pullProgress';
-import type { GenerateOutcome, ModelRuntime, RuntimeCapabilities, RuntimeEndpoint, RuntimeListing, RuntimeModel } from './runtime';
+import type { GenerateOptions, GenerateOutcome, ModelRuntime, RuntimeCapabilities, RuntimeEndpoint, RuntimeListing, RuntimeModel } from './runtime';
 
 export interface RuntimeState {
   readonly endpoint: RuntimeEndpoint;
@@ -24,7 +24,7 @@ export interface RuntimeState {
   readonly capabilities?: RuntimeCapabilities;
 }
 
-export type UsageKind = 'load' | 'unload' | 'generate' | 'pull' | 'delete';
+export type UsageKind = 'load' | 'unload' | 'generate' | 'pull' | 'delete' | 'benchmark';
 
 export interface UsageDetail {
   readonly durationMs?: number;
@@ -353,13 +353,15 @@ export class ModelCatalog extends Disposable {
     await this.refresh(runtimeId);
   }
 
-  async generate(runtimeId: string, name: string, prompt: string, options: { maxTokens?: number; signal?: AbortSignal } = {}): Promise<GenerateOutcome> {
+  /** Generates; `record: false` (a benchmark's requests) records no usage event and lists nothing again. */
+  async generate(runtimeId: string, name: string, prompt: string, options: GenerateOptions & { record?: boolean } = {}): Promise<GenerateOutcome> {
     const state = this.states.get(runtimeId);
     if (!state) throw new CatalogError(`The runtime ${runtimeId} is no longer known; refresh the Models view.`, 'not-found');
     const r = await this.runtime(runtimeId);
     this.capable(r, 'generate');
     const out = await r.generate!(name, prompt, options);
     this.markUsed(runtimeId, name);
+    if (options.record === false) return out;
     await this.usage(state.endpoint, this.model(runtimeId, name) ?? name, 'generate', { durationMs: out.durationMs, promptTokens: out.promptTokens, outputTokens: out.outputTokens });
     void this.refresh(runtimeId);
     return out;

@@ -47,6 +47,7 @@ const generateLineSchema = z.looseObject({
   total_duration: z.number().optional(),
   load_duration: z.number().optional(),
   prompt_eval_count: z.number().optional(),
+  prompt_eval_duration: z.number().optional(),
   eval_count: z.number().optional(),
   eval_duration: z.number().optional(),
   error: z.string().optional(),
@@ -126,12 +127,12 @@ export class OllamaClient extends JsonHttpClient {
   async generate(
     model: string,
     prompt: string,
-    options: { maxTokens?: number; keepAlive?: string | number; think?: boolean; onText?: (t: string) => void; onThinking?: (t: string) => void; signal?: AbortSignal } = {},
+    options: { maxTokens?: number; keepAlive?: string | number; think?: boolean; onText?: (t: string) => void; onThinking?: (t: string) => void; signal?: AbortSignal; numCtx?: number } = {},
   ): Promise<GenerateResult> {
     const what = `Generating with ${model}`;
     let text = '';
     let thinking = '';
-    const body = { model, prompt, stream: true, keep_alive: options.keepAlive, think: options.think, options: options.maxTokens ? { num_predict: options.maxTokens } : undefined };
+    const body = { model, prompt, stream: true, keep_alive: options.keepAlive, think: options.think, options: options.maxTokens || options.numCtx ? { num_predict: options.maxTokens, num_ctx: options.numCtx } : undefined };
     for await (const line of this.lines(await this.request('POST', '/api/generate', { body, signal: options.signal }), generateLineSchema, what, options.signal)) {
       this.failedLine(line, what);
       if (line.thinking) {

@@ -99,6 +99,16 @@ export interface GenerateOutcome {
   readonly promptTokens?: number;
   readonly outputTokens?: number;
   readonly durationMs: number;
+  /** The runtime's own time for the prompt and for the output (Ollama's prompt_eval_duration and eval_duration). */
+  readonly promptMs?: number;
+  readonly generationMs?: number;
+}
+
+/** What generate takes: a bound, cancellation, and a callback per streamed chunk (benchmarks time them). */
+export interface GenerateOptions {
+  readonly maxTokens?: number;
+  readonly signal?: AbortSignal;
+  readonly onChunk?: () => void;
 }
 
 export interface RuntimeCapabilities {
@@ -141,7 +151,7 @@ export interface ModelRuntime {
   delete?(name: string): Promise<void>;
   load?(name: string, keepAlive?: string | number): Promise<void>;
   unload?(name: string): Promise<void>;
-  generate?(name: string, prompt: string, options?: { maxTokens?: number; signal?: AbortSignal }): Promise<GenerateOutcome>;
+  generate?(name: string, prompt: string, options?: GenerateOptions): Promise<GenerateOutcome>;
   /** The Modelfile text that names the model's file (Ollama's show). */
   modelfile?(name: string): Promise<string | undefined>;
 }

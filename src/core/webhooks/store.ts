@@ -17,6 +17,7 @@ export const WEBHOOK_EVENTS = [
   'model.updated',
   'stack.applied',
   'stack.down',
+  'benchmark.finished',
   'ping',
 ] as const;
 export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];

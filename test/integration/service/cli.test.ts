@@ -85,6 +85,15 @@ describe('the llmstack CLI against the service, the engine and the test runtime 
     assert.deepEqual((await json<{ results: unknown[] }>(['models', 'load', 'chat:1b', ...R])).results, [{ runtimeId: `ollama@${ollama.base}`, name: 'chat:1b', ok: true }]);
     const answer = await json<{ text: string; durationMs: number; outputTokens: number }>(['prompt', 'Say hi', '-m', 'chat:1b', '--max-tokens', '4', ...R]);
     assert.ok(answer.durationMs > 0 && answer.outputTokens > 0, JSON.stringify(answer));
+    // A short benchmark: the table of figures per concurrency level; the run is in the history.
+    const bench = await cli(home, ['bench', 'chat:1b', '--concurrency', '1,2', '--prompt-words', '16', '--max-tokens', '4', '--cv', '100', '--max-rounds', '3', ...R]);
+    assert.equal(bench.code, 0, bench.stderr);
+    assert.match(bench.stdout, /chat:1b on cli-ollama · pp16w\/tg4 · /);
+    assert.match(bench.stdout, /^C\s+ROUNDS\s+CV %\s+PP TOK\/S\s+TG TOK\/S/m);
+    assert.match(bench.stdout, /^1\s+3 \(cv\)\s+[\d.]+\s+[\d.]+\s+[\d.]+/m);
+    assert.match(bench.stdout, /^2\s+3 \(cv\)/m);
+    const benchHistory = await home.client().call<{ runs: { concurrency: number }[] }>('bench.history', { runtimeId: `ollama@${ollama.base}`, name: 'chat:1b' });
+    assert.deepEqual(benchHistory.runs.map((x) => x.concurrency).sort(), [1, 2]);
     assert.deepEqual((await json<{ results: unknown[] }>(['models', 'unload', 'chat:1b', ...R])).results, [{ runtimeId: `ollama@${ollama.base}`, name: 'chat:1b', ok: true }]);
     // rm asks; with nobody to ask (no terminal) and no --yes, nothing is deleted and the code is 5.
     const refused = await cli(home, ['models', 'rm', 'tiny:q8', ...R]);

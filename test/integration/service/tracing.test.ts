@@ -85,4 +85,26 @@ describe('traces through the service (integration)', function () {
     const seen = fs.readFileSync(traceLog, 'utf8');
     assert.ok(client.some((c) => seen.includes(`00-${trace}-${c.spanId}-01`)), 'the runtime got the client span as its parent');
   });
+
+  it('without an endpoint, no span is made and the caller\'s traceparent reaches the runtime as it came', async () => {
+    const plain = newHome();
+    plain.config({ runtimes: { endpoints: [{ url: rt.base, kind: 'ollama', name: 'traced' }] } });
+    const other = await serve(plain);
+    try {
+      const { trace, parent } = ids();
+      await new Promise<void>((resolve, reject) => {
+        const req = http.request({ socketPath: plain.paths.socket, method: 'POST', path: '/runtimes/traced/api/generate', headers: { host: 'llmstack', 'content-type': 'application/json', traceparent: `00-${trace}-${parent}-01` } }, (res) => {
+          res.resume();
+          res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(String(res.statusCode)))));
+        });
+        req.on('error', reject);
+        req.end(JSON.stringify({ model: 'chat:1b', prompt: 'Hi', stream: false, options: { num_predict: 2 } }));
+      });
+      assert.ok(fs.readFileSync(traceLog, 'utf8').includes(`POST /api/generate 00-${trace}-${parent}-01`));
+      assert.equal(receiver.spans.filter((s) => s.traceId === trace).length, 0);
+    } finally {
+      await stopServed(other);
+      plain.cleanup();
+    }
+  });
 });

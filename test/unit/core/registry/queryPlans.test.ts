@@ -97,6 +97,7 @@ describe('registry query plans (unit)', () => {
     ['upsertModel lookups (existing model, known digest)', () => repos.upsertModel({ runtimeId, name: 'model-3', digest: digestOf(1003) })],
     ['recordUsage', () => repos.recordUsage({ modelId, kind: 'load' })],
     ['stats usage range', () => repos.stats(0)],
+    ['benchmark history of a model on a machine', () => repos.benchmarkHistory(modelId, 'cpu', 'short', 1)],
     ['webhook deliveries due', () => hooks.due(20, Date.UTC(2027, 0, 1))],
     ['webhook next due', () => hooks.nextDue()],
     ['webhook delivery log', () => hooks.deliveries({ limit: 50 })],

@@ -1,0 +1,151 @@
+// Benchmarks as every front end runs them: `bench.run` measures a model through its runtime's API
+// (core/bench/runner.ts: pp/tg tokens/s as llama-bench names them, TTFT/TPOT/ITL/E2EL as vLLM's
+// benchmark does, a concurrency sweep, repetitions until the CV is under a bound), stores each
+// concurrency level with what makes it reproducible and its raw samples, and says whether the run
+// is slower than this machine's history beyond its noise. `bench.history` reads them back.
+import { randomUUID } from 'node:crypto';
+import * as os from 'node:os';
+import { z } from 'zod';
+import { BenchmarkAborted, isRegression, runBenchmark, type LevelResult } from '../../core/bench/runner';
+import type { RegistryRepositories } from '../../core/registry/repositories';
+import { CatalogError, type ModelCatalog } from '../../core/runtimes/catalog';
+import { runtimeInput } from '../../core/runtimes/registrySync';
+import { splitModelName } from '../../core/runtimes/runtime';
+import type { HardwareInfo } from '../../core/stack/types';
+import { Cancelled, defineUseCase } from '../useCase';
+import { modelNameSchema, runtimeIdSchema } from '../models/schemas';
+
+export interface BenchDeps {
+  readonly catalog: ModelCatalog;
+  readonly repos: () => Promise<RegistryRepositories>;
+  readonly hardware: { get(): Promise<HardwareInfo> };
+  /** Told of each finished run (the service's webhooks send benchmark.finished). */
+  readonly onFinished?: (result: BenchResult) => void;
+}
+
+/** The machine a result belongs to: CPU, cores, memory and GPUs. Results compare only within one. */
+export function hardwareFingerprint(h: HardwareInfo, cpuModel = os.cpus()[0]?.model ?? 'unknown CPU'): string {
+  const gib = (b: number) => `${Math.round(b / 1024 ** 3)} GiB`;
+  const gpus = h.gpus.length ? h.gpus.map((g) => `${g.name} ${gib(g.memoryTotal)}`).join(' + ') : 'no GPU';
+  return `${cpuModel.trim()} ×${h.cpuCores} · ${gib(h.memoryBytes)} RAM · ${gpus}`;
+}
+
+const summary = z.object({ n: z.number(), mean: z.number(), p50: z.number(), p90: z.number(), p99: z.number(), min: z.number(), max: z.number(), stddev: z.number(), cvPct: z.number() });
+const levelSchema = z.object({
+  concurrency: z.number(),
+  rounds: z.number(),
+  stoppedBy: z.enum(['cv', 'rounds', 'time']),
+  requests: z.number(),
+  ttftMs: summary.optional(),
+  tpotMs: summary.optional(),
+  itlMs: summary.optional(),
+  e2elMs: summary.optional(),
+  ppTps: summary.optional(),
+  tgTps: summary.optional(),
+  throughputTps: z.number(),
+  regression: z.object({ regression: z.boolean(), baseline: z.number().optional(), dropPct: z.number().optional(), runsBefore: z.number() }),
+});
+const resultSchema = z.object({
+  runId: z.string(),
+  runtime: z.object({ id: z.string(), name: z.string(), kind: z.string(), version: z.string().optional() }),
+  model: z.object({ name: z.string(), digest: z.string().optional(), quantization: z.string().optional(), contextLength: z.number().optional(), sizeBytes: z.number().optional() }),
+  hardware: z.string(),
+  promptSet: z.string(),
+  levels: z.array(levelSchema),
+  regression: z.boolean(),
+  durationMs: z.number(),
+});
+export type BenchResult = z.infer<typeof resultSchema>;
+
+const run = defineUseCase({
+  name: 'bench.run',
+  summary: 'Benchmarks a model on its runtime: prompt and generation tokens/s (llama-bench pp/tg), TTFT, TPOT, ITL and E2EL with p50/p90/p99 (vLLM), over a concurrency sweep, repeated until the CV of the generation speed is under a bound; stored with its raw samples, and compared with this machine\'s history.',
+  input: z.object({
+    runtimeId: runtimeIdSchema,
+    name: modelNameSchema,
+    concurrency: z.array(z.number().int().min(1).max(64)).min(1).max(8).default([1, 2, 4, 8]),
+    promptWords: z.number().int().min(1).max(8192).default(512),
+    maxTokens: z.number().int().min(1).max(4096).default(128),
+    cvTargetPct: z.number().positive().max(100).default(3),
+    minRounds: z.number().int().min(1).max(100).default(3),
+    maxRounds: z.number().int().min(1).max(100).default(10),
+    maxSecondsPerLevel: z.number().positive().max(3600).default(120),
+  }),
+  output: resultSchema,
+  run: async (deps: BenchDeps, input, o) => {
+    const state = deps.catalog.get(input.runtimeId);
+    if (!state) throw new CatalogError(`The runtime ${input.runtimeId} is not known; \`llmstack models ls\` lists them.`, 'not-found');
+    const model = state.models.find((m) => m.name === input.name || m.name === `${input.name}:latest`);
+    const started = performance.now();
+    const promptSet = `pp${input.promptWords}w/tg${input.maxTokens}`;
+    let r: Awaited<ReturnType<typeof runBenchmark>>;
+    try {
+      r = await runBenchmark(
+        {
+          generate: async (prompt, maxTokens, onChunk, signal) => {
+            const out = await deps.catalog.generate(input.runtimeId, input.name, prompt, { maxTokens, onChunk, signal, record: false });
+            return { promptTokens: out.promptTokens, outputTokens: out.outputTokens, promptMs: out.promptMs, generationMs: out.generationMs };
+          },
+        },
+        { ...input, signal: o.signal, progress: (message, fraction) => o.progress?.({ message, fraction }) },
+      );
+    } catch (e) {
+      if (e instanceof BenchmarkAborted) throw new Cancelled('bench.run');
+      throw e;
+    }
+    const hardware = hardwareFingerprint(await deps.hardware.get());
+    const repos = await deps.repos();
+    const { name, tag } = splitModelName(input.name);
+    const modelId = repos.modelIdFor(runtimeInput(state.endpoint), name, tag);
+    const runtimeRowId = repos.upsertRuntime(runtimeInput(state.endpoint));
+    const runId = randomUUID();
+    const facts = {
+      runtime: { id: state.endpoint.id, name: state.endpoint.name, kind: state.endpoint.kind, version: state.version },
+      model: { name: input.name, digest: model?.digest, quantization: model?.quantization, contextLength: model?.contextLength, sizeBytes: model?.sizeBytes },
+    };
+    const levels = r.levels.map((l: LevelResult) => {
+      const history = repos.benchmarkHistory(modelId, hardware, promptSet, l.concurrency);
+      const regression = l.tgTps ? { ...isRegression(history, l.tgTps.p50), runsBefore: history.length } : { regression: false, runsBefore: history.length };
+      const { samples, ...figures } = l;
+      repos.recordBenchmark({
+        modelId,
+        runtimeId: runtimeRowId,
+        hardware,
+        promptSet,
+        concurrency: l.concurrency,
+        runId,
+        ttftMs: l.ttftMs?.p50,
+        promptTps: l.ppTps?.p50,
+        genTps: l.tgTps?.p50,
+        details: JSON.stringify({ ...facts, settings: { promptWords: input.promptWords, maxTokens: input.maxTokens, cvTargetPct: input.cvTargetPct, minRounds: input.minRounds, maxRounds: input.maxRounds }, ...figures, samples }),
+      });
+      return { ...figures, requests: samples.length, regression };
+    });
+    repos.recordUsage({ modelId, kind: 'benchmark', durationMs: Math.round(performance.now() - started), outputTokens: r.levels.reduce((a, l) => a + l.samples.reduce((b, s) => b + (s.outputTokens ?? 0), 0), 0) });
+    const result: BenchResult = { runId, ...facts, hardware, promptSet, levels, regression: levels.some((l) => l.regression.regression), durationMs: performance.now() - started };
+    deps.onFinished?.(result);
+    return result;
+  },
+});
+
+const history = defineUseCase({
+  name: 'bench.history',
+  summary: 'The stored benchmark runs of a model on a runtime, newest first: per concurrency level, the medians, the machine and the prompt set.',
+  input: z.object({ runtimeId: runtimeIdSchema, name: modelNameSchema, limit: z.number().int().min(1).max(500).default(50) }),
+  output: z.object({
+    runs: z.array(z.object({ runId: z.string().nullable(), ts: z.number(), hardware: z.string(), promptSet: z.string(), concurrency: z.number(), ttftMs: z.number().nullable(), promptTps: z.number().nullable(), genTps: z.number().nullable() })),
+  }),
+  run: async (deps: BenchDeps, input) => {
+    const state = deps.catalog.get(input.runtimeId);
+    if (!state) throw new CatalogError(`The runtime ${input.runtimeId} is not known; \`llmstack models ls\` lists them.`, 'not-found');
+    const repos = await deps.repos();
+    const { name, tag } = splitModelName(input.name);
+    const rt = runtimeInput(state.endpoint);
+    const runtimeRow = repos.listRuntimes().find((x) => x.kind === rt.kind && x.endpoint === rt.endpoint);
+    const row = runtimeRow ? repos.findModel(runtimeRow.id, name, tag) : undefined;
+    const rows = row ? (repos.benchmarks(row.id, input.limit) as { run_id: string | null; ts: number; hardware: string; prompt_set: string; concurrency: number; ttft_ms: number | null; prompt_tps: number | null; gen_tps: number | null }[]) : [];
+    return { runs: rows.map((b) => ({ runId: b.run_id, ts: b.ts, hardware: b.hardware, promptSet: b.prompt_set, concurrency: b.concurrency, ttftMs: b.ttft_ms, promptTps: b.prompt_tps, genTps: b.gen_tps })) };
+  },
+});
+
+export const benchUseCases = [run, history] as const;

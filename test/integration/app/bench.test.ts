@@ -1,0 +1,110 @@
+// Benchmarks on the real test runtime (llama.cpp behind Ollama's API) and a real sql.js registry:
+// a run stored with every field and its raw samples, repetitions stopped by the CV bound or by the
+// round bound, a concurrency sweep that shows requests queueing, a regression flagged against the
+// machine's history, and cancellation.
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { benchUseCases, hardwareFingerprint, type BenchDeps } from '../../../src/app/bench/useCases';
+import { call, Cancelled } from '../../../src/app/useCase';
+import { summarize } from '../../../src/core/bench/stats';
+import { RegistryRepositories } from '../../../src/core/registry/repositories';
+import { ModelCatalog } from '../../../src/core/runtimes/catalog';
+import { RegistrySync } from '../../../src/core/runtimes/registrySync';
+import type { RuntimeEndpoint } from '../../../src/core/runtimes/runtime';
+import { HardwareProbe } from '../../../src/core/stack/hardware';
+import { writeTinyGguf } from '../../support/gguf';
+import { type RuntimeProcess, startRuntimeProcess } from '../../support/runtimeProcess';
+import { Sandbox } from '../../unit/core/registry/support';
+
+const [run, history] = benchUseCases;
+
+describe('benchmarks on the real test runtime (integration)', function () {
+  this.timeout(180_000);
+  const box = new Sandbox();
+  let rt: RuntimeProcess;
+  let repos: RegistryRepositories;
+  let catalog: ModelCatalog;
+  let deps: BenchDeps;
+  let ep: RuntimeEndpoint;
+  const finished: string[] = [];
+  const small = { promptWords: 48, maxTokens: 8 };
+
+  before(async () => {
+    const dir = box.dir();
+    fs.mkdirSync(path.join(dir, 'models'));
+    writeTinyGguf(path.join(dir, 'models', 'bench__1b.gguf'), { name: 'bench', contextLength: 256, seed: 17 });
+    rt = await startRuntimeProcess({ modelsDir: path.join(dir, 'models') });
+    const registry = await box.registry({ file: path.join(box.dir(), 'registry.sqlite'), persistDelayMs: 60_000 });
+    repos = new RegistryRepositories(registry);
+    const sync = new RegistrySync(() => Promise.resolve(repos));
+    catalog = new ModelCatalog({ hooks: { onListing: (e, l) => sync.onListing(e, l), onUsage: (e, m, k, d) => sync.onUsage(e, m, k, d) } });
+    ep = { id: `ollama@${rt.base}`, kind: 'ollama', api: 'ollama', name: 'bench-rt', baseUrl: rt.base, source: 'user' };
+    catalog.setEndpoints([ep]);
+    await catalog.waitFor((c) => c.get(ep.id)?.status === 'ok', 60_000);
+    deps = { catalog, repos: () => Promise.resolve(repos), hardware: new HardwareProbe({}), onFinished: (r) => finished.push(r.runId) };
+  });
+  after(async () => {
+    catalog?.dispose();
+    await rt?.stop();
+    await box.cleanup();
+  });
+
+  it('stores a run with every field and its raw samples, one row per concurrency level', async () => {
+    const r = await call(run, deps, { runtimeId: ep.id, name: 'bench:1b', concurrency: [1, 2], cvTargetPct: 100, minRounds: 2, ...small });
+    assert.deepEqual(finished, [r.runId]);
+    assert.deepEqual([r.runtime.name, r.runtime.kind, r.model.name, r.promptSet], ['bench-rt', 'ollama', 'bench:1b', 'pp48w/tg8']);
+    assert.match(r.runtime.version ?? '', /^\d+\.\d+\.\d+$/);
+    assert.match(r.model.digest ?? '', /^[0-9a-f]{64}$/);
+    assert.equal(r.hardware, hardwareFingerprint(await new HardwareProbe({}).get()));
+    for (const l of r.levels) {
+      assert.deepEqual([l.rounds, l.stoppedBy, l.requests], [2, 'cv', 2 * l.concurrency]);
+      for (const k of ['ttftMs', 'tpotMs', 'itlMs', 'e2elMs', 'ppTps', 'tgTps'] as const) assert.ok(l[k] && l[k].p50 > 0 && l[k].p99 >= l[k].p50, `${k} at ${l.concurrency}: ${JSON.stringify(l[k])}`);
+      assert.ok(l.throughputTps > 0);
+      assert.equal(l.regression.runsBefore, 0);
+    }
+    const rows = repos.db.all<{ run_id: string; concurrency: number; gen_tps: number; ttft_ms: number; prompt_tps: number; details: string }>('SELECT run_id, concurrency, gen_tps, ttft_ms, prompt_tps, details FROM benchmark_results ORDER BY concurrency');
+    assert.deepEqual(rows.map((x) => [x.run_id, x.concurrency]), [[r.runId, 1], [r.runId, 2]]);
+    const details = JSON.parse(rows[1].details) as { samples: { outputTokens: number; ttftMs: number; itlMs: number[]; tgTps: number }[]; settings: { maxTokens: number }; runtime: { version: string }; model: { digest: string } };
+    assert.equal(details.samples.length, 4);
+    assert.ok(details.samples.every((s) => s.outputTokens > 0 && s.outputTokens <= 8 && s.ttftMs > 0 && s.tgTps > 0));
+    assert.equal(rows[1].gen_tps, summarize(details.samples.map((s) => s.tgTps))!.p50, 'the row keeps the median of its samples');
+    assert.deepEqual([details.settings.maxTokens, details.runtime.version, details.model.digest], [8, r.runtime.version, r.model.digest]);
+    const h = await call(history, deps, { runtimeId: ep.id, name: 'bench:1b' });
+    assert.deepEqual(h.runs.map((x) => x.concurrency).sort(), [1, 2]);
+    // One usage event for the whole run, of kind benchmark; none per request.
+    const kinds = repos.db.all<{ kind: string; n: number }>('SELECT kind, count(*) AS n FROM usage_events GROUP BY kind');
+    assert.deepEqual(kinds, [{ kind: 'benchmark', n: 1 }]);
+  });
+
+  it('stops at the round bound when the CV stays above the target; requests queue at a higher concurrency', async () => {
+    const r = await call(run, deps, { runtimeId: ep.id, name: 'bench:1b', concurrency: [1, 3], cvTargetPct: 0.0001, minRounds: 2, maxRounds: 3, ...small });
+    assert.deepEqual(r.levels.map((l) => [l.rounds, l.stoppedBy]), [[3, 'rounds'], [3, 'rounds']]);
+    const [one, three] = r.levels;
+    // One llama.cpp context serves one request at a time: three at once wait for each other.
+    assert.ok(three.e2elMs!.p50 > one.e2elMs!.p50 * 1.5, `E2EL p50 ${one.e2elMs!.p50} ms at 1, ${three.e2elMs!.p50} ms at 3`);
+    assert.ok(three.ttftMs!.p99 > one.ttftMs!.p99, 'the last of three waits longer for its first token');
+  });
+
+  it('flags a run slower than the history on this machine beyond its noise', async () => {
+    // Its own prompt set: the history is this test's alone.
+    const own = { promptWords: 40, maxTokens: 8 };
+    const first = await call(run, deps, { runtimeId: ep.id, name: 'bench:1b', concurrency: [1], cvTargetPct: 100, minRounds: 2, ...own });
+    assert.equal(first.regression, false, 'no history, no regression');
+    const measured = first.levels[0].tgTps!.p50;
+    const modelId = repos.findModel(repos.listRuntimes()[0].id, 'bench', '1b')!.id;
+    // Earlier runs on this machine three times as fast, with a little noise.
+    for (const f of [3, 3.1, 2.9, 3.05, 2.95, 3, 3.1, 2.9]) repos.recordBenchmark({ modelId, hardware: first.hardware, promptSet: first.promptSet, concurrency: 1, genTps: measured * f });
+    const r = await call(run, deps, { runtimeId: ep.id, name: 'bench:1b', concurrency: [1], cvTargetPct: 100, minRounds: 2, ...own });
+    assert.equal(r.regression, true);
+    assert.ok(r.levels[0].regression.dropPct! > 50, JSON.stringify(r.levels[0].regression));
+    assert.equal(r.levels[0].regression.runsBefore, 9);
+  });
+
+  it('cancels when the signal aborts, and refuses an unknown runtime', async () => {
+    const ac = new AbortController();
+    const p = call(run, deps, { runtimeId: ep.id, name: 'bench:1b', concurrency: [1], cvTargetPct: 0.0001, maxRounds: 50, ...small }, { signal: ac.signal, progress: (x) => x.message?.includes('round 1') && ac.abort() });
+    await assert.rejects(p, (e: unknown) => e instanceof Cancelled);
+    await assert.rejects(call(run, deps, { runtimeId: 'ollama@http://127.0.0.1:1', name: 'bench:1b' }), /is not known/);
+  });
+});
