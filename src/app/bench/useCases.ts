@@ -55,7 +55,7 @@ const resultSchema = z.object({
   regression: z.boolean(),
   durationMs: z.number(),
 });
-export type BenchResult = z.infer<typeof resultSchema>;
+type BenchResult = z.infer<typeof resultSchema>;
 
 const run = defineUseCase({
   name: 'bench.run',

@@ -7,11 +7,11 @@
 import { summarize, type Summary } from './stats';
 
 /** One streamed generation as a target runs it: chunks as they come, then the runtime's own figures. */
-export interface GenerationTarget {
+interface GenerationTarget {
   generate(prompt: string, maxTokens: number, onChunk: () => void, signal: AbortSignal): Promise<{ promptTokens?: number; outputTokens?: number; promptMs?: number; generationMs?: number }>;
 }
 
-export interface Sample {
+interface Sample {
   readonly ttftMs: number | null;
   readonly e2elMs: number;
   /** (E2EL - TTFT) / (output tokens - 1): time per output token after the first. */
@@ -42,7 +42,7 @@ export interface LevelResult {
   readonly throughputTps: number;
 }
 
-export interface BenchOptions {
+interface BenchOptions {
   readonly concurrency?: readonly number[];
   /** Words of the prompt (llama-bench's pp512: about 512 tokens). */
   readonly promptWords?: number;
