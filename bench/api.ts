@@ -4,7 +4,9 @@
 //   interleaved one by one in one run; the overhead is the difference of the medians (p99s).
 // - api.rps / api.p99Ms / api.errors: an authenticated read route (POST /v1/containers/list with a
 //   viewer token) under a closed-loop load of BENCH_API_CONCURRENCY clients for BENCH_API_SECONDS
-//   on loopback (keep-alive connections), every answer checked.
+//   on loopback (keep-alive connections), every answer checked; 60 s by default.
+// - unauthenticatedAccepted: requests with no token or a wrong one, on state, action, admin,
+//   metrics and gateway routes, sent while the load runs: how many were answered 2xx (goal 0).
 import { type ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -81,13 +83,25 @@ export async function run(): Promise<Record<string, unknown>> {
     log(`gateway overhead p50 ${round(gs.p50Ms - ds.p50Ms, 3)} ms (direct ${ds.p50Ms}, through ${gs.p50Ms})`);
 
     // Load on an authenticated read route.
-    const seconds = envNumber('BENCH_API_SECONDS', 20);
+    const seconds = envNumber('BENCH_API_SECONDS', 60);
     const concurrency = envNumber('BENCH_API_CONCURRENCY', 16);
     const latencies: number[] = [];
     let errors = 0;
     const end = performance.now() + seconds * 1000;
-    await Promise.all(
-      Array.from({ length: concurrency }, async () => {
+    // Unauthenticated requests alongside the load: no token, or one that is not a token.
+    const probes: [string, string, string | undefined][] = [
+      ['POST', '/v1/containers/list', undefined],
+      ['POST', '/v1/containers/list', 'llmstack_not-a-real-token-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'],
+      ['POST', '/v1/tokens/list', undefined],
+      ['POST', '/v1/stack/apply', 'wrong'],
+      ['GET', '/metrics', undefined],
+      ['GET', '/runtimes/bench/api/tags', undefined],
+      ['POST', '/runtimes/bench/api/generate', 'Bearer'],
+    ];
+    let unauthenticated = 0;
+    let unauthenticatedAccepted = 0;
+    await Promise.all([
+      ...Array.from({ length: concurrency }, async () => {
         while (performance.now() < end) {
           const t0 = performance.now();
           const status = await get(agent, port, '/v1/containers/list', token, 'POST', '{}').catch(() => 0);
@@ -95,7 +109,17 @@ export async function run(): Promise<Record<string, unknown>> {
           if (status !== 200) errors++;
         }
       }),
-    );
+      (async () => {
+        while (performance.now() < end) {
+          const [method, route, bad] = probes[unauthenticated % probes.length];
+          const status = await get(agent, port, route, bad, method, method === 'POST' ? '{}' : undefined).catch(() => 0);
+          unauthenticated++;
+          if (status >= 200 && status < 300) unauthenticatedAccepted++;
+        }
+      })(),
+    ]);
+    result.unauthenticated = unauthenticated;
+    result.unauthenticatedAccepted = unauthenticatedAccepted;
     agent.destroy();
     result.api = { route: 'POST /v1/containers/list (viewer token)', seconds, concurrency, requests: latencies.length, rps: round(latencies.length / seconds, 0), p50Ms: round(percentile(latencies, 50), 2), p99Ms: round(percentile(latencies, 99), 2), errors };
     log(`api ${round(latencies.length / seconds, 0)} req/s, p99 ${round(percentile(latencies, 99), 2)} ms, ${errors} errors`);
@@ -112,6 +136,7 @@ export async function run(): Promise<Record<string, unknown>> {
     apiRps: budget(a.rps, 1000, 'req/s', '>='),
     apiP99Ms: budget(a.p99Ms, 50, 'ms'),
     apiErrors: budget(a.errors, 0, '', '='),
+    unauthenticatedAccepted: budget(result.unauthenticatedAccepted as number, 0, '', '='),
   };
   return { ...result, targets, ...budgetSummary(targets) };
 }
