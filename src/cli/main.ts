@@ -274,6 +274,47 @@ export function program(): Command {
       if (res.regression) throw new Exit(EXIT.partial, 'Slower than this machine\'s history for this model beyond its noise.');
     });
 
+  const benchmarks = p.command('benchmarks').description('Stored benchmark runs: history, export, llama-bench import.');
+  benchmarks
+    .command('history')
+    .argument('<model>')
+    .option('--runtime <id>', 'the runtime (its id or name)')
+    .description("A model's runs, newest first.")
+    .action(async (model: string, o: { runtime?: string }) => {
+      const r = await pickRuntime(await client(g()), o.runtime, 'generate');
+      const res = await run<{ runs: { ts: number; hardware: string; promptSet: string; concurrency: number; ttftMs: number | null; promptTps: number | null; genTps: number | null }[] }>('bench.history', { runtimeId: r.id, name: model });
+      const w = out();
+      const f = (x: number | null) => (x === null ? '' : x.toFixed(1));
+      if (!w.json) w.table(['WHEN', 'SET', 'C', 'PP TOK/S', 'TG TOK/S', 'TTFT MS', 'MACHINE'], res.runs.map((x) => [ago(x.ts), x.promptSet, String(x.concurrency), f(x.promptTps), f(x.genTps), f(x.ttftMs), x.hardware]));
+    });
+  benchmarks
+    .command('export')
+    .argument('<model>')
+    .option('--runtime <id>', 'the runtime (its id or name)')
+    .addOption(new Option('--format <f>', 'JSON with the raw samples, or CSV').choices(['json', 'csv']).default('json'))
+    .description("Write a model's runs to stdout.")
+    .action(async (model: string, o: { runtime?: string; format: string }) => {
+      const r = await pickRuntime(await client(g()), o.runtime, 'generate');
+      const res = await (await client(g())).call<{ text: string }>('bench.export', { runtimeId: r.id, name: model, format: o.format }, { signal: interrupt.signal });
+      process.stdout.write(res.text);
+    });
+  benchmarks
+    .command('import')
+    .argument('<file>', 'llama-bench output (-o json or -o jsonl)')
+    .requiredOption('-m, --model <name>', 'the model the file measured, as a runtime lists it')
+    .option('--runtime <id>', 'the runtime (its id or name)')
+    .description('Import llama-bench results as runs of a model.')
+    .action(async (file: string, o: { model: string; runtime?: string }) => {
+      const st = fs.statSync(file);
+      if (!st.isFile() || st.size > 8 * 1024 * 1024) throw new Exit(EXIT.usage, `${file} is not a file under 8 MiB.`);
+      const r = await pickRuntime(await client(g()), o.runtime);
+      const res = await run<{ imported: number; tests: string[]; problems: string[] }>('bench.importLlamaBench', { runtimeId: r.id, name: o.model, text: fs.readFileSync(file, 'utf8') });
+      const w = out();
+      if (w.json) return;
+      w.line(`Imported ${res.imported} tests (${[...new Set(res.tests)].join(', ')}) for ${o.model}.`);
+      for (const x of res.problems) w.line(w.color.yellow(`left out: ${x}`));
+    });
+
   const stack = p.command('stack').description('Stack files (llmstack.yaml): plan, apply, down, export.');
   stack
     .command('plan')

@@ -31,6 +31,7 @@ export const PERMISSIONS: Readonly<Record<string, Role>> = {
   'stack.list': 'viewer',
   'swarm.status': 'viewer',
   'bench.history': 'viewer',
+  'bench.export': 'viewer',
   // The gateway to the runtimes' own APIs (/runtimes/<name>/…): reading, then everything else.
   'GET /runtimes/*': 'viewer',
   'POST /runtimes/*': 'operator',
@@ -44,6 +45,7 @@ export const PERMISSIONS: Readonly<Record<string, Role>> = {
   'models.tryPrompt': 'operator',
   'models.acceptVersion': 'operator',
   'bench.run': 'operator',
+  'bench.importLlamaBench': 'operator',
   'alerts.mute': 'operator',
   'alerts.unmute': 'operator',
   'alerts.expectStop': 'operator',

@@ -128,6 +128,7 @@ const WRITES = new Set([
   'webhooks.redeliver',
   'webhooks.ping',
   'bench.run',
+  'bench.importLlamaBench',
 ]);
 
 export class LocalService extends Disposable {

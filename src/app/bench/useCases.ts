@@ -6,13 +6,14 @@
 import { randomUUID } from 'node:crypto';
 import * as os from 'node:os';
 import { z } from 'zod';
+import { llamaBenchTestName, MAX_LLAMA_BENCH_BYTES, parseLlamaBench } from '../../core/bench/llamaBench';
 import { BenchmarkAborted, isRegression, runBenchmark, type LevelResult } from '../../core/bench/runner';
 import type { RegistryRepositories } from '../../core/registry/repositories';
 import { CatalogError, type ModelCatalog } from '../../core/runtimes/catalog';
 import { runtimeInput } from '../../core/runtimes/registrySync';
 import { splitModelName } from '../../core/runtimes/runtime';
 import type { HardwareInfo } from '../../core/stack/types';
-import { Cancelled, defineUseCase } from '../useCase';
+import { Cancelled, defineUseCase, InvalidInput } from '../useCase';
 import { modelNameSchema, runtimeIdSchema } from '../models/schemas';
 
 export interface BenchDeps {
@@ -136,16 +137,79 @@ const history = defineUseCase({
     runs: z.array(z.object({ runId: z.string().nullable(), ts: z.number(), hardware: z.string(), promptSet: z.string(), concurrency: z.number(), ttftMs: z.number().nullable(), promptTps: z.number().nullable(), genTps: z.number().nullable() })),
   }),
   run: async (deps: BenchDeps, input) => {
-    const state = deps.catalog.get(input.runtimeId);
-    if (!state) throw new CatalogError(`The runtime ${input.runtimeId} is not known; \`llmstack models ls\` lists them.`, 'not-found');
-    const repos = await deps.repos();
-    const { name, tag } = splitModelName(input.name);
-    const rt = runtimeInput(state.endpoint);
-    const runtimeRow = repos.listRuntimes().find((x) => x.kind === rt.kind && x.endpoint === rt.endpoint);
-    const row = runtimeRow ? repos.findModel(runtimeRow.id, name, tag) : undefined;
-    const rows = row ? (repos.benchmarks(row.id, input.limit) as { run_id: string | null; ts: number; hardware: string; prompt_set: string; concurrency: number; ttft_ms: number | null; prompt_tps: number | null; gen_tps: number | null }[]) : [];
+    const rows = await modelRows(deps, input.runtimeId, input.name, input.limit);
     return { runs: rows.map((b) => ({ runId: b.run_id, ts: b.ts, hardware: b.hardware, promptSet: b.prompt_set, concurrency: b.concurrency, ttftMs: b.ttft_ms, promptTps: b.prompt_tps, genTps: b.gen_tps })) };
   },
 });
 
-export const benchUseCases = [run, history] as const;
+/** The registry rows of a model's runs (the target runtime must be known to the catalog). */
+async function modelRows(deps: BenchDeps, runtimeId: string, model: string, limit: number) {
+  const state = deps.catalog.get(runtimeId);
+  if (!state) throw new CatalogError(`The runtime ${runtimeId} is not known; \`llmstack models ls\` lists them.`, 'not-found');
+  const repos = await deps.repos();
+  const { name, tag } = splitModelName(model);
+  const rt = runtimeInput(state.endpoint);
+  const runtimeRow = repos.listRuntimes().find((x) => x.kind === rt.kind && x.endpoint === rt.endpoint);
+  const row = runtimeRow ? repos.findModel(runtimeRow.id, name, tag) : undefined;
+  return row ? (repos.benchmarks(row.id, limit) as { run_id: string | null; ts: number; hardware: string; prompt_set: string; concurrency: number; ttft_ms: number | null; prompt_tps: number | null; gen_tps: number | null; details: string | null }[]) : [];
+}
+
+const importLlamaBench = defineUseCase({
+  name: 'bench.importLlamaBench',
+  summary: "Imports llama-bench results (its -o json or -o jsonl output, as text) as benchmark runs of a model: each test (pp512, tg128, …) with its tokens/s, the machine llama-bench reported and the settings it ran with.",
+  input: z.object({ runtimeId: runtimeIdSchema, name: modelNameSchema, text: z.string().min(1).max(MAX_LLAMA_BENCH_BYTES) }),
+  output: z.object({ imported: z.number(), tests: z.array(z.string()), problems: z.array(z.string()) }),
+  run: async (deps: BenchDeps, input) => {
+    const state = deps.catalog.get(input.runtimeId);
+    if (!state) throw new CatalogError(`The runtime ${input.runtimeId} is not known; \`llmstack models ls\` lists them.`, 'not-found');
+    const { records, problems } = parseLlamaBench(input.text);
+    if (!records.length) throw new InvalidInput('bench.importLlamaBench', problems);
+    const repos = await deps.repos();
+    const { name, tag } = splitModelName(input.name);
+    const modelId = repos.modelIdFor(runtimeInput(state.endpoint), name, tag);
+    const runId = `llama-bench-${randomUUID()}`;
+    const tests = records.map((r) => {
+      const test = llamaBenchTestName(r);
+      const ts = Date.parse(r.test_time ?? '');
+      repos.recordBenchmark({
+        modelId,
+        hardware: `llama-bench: ${(r.cpu_info ?? 'unknown CPU').trim()} · ${(r.gpu_info || 'no GPU').trim()}${r.backends ? ` · ${r.backends}` : ''}`.slice(0, 500),
+        promptSet: test,
+        concurrency: 1,
+        runId,
+        promptTps: r.n_gen === 0 ? r.avg_ts : undefined,
+        genTps: r.n_prompt === 0 ? r.avg_ts : undefined,
+        ts: Number.isFinite(ts) ? ts : undefined,
+        details: JSON.stringify({ source: 'llama-bench', ...r }),
+      });
+      return test;
+    });
+    return { imported: records.length, tests, problems };
+  },
+});
+
+const CSV_COLUMNS = ['run_id', 'ts', 'hardware', 'prompt_set', 'concurrency', 'ttft_ms', 'prompt_tps', 'gen_tps'] as const;
+
+/** RFC 4180: a field with a comma, a quote or a line break is quoted, its quotes doubled. */
+function csvField(v: unknown): string {
+  const s = v === null || v === undefined ? '' : String(v);
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+const exportRuns = defineUseCase({
+  name: 'bench.export',
+  summary: "A model's benchmark runs as JSON (every field, the raw samples included) or CSV (one line per run and concurrency level).",
+  input: z.object({ runtimeId: runtimeIdSchema, name: modelNameSchema, format: z.enum(['json', 'csv']).default('json'), limit: z.number().int().min(1).max(10_000).default(1000) }),
+  output: z.object({ format: z.enum(['json', 'csv']), text: z.string(), runs: z.number() }),
+  run: async (deps: BenchDeps, input) => {
+    const rows = await modelRows(deps, input.runtimeId, input.name, input.limit);
+    if (input.format === 'csv') {
+      const lines = [CSV_COLUMNS.join(','), ...rows.map((r) => CSV_COLUMNS.map((c) => csvField(c === 'ts' ? new Date(r.ts).toISOString() : r[c])).join(','))];
+      return { format: 'csv' as const, text: `${lines.join('\r\n')}\r\n`, runs: rows.length };
+    }
+    const out = rows.map((r) => ({ runId: r.run_id, at: new Date(r.ts).toISOString(), hardware: r.hardware, promptSet: r.prompt_set, concurrency: r.concurrency, ttftMs: r.ttft_ms, promptTps: r.prompt_tps, genTps: r.gen_tps, details: r.details ? (JSON.parse(r.details) as unknown) : null }));
+    return { format: 'json' as const, text: `${JSON.stringify({ model: input.name, runtime: input.runtimeId, runs: out }, null, 2)}\n`, runs: rows.length };
+  },
+});
+
+export const benchUseCases = [run, history, importLlamaBench, exportRuns] as const;
