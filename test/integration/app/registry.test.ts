@@ -1,5 +1,6 @@
 // The registry's use cases from plain Node: a real sql.js file in a temp folder, a key store that
 // keeps the key in memory, and every use case driven through call(), as the CLI and HTTP API will.
+import { LATEST_VERSION } from '../../../src/core/registry/migrations';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -229,7 +230,7 @@ describe('registry use cases (integration)', function () {
     assert.equal(s.fileBytes, fs.statSync(h.file).size);
     assert.ok(s.fileBytes > 0);
     assert.equal(s.encrypted, false);
-    assert.equal(s.schemaVersion, 3);
+    assert.equal(s.schemaVersion, LATEST_VERSION);
     assert.equal(s.counts.models, 1);
     assert.equal(s.counts.usage_events, 1);
     assert.equal(s.backups, 1);

@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { stringify } from 'yaml';
+import { llamaBenchRecord } from '../../support/llamaBench';
 import { downStack } from '../../../src/core/stack/apply';
 import { BUSYBOX, createTestContainer, engine, TEST_LABEL, uniqueName, waitUntil } from '../../support/engine';
 import { writeTinyGguf } from '../../support/gguf';
@@ -94,6 +95,16 @@ describe('the llmstack CLI against the service, the engine and the test runtime 
     assert.match(bench.stdout, /^2\s+3 \(cv\)/m);
     const benchHistory = await home.client().call<{ runs: { concurrency: number }[] }>('bench.history', { runtimeId: `ollama@${ollama.base}`, name: 'chat:1b' });
     assert.deepEqual(benchHistory.runs.map((x) => x.concurrency).sort(), [1, 2]);
+    const lb = path.join(dir, 'llama-bench.jsonl');
+    fs.writeFileSync(lb, `${JSON.stringify(llamaBenchRecord(512, 0, 150))}\n${JSON.stringify(llamaBenchRecord(0, 128, 20))}\n`);
+    const imported = await cli(home, ['benchmarks', 'import', lb, '-m', 'chat:1b', ...R]);
+    assert.equal(imported.code, 0, imported.stderr);
+    assert.match(imported.stdout, /Imported 2 tests \(pp512, tg128\) for chat:1b\./);
+    const csv = await cli(home, ['benchmarks', 'export', 'chat:1b', '--format', 'csv', ...R]);
+    assert.match(csv.stdout, /^run_id,ts,hardware,prompt_set,concurrency,ttft_ms,prompt_tps,gen_tps\r\n/);
+    assert.equal(csv.stdout.trimEnd().split('\r\n').length, 1 + 2 + 2, 'the two levels run above and the two imported tests');
+    const hist = await cli(home, ['benchmarks', 'history', 'chat:1b', ...R]);
+    assert.match(hist.stdout, /tg128\s+1\s+20\.0/);
     assert.deepEqual((await json<{ results: unknown[] }>(['models', 'unload', 'chat:1b', ...R])).results, [{ runtimeId: `ollama@${ollama.base}`, name: 'chat:1b', ok: true }]);
     // rm asks; with nobody to ask (no terminal) and no --yes, nothing is deleted and the code is 5.
     const refused = await cli(home, ['models', 'rm', 'tiny:q8', ...R]);
