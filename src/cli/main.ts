@@ -274,6 +274,23 @@ export function program(): Command {
       if (res.regression) throw new Exit(EXIT.partial, 'Slower than this machine\'s history for this model beyond its noise.');
     });
 
+  p.command('fit')
+    .description('Will a model fit here at a context (VRAM, RAM, GPU layers), and how fast will it run?')
+    .argument('<model>')
+    .option('--runtime <id>', 'the runtime (its id or name)')
+    .option('--ctx <n>', 'the context size (default: trained, at most 8192)', Number)
+    .addOption(new Option('--cache-type <t>', 'KV cache type').choices(['f16', 'bf16', 'f32', 'q8_0', 'q4_0']).default('f16'))
+    .action(async (model: string, o: { runtime?: string; ctx?: number; cacheType: string }) => {
+      const r = await pickRuntime(await client(g()), o.runtime);
+      const res = await run<{ model: string; facts: { source: string }; fit: { text: string; verdict: string }; speed?: { text: string } }>('models.fit', { runtimeId: r.id, name: model, contextSize: o.ctx, cacheType: o.cacheType });
+      const w = out();
+      if (w.json) return;
+      const color = res.fit.verdict === 'too-big' ? w.color.red : res.fit.verdict === 'gpu' ? w.color.green : (x: string) => x;
+      w.line(`${res.model}: ${color(res.fit.text)}`);
+      if (res.speed) w.line(`${res.model}: ${res.speed.text}`);
+      w.line(w.color.dim(res.facts.source === 'gguf' ? 'from the GGUF header' : "from the runtime's listing (layers and KV cache shape estimated)"));
+    });
+
   const benchmarks = p.command('benchmarks').description('Stored benchmark runs: history, export, llama-bench import.');
   benchmarks
     .command('history')

@@ -32,6 +32,7 @@ export const PERMISSIONS: Readonly<Record<string, Role>> = {
   'swarm.status': 'viewer',
   'bench.history': 'viewer',
   'bench.export': 'viewer',
+  'models.fit': 'viewer',
   // The gateway to the runtimes' own APIs (/runtimes/<name>/…): reading, then everything else.
   'GET /runtimes/*': 'viewer',
   'POST /runtimes/*': 'operator',

@@ -394,6 +394,15 @@ export class RegistryRepositories {
     return this.db.all('SELECT * FROM benchmark_results WHERE model_id = ? ORDER BY ts DESC LIMIT ?', [modelId, limit]);
   }
 
+  /** Generation speeds at concurrency 1 on one machine and runtime kind, with each model's size: what a speed prediction fits. */
+  benchmarkSpeeds(hardware: string, runtimeKind: string, limit = 500): { genTps: number; sizeBytes: number }[] {
+    return this.db.all<{ gen_tps: number; size_bytes: number }>(
+      `SELECT b.gen_tps, m.size_bytes FROM benchmark_results b JOIN models m ON m.id = b.model_id JOIN runtimes r ON r.id = m.runtime_id
+       WHERE b.hardware = ? AND b.concurrency = 1 AND r.kind = ? AND b.gen_tps IS NOT NULL AND m.size_bytes IS NOT NULL ORDER BY b.ts DESC LIMIT ?`,
+      [hardware, runtimeKind, limit],
+    ).map((r) => ({ genTps: r.gen_tps, sizeBytes: r.size_bytes }));
+  }
+
   /** Generation speeds of earlier runs of a model at one concurrency on one machine, newest first (the regression baseline). */
   benchmarkHistory(modelId: number, hardware: string, promptSet: string, concurrency: number, limit = 20): number[] {
     return this.db

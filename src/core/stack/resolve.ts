@@ -175,7 +175,7 @@ function vramUnknownReason(b: Budget, hw: HardwareInfo): string {
   return 'VRAM size unknown (nvidia-smi did not say)';
 }
 
-function kvPerToken(f: ModelFacts): { bytes: number; estimated: boolean } {
+export function kvPerToken(f: ModelFacts): { bytes: number; estimated: boolean } {
   if (f.kvBytesPerToken) return { bytes: f.kvBytesPerToken, estimated: false };
   if (f.layers) return { bytes: f.layers * KV_BYTES_PER_LAYER_TOKEN, estimated: true };
   return { bytes: KV_BYTES_PER_TOKEN_FALLBACK, estimated: true };

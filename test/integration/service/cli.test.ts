@@ -105,6 +105,11 @@ describe('the llmstack CLI against the service, the engine and the test runtime 
     assert.equal(csv.stdout.trimEnd().split('\r\n').length, 1 + 2 + 2, 'the two levels run above and the two imported tests');
     const hist = await cli(home, ['benchmarks', 'history', 'chat:1b', ...R]);
     assert.match(hist.stdout, /tg128\s+1\s+20\.0/);
+    // Will it fit, and how fast here: the run above is this machine's history for the prediction.
+    const fit = await cli(home, ['fit', 'chat:1b', '--ctx', '256', ...R]);
+    assert.equal(fit.code, 0, fit.stderr);
+    assert.match(fit.stdout, /^chat:1b: (runs on the CPU|fits in VRAM|\d+ of \d+ layers on the GPU) with ctx 256: /m);
+    assert.match(fit.stdout, /^chat:1b: about [\d.]+ tokens\/s here \([\d.]+–[\d.]+, from \d+ benchmarks? on this machine\)$/m);
     assert.deepEqual((await json<{ results: unknown[] }>(['models', 'unload', 'chat:1b', ...R])).results, [{ runtimeId: `ollama@${ollama.base}`, name: 'chat:1b', ok: true }]);
     // rm asks; with nobody to ask (no terminal) and no --yes, nothing is deleted and the code is 5.
     const refused = await cli(home, ['models', 'rm', 'tiny:q8', ...R]);
