@@ -1,35 +1,44 @@
 #!/usr/bin/env bash
-# Runs BENCH_RUNS generations of BENCH_PROMPT on each of BENCH_MODELS (MODEL or RUNTIME/MODEL) and
-# writes every run (output tokens, duration, tokens/s) and each model's median tokens/s to a JSON
-# file, whose path goes to the step's outputs (the action uploads it).
+# Benchmarks each of BENCH_MODELS (MODEL or RUNTIME/MODEL) with `llmstack bench` (pp/tg tokens/s,
+# TTFT, TPOT, ITL, E2EL; stored in the registry and compared with its history), at the concurrency
+# levels of BENCH_CONCURRENCY, in at most BENCH_RUNS rounds per level. Writes every result to a JSON
+# file whose path goes to the step's outputs (the action uploads it). A model slower than its
+# history fails the step when FAIL_ON_REGRESSION is true, after the file is written.
 set -euo pipefail
 : "${BENCH_MODELS:?BENCH_MODELS is not set}"
 : "${RUNNER_TEMP:?RUNNER_TEMP is not set (this runs inside a GitHub Actions job)}"
 : "${GITHUB_OUTPUT:?GITHUB_OUTPUT is not set (this runs inside a GitHub Actions job)}"
 runs=${BENCH_RUNS:-3}
 [[ "$runs" =~ ^[1-9][0-9]*$ ]] || { echo "::error::benchmark-runs must be a positive whole number, not '$runs'"; exit 1; }
+concurrency=${BENCH_CONCURRENCY:-1}
+[[ "$concurrency" =~ ^[1-9][0-9]*(,[1-9][0-9]*)*$ ]] || { echo "::error::benchmark-concurrency must be numbers separated by commas, not '$concurrency'"; exit 1; }
 dir="$RUNNER_TEMP/llmstack-benchmark"
 mkdir -p "$dir"
-lines="$dir/runs.jsonl"
+lines="$dir/results.jsonl"
 : > "$lines"
+regressions=()
 IFS=',' read -ra models <<< "$BENCH_MODELS"
 for spec in "${models[@]}"; do
   spec=$(echo "$spec" | xargs)
   [[ -n "$spec" ]] || continue
-  args=(--model "${spec#*/}")
+  args=("${spec#*/}" --concurrency "$concurrency" --max-rounds "$runs" --max-tokens "${BENCH_MAX_TOKENS:-128}" --prompt-words "${BENCH_PROMPT_WORDS:-512}")
   [[ "$spec" == */* ]] && args+=(--runtime "${spec%%/*}")
-  for ((i = 1; i <= runs; i++)); do
-    out=$(llmstack --json prompt "${args[@]}" --max-tokens 64 "${BENCH_PROMPT:-Write one sentence about the sea.}")
-    node -e 'const r = JSON.parse(process.argv[1]); console.log(JSON.stringify({ model: process.argv[2], run: Number(process.argv[3]), outputTokens: r.outputTokens ?? null, durationMs: r.durationMs, tokensPerSecond: r.tokensPerSecond ?? null }))' "$out" "$spec" "$i" >> "$lines"
-  done
+  code=0
+  out=$(llmstack --json bench "${args[@]}") || code=$?
+  # 4: the run was stored, and it is slower than this machine's history.
+  if [[ $code -ne 0 && $code -ne 4 ]]; then echo "::error::llmstack bench $spec failed (exit $code)"; exit 1; fi
+  [[ $code -eq 4 ]] && regressions+=("$spec")
+  node -e 'console.log(JSON.stringify({ model: process.argv[2], result: JSON.parse(process.argv[1]) }))' "$out" "$spec" >> "$lines"
 done
 file="$dir/results.json"
 node -e '
 const fs = require("node:fs");
-const runs = fs.readFileSync(process.argv[1], "utf8").trim().split("\n").filter(Boolean).map((l) => JSON.parse(l));
-const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.length ? (s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2) : null; };
-const models = [...new Set(runs.map((r) => r.model))].map((model) => ({ model, runs: runs.filter((r) => r.model === model).length, medianTokensPerSecond: median(runs.filter((r) => r.model === model && r.tokensPerSecond !== null).map((r) => r.tokensPerSecond)), medianDurationMs: median(runs.filter((r) => r.model === model).map((r) => r.durationMs)) }));
-fs.writeFileSync(process.argv[2], JSON.stringify({ at: new Date().toISOString(), prompt: process.argv[3], models, runs }, null, 2) + "\n");
-for (const m of models) console.log(`${m.model}: median ${m.medianTokensPerSecond?.toFixed(1) ?? "?"} tokens/s over ${m.runs} runs`);
-' "$lines" "$file" "${BENCH_PROMPT:-}"
+const models = fs.readFileSync(process.argv[1], "utf8").trim().split("\n").filter(Boolean).map((l) => JSON.parse(l));
+fs.writeFileSync(process.argv[2], JSON.stringify({ at: new Date().toISOString(), models, regression: models.some((m) => m.result.regression) }, null, 2) + "\n");
+for (const m of models) for (const l of m.result.levels) console.log(`${m.model} at concurrency ${l.concurrency}: ${l.tgTps ? l.tgTps.p50.toFixed(1) : "?"} tokens/s (p50), TTFT p50 ${l.ttftMs ? l.ttftMs.p50.toFixed(0) : "?"} ms${l.regression.regression ? ", SLOWER than history" : ""}`);
+' "$lines" "$file"
 echo "file=$file" >> "$GITHUB_OUTPUT"
+if [[ ${#regressions[@]} -gt 0 ]]; then
+  echo "::warning::Slower than this machine's history: ${regressions[*]}"
+  if [[ "${FAIL_ON_REGRESSION:-false}" == "true" ]]; then echo "::error::Benchmark regression: ${regressions[*]}"; exit 1; fi
+fi

@@ -259,7 +259,7 @@ export function program(): Command {
       type Sum = { p50: number; p99: number; cvPct: number } | undefined;
       const res = await run<{ levels: { concurrency: number; rounds: number; stoppedBy: string; requests: number; ttftMs?: Sum; tpotMs?: Sum; itlMs?: Sum; e2elMs?: Sum; ppTps?: Sum; tgTps?: Sum; throughputTps: number; regression: { regression: boolean; dropPct?: number } }[]; regression: boolean; hardware: string; promptSet: string }>(
         'bench.run',
-        { runtimeId: r.id, name: model, concurrency, promptWords: o.promptWords, maxTokens: o.maxTokens, cvTargetPct: o.cv, maxRounds: Math.max(3, o.maxRounds) },
+        { runtimeId: r.id, name: model, concurrency, promptWords: o.promptWords, maxTokens: o.maxTokens, cvTargetPct: o.cv, minRounds: Math.max(1, Math.min(3, o.maxRounds)), maxRounds: Math.max(1, o.maxRounds) },
         true,
       );
       const w = out();

@@ -69,8 +69,10 @@ function runAction(home: Home, workspace: string, given: Record<string, string>)
       const p = part.trim();
       if (p === 'always()') return true;
       const m = /^inputs\.([\w-]+)\s*!=\s*''$/.exec(p);
-      assert.ok(m, `an if this test knows: ${p}`);
-      return inputs[m[1]] !== '';
+      if (m) return inputs[m[1]] !== '';
+      const o = /^steps\.([\w-]+)\.outputs\.([\w-]+)\s*!=\s*''$/.exec(p);
+      assert.ok(o, `an if this test knows: ${p}`);
+      return (outputs[o[1]]?.[o[2]] ?? '') !== '';
     }) && (cond.includes('always()') || !failed);
   };
   let failed = false;
@@ -141,15 +143,17 @@ describe('the GitHub Action, run as the runner runs it (integration)', function 
       path.join(workspace, 'llmstack.yaml'),
       stringify({ version: 1, name: stack, runtimes: { rt: { kind: 'ollama', image: RUNTIME_IMAGE, ports: ['127.0.0.1:0:11434'], volumes: ['./models:/models', './source:/source:ro'], models: [{ name: 'tiny' }], labels: { [TEST_LABEL]: 'true' } } } }),
     );
-    const r = runAction(home, workspace, { 'model-cache': './models', 'benchmark-models': `${stack}-rt/tiny`, 'benchmark-runs': '2', 'wait-timeout': '120' });
+    const r = runAction(home, workspace, { 'model-cache': './models', 'benchmark-models': `${stack}-rt/tiny`, 'benchmark-runs': '2', 'benchmark-concurrency': '1,2', 'benchmark-prompt-words': '16', 'benchmark-max-tokens': '4', 'fail-on-regression': 'true', 'wait-timeout': '120' });
     assert.equal(r.code, 0, r.log);
     assert.match(r.log, /^\d+\.\d+\.\d+$/m, 'the CLI answered --version');
     assert.equal(r.outputs.up.stack, stack);
     assert.match(r.log, new RegExp(`The stack ${stack} is ready`));
-    const results = JSON.parse(fs.readFileSync(r.outputs.bench.file, 'utf8')) as { models: { model: string; runs: number; medianTokensPerSecond: number | null }[]; runs: { outputTokens: number | null }[] };
+    const results = JSON.parse(fs.readFileSync(r.outputs.bench.file, 'utf8')) as { regression: boolean; models: { model: string; result: { levels: { concurrency: number; rounds: number; requests: number; tgTps?: { p50: number } }[] } }[] };
     assert.equal(results.models[0].model, `${stack}-rt/tiny`);
-    assert.equal(results.models[0].runs, 2);
-    assert.ok(results.runs.every((x) => (x.outputTokens ?? 0) > 0), JSON.stringify(results.runs));
+    assert.deepEqual(results.models[0].result.levels.map((l) => l.concurrency), [1, 2]);
+    assert.ok(results.models[0].result.levels.every((l) => l.rounds <= 2 && l.requests === l.rounds * l.concurrency && (l.tgTps?.p50 ?? 0) > 0), JSON.stringify(results.models[0].result.levels));
+    assert.equal(results.regression, false, 'a first run has no history to be slower than');
+    assert.match(r.log, new RegExp(`${stack}-rt/tiny at concurrency 2: [\\d.]+ tokens/s \\(p50\\)`));
     assert.deepEqual(
       r.used.map((u) => [u.uses, u.with.path]),
       [
