@@ -20,9 +20,12 @@ const tracer = trace.getTracer('llmstack.gateway');
 /** The runtime request's span: a GenAI one ("chat llama3.2:1b") for a generation, an HTTP one otherwise. */
 function gatewaySpan(endpoint: RuntimeEndpoint, method: string, path: string, target: URL, model: string | undefined): Span {
   const op = genAiOperation(path);
-  const attributes: Record<string, string | number> = { 'http.request.method': method, 'url.path': path, 'server.address': target.hostname, 'server.port': Number(target.port || (target.protocol === 'https:' ? 443 : 80)), 'llmstack.runtime': endpoint.name };
-  if (op) Object.assign(attributes, { 'gen_ai.operation.name': op, 'gen_ai.provider.name': endpoint.kind, ...(model ? { 'gen_ai.request.model': model } : {}) });
-  return tracer.startSpan(op ? `${op}${model ? ` ${model}` : ''}` : `${method} ${path}`, { kind: SpanKind.CLIENT, attributes });
+  const span = tracer.startSpan(op ? `${op}${model ? ` ${model}` : ''}` : `${method} ${path}`, { kind: SpanKind.CLIENT });
+  // Attributes only for a span that is exported (no tracing configured: a request costs nothing more).
+  if (!span.isRecording()) return span;
+  span.setAttributes({ 'http.request.method': method, 'url.path': path, 'server.address': target.hostname, 'server.port': Number(target.port || (target.protocol === 'https:' ? 443 : 80)), 'llmstack.runtime': endpoint.name });
+  if (op) span.setAttributes({ 'gen_ai.operation.name': op, 'gen_ai.provider.name': endpoint.kind, ...(model ? { 'gen_ai.request.model': model } : {}) });
+  return span;
 }
 
 /** Headers not forwarded: hop-by-hop ones, and what identifies the caller rather than the request. */
@@ -65,8 +68,8 @@ export async function forward(req: http.IncomingMessage, res: http.ServerRespons
   if (!endpoint) throw new GatewayError(404, 'not_found', `No runtime "${name ?? ''}". GET /v1/status lists them; the gateway path is /runtimes/<name or id>/<the runtime's own path>.`);
   if (endpoint.api === 'gguf') throw new GatewayError(404, 'not_found', `${endpoint.name} is a folder of GGUF files: it has no API to forward to.`);
   const body = await readBody(req);
+  const model = modelOf(body);
   if (who?.models) {
-    const model = modelOf(body);
     if (model !== undefined && !who.models.includes(model) && !who.models.includes(model.replace(/:latest$/, ''))) throw new GuardError(403, 'model_not_allowed', `The token "${who.name}" may not use ${model}; it may use ${who.models.join(', ')}.`);
   }
   const target = new URL((m?.[2] ?? '/') + search, endpoint.baseUrl.endsWith('/') ? endpoint.baseUrl : `${endpoint.baseUrl}/`);
@@ -80,7 +83,7 @@ export async function forward(req: http.IncomingMessage, res: http.ServerRespons
   const secure = target.protocol === 'https:';
   const client = secure ? https : http;
   // This request's span is the runtime's parent: its traceparent replaces the caller's.
-  const span = gatewaySpan(endpoint, req.method ?? 'GET', m?.[2] ?? '/', target, modelOf(body));
+  const span = gatewaySpan(endpoint, req.method ?? 'GET', m?.[2] ?? '/', target, model);
   propagation.inject(trace.setSpan(context.active(), span), headers);
   let ended = false;
   const endSpan = (status: number | undefined, error?: string, usage?: { promptTokens?: number; outputTokens?: number }) => {

@@ -225,7 +225,7 @@ export class ServiceServer extends Disposable {
       attributes: { 'http.request.method': req.method ?? '', 'url.path': url.pathname, 'llmstack.request_id': reqId, 'llmstack.transport': guard ? 'tcp' : 'socket' },
     }, parent);
     res.once('close', () => {
-      const route = this.routeKey(req.method, url.pathname);
+      const route = key;
       const seconds = (performance.now() - started) / 1000;
       span.setAttribute('http.response.status_code', res.statusCode);
       if (res.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });

@@ -199,6 +199,9 @@ export class LocalService extends Disposable {
       keys,
       log,
       onRecovery: (r) => log.error(`The registry file was damaged and moved aside to ${r.movedTo}; ${r.restoredFrom ? `restored from ${r.restoredFrom}` : 'a new registry was started'}.`),
+      // Deliveries a stop or a crash left queued go out once the registry is open. It is not opened
+      // for them alone: the first listing of a runtime or the first request opens it.
+      onOpen: () => this.deliverer.wake(),
     }));
     const audit = (op: string, target: string, error?: string) => registry.audit(op, target, error);
     // Webhooks: deliveries are queued in the registry in the transaction of what they report, and
@@ -436,8 +439,6 @@ export class LocalService extends Disposable {
       if (process.platform !== 'win32') fs.chmodSync(paths.socket, 0o600);
       if (listen) service.tcpAddress = await service.listenTcp(listen, options.allowRemote ?? config.service.allowRemote, config);
       void service.connection.connect();
-      // Deliveries a stop or a crash left queued go out now (a new data folder has none to send).
-      if (fs.existsSync(service.registry.file)) service.deliverer.wake();
       service.scheduleIdleExit();
       log.info(`llmstack service ${options.version} (pid ${process.pid}) listening on ${paths.socket}${options.idleExitMinutes !== undefined ? `; exits after ${options.idleExitMinutes} idle minutes` : ''}`);
       return service;

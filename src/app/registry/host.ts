@@ -39,6 +39,8 @@ interface RegistryHostOptions {
   readonly log: Logger;
   /** Told when an open had to move a damaged file aside (the front end tells the user). */
   readonly onRecovery?: (r: RecoveryReport) => void;
+  /** Told each time the file is opened (first use, a reopen after settings or a restore). */
+  readonly onOpen?: () => void;
   /** How often maintenance (retention, scheduled backup) runs; 0: never by itself. Default hourly. */
   readonly maintenanceEveryMs?: number;
 }
@@ -131,6 +133,8 @@ export class RegistryHost {
     const repos = new RegistryRepositories(registry);
     log.info(`Registry opened in ${(performance.now() - t0).toFixed(0)} ms: ${this.file} (schema ${registry.schemaVersion}${registry.encrypted ? ', encrypted' : ''})`);
     if (registry.recovery) this.options.onRecovery?.(registry.recovery);
+    // After this open resolves: whoever is told may use the registry at once.
+    if (this.options.onOpen) queueMicrotask(this.options.onOpen);
     if (repos.retention().usageDays !== s.usageDays) repos.setRetention({ usageDays: s.usageDays, auditDays: s.usageDays });
     const pruned = repos.prune();
     if (pruned.usage || pruned.audit || pruned.deliveries) log.info(`Registry retention removed ${pruned.usage} usage events, ${pruned.audit} audit entries and ${pruned.deliveries} webhook deliveries.`);

@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { targetProblem } from '../../core/webhooks/deliverer';
-import { WEBHOOK_EVENTS, type WebhookStore } from '../../core/webhooks/store';
+import { deliverySchema, WEBHOOK_EVENTS, type WebhookStore } from '../../core/webhooks/store';
 import { defineUseCase, InvalidInput } from '../useCase';
 
 export interface WebhookDeps {
@@ -19,19 +19,6 @@ export const webhookSecretName = (name: string) => `webhook:${name}`;
 
 const nameSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'a name of letters, digits, dots, dashes and underscores (at most 64)');
 const eventSchema = z.enum(['*', ...WEBHOOK_EVENTS]);
-const deliverySchema = z.object({
-  id: z.number(),
-  webhook: z.string(),
-  event: z.string(),
-  state: z.enum(['pending', 'delivered', 'failed']),
-  attempts: z.number(),
-  nextAt: z.number().nullable(),
-  lastStatus: z.number().nullable(),
-  lastError: z.string().nullable(),
-  durationMs: z.number().nullable(),
-  createdAt: z.number(),
-  doneAt: z.number().nullable(),
-});
 const hookSchema = z.object({ name: z.string(), url: z.string(), events: z.array(z.string()), allowHost: z.string().nullable(), createdAt: z.number() });
 
 const create = defineUseCase({

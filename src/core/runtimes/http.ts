@@ -108,7 +108,9 @@ export abstract class JsonHttpClient {
     if (body !== undefined) headers['content-type'] = 'application/json';
     // A span for the request where a tracer is set up (the service), its traceparent sent along, so
     // a runtime that honours it (vLLM and others) joins the caller's trace. No-ops otherwise.
-    const span = tracer.startSpan(`${method} ${path.split('?')[0]}`, { kind: SpanKind.CLIENT, attributes: { 'http.request.method': method, 'url.full': this.redact(`${this.base}${path}`), 'llmstack.runtime': this.displayName } });
+    const span = tracer.startSpan(`${method} ${path.split('?')[0]}`, { kind: SpanKind.CLIENT });
+    // Attributes only for a span that is exported: the listings and probes run this all the time.
+    if (span.isRecording()) span.setAttributes({ 'http.request.method': method, 'url.full': this.redact(`${this.base}${path}`), 'llmstack.runtime': this.displayName });
     propagation.inject(trace.setSpan(context.active(), span), headers);
     const ac = new AbortController();
     const timer = setTimeout(() => ac.abort(new RuntimeError(`${method} ${this.base}${path} did not answer within ${timeoutMs} ms`, 'timeout')), timeoutMs);

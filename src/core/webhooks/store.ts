@@ -33,19 +33,21 @@ interface Webhook {
   readonly createdAt: number;
 }
 
-interface Delivery {
-  readonly id: number;
-  readonly webhook: string;
-  readonly event: string;
-  readonly state: 'pending' | 'delivered' | 'failed';
-  readonly attempts: number;
-  readonly nextAt: number | null;
-  readonly lastStatus: number | null;
-  readonly lastError: string | null;
-  readonly durationMs: number | null;
-  readonly createdAt: number;
-  readonly doneAt: number | null;
-}
+/** A delivery as the log shows it (the use cases answer with this schema). */
+export const deliverySchema = z.object({
+  id: z.number(),
+  webhook: z.string(),
+  event: z.string(),
+  state: z.enum(['pending', 'delivered', 'failed']),
+  attempts: z.number(),
+  nextAt: z.number().nullable(),
+  lastStatus: z.number().nullable(),
+  lastError: z.string().nullable(),
+  durationMs: z.number().nullable(),
+  createdAt: z.number(),
+  doneAt: z.number().nullable(),
+});
+type Delivery = z.infer<typeof deliverySchema>;
 
 /** A delivery to send now: its row and where it goes. */
 export interface DueDelivery {

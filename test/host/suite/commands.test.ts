@@ -528,6 +528,8 @@ describe('commands through the workbench UI (host)', function () {
       await user.type('host-ci', { title: /Create API Token \(1\/3\)/ });
       await user.pick('operator', { placeholder: 'What may the token do?' });
       await user.type('chat:1b', { title: /Create API Token \(3\/3\)/ });
+      await user.page.locator('.monaco-dialog-box', { hasText: /API token "host-ci" \(operator\) created/ }).waitFor({ timeout: 60_000 });
+      await user.screenshot('api-token-created.png');
       const dialog = await user.confirm(/API token "host-ci" \(operator\) created/, 'Copy');
       const token = /llmstack_[A-Za-z0-9_-]{43}/.exec(dialog)?.[0];
       assert.ok(token, dialog);
@@ -553,6 +555,8 @@ describe('commands through the workbench UI (host)', function () {
         const { id } = await client.call<{ id: number }>('webhooks.ping', { name: 'host-hook' });
         await receiver.received(1);
         await user.runCommand('llmStack.webhooks.deliveries');
+        await user.page.locator('.quick-input-widget input[placeholder="Webhook deliveries, newest first: pick one to send it again"]').waitFor({ timeout: 30_000 });
+        await user.screenshot('webhook-deliveries.png');
         await user.pick(`#${id} ping → host-hook`, { placeholder: 'Webhook deliveries, newest first: pick one to send it again' });
         await user.confirm(`Send delivery #${id} (ping) to "host-hook" again?`, 'Redeliver');
         await user.notification(/^Queued again as delivery #\d+\.$/);

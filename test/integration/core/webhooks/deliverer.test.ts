@@ -4,6 +4,7 @@
 // without a request, a missing secret reported, and a delivery left by a stopped deliverer sent by
 // the next one.
 import * as assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
 import { Registry } from '../../../../src/core/registry/registry';
 import { targetProblem, WebhookDeliverer, type DelivererOptions } from '../../../../src/core/webhooks/deliverer';
 import { SIGNATURE_HEADER, verifySignature } from '../../../../src/core/webhooks/signature';
@@ -22,22 +23,41 @@ describe('webhook deliverer (integration)', function () {
   const deliverers: WebhookDeliverer[] = [];
   const outcomes: string[] = [];
 
+  /** Each attempt as the deliverer reports it (after its record is written). */
+  const attempts = new EventEmitter();
   const deliverer = (o: Partial<DelivererOptions> = {}) => {
-    const d = new WebhookDeliverer({ store: () => Promise.resolve(store), secret: () => Promise.resolve(secret), retryBaseMs: 100, maxAttempts: 3, onAttempt: (out) => outcomes.push(out), ...o });
+    const d = new WebhookDeliverer({
+      store: () => Promise.resolve(store),
+      secret: () => Promise.resolve(secret),
+      retryBaseMs: 100,
+      maxAttempts: 3,
+      onAttempt: (out, x) => {
+        outcomes.push(out);
+        attempts.emit('attempt', x.id, out);
+      },
+      ...o,
+    });
     deliverers.push(d);
     return d;
   };
-  /** Waits until the delivery's state is no longer pending (each attempt ends a round of the deliverer). */
-  const settled = async (d: WebhookDeliverer, id: number, timeoutMs = 20_000) => {
-    const t0 = Date.now();
-    for (;;) {
-      await d.idle();
-      const row = store.deliveries({ limit: 1000 }).find((x) => x.id === id)!;
-      if (row.state !== 'pending') return row;
-      if (Date.now() - t0 > timeoutMs) throw new Error(`delivery ${id} still pending after ${timeoutMs} ms`);
-      // The next attempt is on the deliverer's timer: wait for the receiver or the end of the round.
-      await Promise.race([receiver.received(receiver.got.length + 1, timeoutMs).catch(() => undefined), new Promise((r) => setTimeout(r, 200))]);
-    }
+  /** Waits for the attempt that ends the delivery (delivered or failed), then reads its row. */
+  const settled = async (_d: WebhookDeliverer, id: number, timeoutMs = 20_000) => {
+    const row = () => store.deliveries({ limit: 1000 }).find((x) => x.id === id)!;
+    if (row().state !== 'pending') return row();
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        attempts.off('attempt', on);
+        reject(new Error(`delivery ${id} still pending after ${timeoutMs} ms`));
+      }, timeoutMs);
+      const on = (x: number, out: string) => {
+        if (x !== id || out === 'retry') return;
+        clearTimeout(timer);
+        attempts.off('attempt', on);
+        resolve();
+      };
+      attempts.on('attempt', on);
+    });
+    return row();
   };
 
   beforeEach(async () => {
