@@ -137,7 +137,7 @@ export class RegistryHost {
     if (this.options.onOpen) queueMicrotask(this.options.onOpen);
     if (repos.retention().usageDays !== s.usageDays) repos.setRetention({ usageDays: s.usageDays, auditDays: s.usageDays });
     const pruned = repos.prune();
-    if (pruned.usage || pruned.audit || pruned.deliveries) log.info(`Registry retention removed ${pruned.usage} usage events, ${pruned.audit} audit entries and ${pruned.deliveries} webhook deliveries.`);
+    if (pruned.usage || pruned.audit || pruned.deliveries) log.info(`Registry retention rolled ${pruned.usage} usage events up into ${pruned.rolledUp} daily totals and removed ${pruned.audit} audit entries and ${pruned.deliveries} webhook deliveries.`);
     return { registry, repos };
   }
 

@@ -167,6 +167,42 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX benchmarks_run ON benchmark_results (run_id);
     `,
   },
+  {
+    version: 5,
+    description: 'usage rolled up per model and day; what loads measured (the fit estimate calibrates on them)',
+    sql: `
+      -- Raw usage events older than retention.usageRawDays are summed here, one row per model, UTC
+      -- day and kind, then deleted: a year of heavy use stays a few thousand rows.
+      CREATE TABLE usage_daily (
+        model_id INTEGER NOT NULL REFERENCES models(id) ON DELETE CASCADE,
+        day TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        events INTEGER NOT NULL,
+        duration_ms INTEGER NOT NULL DEFAULT 0,
+        prompt_tokens INTEGER NOT NULL DEFAULT 0,
+        output_tokens INTEGER NOT NULL DEFAULT 0,
+        ttft_ms_sum INTEGER NOT NULL DEFAULT 0,
+        ttft_n INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (model_id, day, kind)
+      ) WITHOUT ROWID;
+      CREATE INDEX usage_daily_day ON usage_daily (day);
+      INSERT INTO settings (key, value) VALUES ('retention.usageRawDays', '30');
+      -- Memory a runtime used with one model loaded, against what the model is (weights, KV cache).
+      CREATE TABLE load_measurements (
+        id INTEGER PRIMARY KEY,
+        ts INTEGER NOT NULL,
+        hardware TEXT NOT NULL,
+        runtime_kind TEXT NOT NULL,
+        model TEXT NOT NULL,
+        context_size INTEGER NOT NULL,
+        weights_bytes INTEGER NOT NULL,
+        kv_bytes INTEGER NOT NULL,
+        measured_bytes INTEGER NOT NULL,
+        source TEXT NOT NULL
+      );
+      CREATE INDEX load_measurements_machine ON load_measurements (hardware, runtime_kind, ts);
+    `,
+  },
 ];
 
 export const LATEST_VERSION = migrations[migrations.length - 1].version;

@@ -42,7 +42,7 @@ export interface RecoveryReport {
   readonly restoredFrom?: string;
 }
 
-export const COUNTED_TABLES = ['runtimes', 'models', 'model_versions', 'usage_events', 'benchmark_results', 'audit_log'] as const;
+export const COUNTED_TABLES = ['runtimes', 'models', 'model_versions', 'usage_events', 'usage_daily', 'benchmark_results', 'load_measurements', 'audit_log'] as const;
 
 interface Checked {
   db: Database;

@@ -98,6 +98,19 @@ const benchmarkInputSchema = z.object({
 });
 type BenchmarkInput = z.input<typeof benchmarkInputSchema>;
 
+const loadMeasurementSchema = z.object({
+  ts: z.number().int().optional(),
+  hardware: text(500),
+  runtimeKind: text(50),
+  model: text(500),
+  contextSize: z.number().int().min(1),
+  weightsBytes: z.number().int().min(0),
+  kvBytes: z.number().int().min(0),
+  measuredBytes: z.number().int().min(1),
+  source: text(100),
+});
+type LoadMeasurement = z.input<typeof loadMeasurementSchema>;
+
 const auditInputSchema = z.object({
   operation: text(100),
   target: z.string().max(1000),
@@ -366,17 +379,60 @@ export class RegistryRepositories {
     });
   }
 
-  /** Usage of one model per day and kind over the last `days` days (the details view's history). */
+  /**
+   * Usage of one model per day and kind over the last `days` days (the details view's history):
+   * the raw events of recent days and the daily roll-ups of older ones, summed per day.
+   */
   usageByDay(modelId: number, days = 30, now = this.now()): UsageDay[] {
     const since = now - days * 86_400_000;
     return this.db
-      .all<{ day: string; kind: string; n: number; tokens: number | null; prompt: number | null; duration: number | null; ttft: number | null }>(
-        `SELECT date(ts / 1000, 'unixepoch') AS day, kind, count(*) AS n, sum(output_tokens) AS tokens, sum(prompt_tokens) AS prompt, sum(duration_ms) AS duration, avg(ttft_ms) AS ttft
-         FROM usage_events WHERE model_id = ? AND date(ts / 1000, 'unixepoch') >= date(? / 1000, 'unixepoch') AND ts >= ?
-         GROUP BY day, kind ORDER BY day, kind`,
-        [modelId, since, since],
+      .all<{ day: string; kind: string; n: number; tokens: number | null; prompt: number | null; duration: number | null; ttft_sum: number | null; ttft_n: number }>(
+        `SELECT day, kind, sum(n) AS n, sum(tokens) AS tokens, sum(prompt) AS prompt, sum(duration) AS duration, sum(ttft_sum) AS ttft_sum, sum(ttft_n) AS ttft_n FROM (
+           SELECT date(ts / 1000, 'unixepoch') AS day, kind, count(*) AS n, sum(output_tokens) AS tokens, sum(prompt_tokens) AS prompt, sum(duration_ms) AS duration, sum(ttft_ms) AS ttft_sum, count(ttft_ms) AS ttft_n
+           FROM usage_events WHERE model_id = ? AND date(ts / 1000, 'unixepoch') >= date(? / 1000, 'unixepoch') AND ts >= ?
+           GROUP BY day, kind
+           UNION ALL
+           SELECT day, kind, events, output_tokens, prompt_tokens, duration_ms, ttft_ms_sum, ttft_n FROM usage_daily WHERE model_id = ? AND day >= date(? / 1000, 'unixepoch')
+         ) GROUP BY day, kind ORDER BY day, kind`,
+        [modelId, since, since, modelId, since],
       )
-      .map((r) => ({ day: r.day, kind: r.kind, count: r.n, outputTokens: r.tokens ?? 0, promptTokens: r.prompt ?? 0, durationMs: r.duration ?? 0, ttftMs: r.ttft === null ? null : Math.round(r.ttft) }));
+      .map((r) => ({ day: r.day, kind: r.kind, count: r.n, outputTokens: r.tokens ?? 0, promptTokens: r.prompt ?? 0, durationMs: r.duration ?? 0, ttftMs: r.ttft_n ? Math.round((r.ttft_sum ?? 0) / r.ttft_n) : null }));
+  }
+
+  /**
+   * Models whose last use (of any kind but delete) is older than `days` days, or that were never
+   * used and were first seen before then: what could be removed to free disk, largest first.
+   */
+  unusedModels(days: number, now = this.now(), limit = 200): { id: number; runtimeId: number; name: string; tag: string; sizeBytes: number | null; lastUsedAt: number | null; createdAt: number }[] {
+    const before = now - days * 86_400_000;
+    return this.db
+      .all<{ id: number; runtime_id: number; name: string; tag: string; size_bytes: number | null; last_used_at: number | null; created_at: number }>(
+        `SELECT id, runtime_id, name, tag, size_bytes, last_used_at, created_at FROM models
+         WHERE coalesce(last_used_at, created_at) < ? ORDER BY coalesce(size_bytes, 0) DESC, name LIMIT ?`,
+        [before, limit],
+      )
+      .map((r) => ({ id: r.id, runtimeId: r.runtime_id, name: r.name, tag: r.tag, sizeBytes: r.size_bytes, lastUsedAt: r.last_used_at, createdAt: r.created_at }));
+  }
+
+  /** Records what a runtime used with one model loaded (the fit estimate calibrates on these). */
+  recordLoadMeasurement(m: LoadMeasurement): number {
+    const v = parse(loadMeasurementSchema, m, 'load measurement');
+    return this.db.transaction(() =>
+      this.db.insert(
+        'INSERT INTO load_measurements (ts, hardware, runtime_kind, model, context_size, weights_bytes, kv_bytes, measured_bytes, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        [v.ts ?? this.now(), v.hardware, v.runtimeKind, v.model, v.contextSize, v.weightsBytes, v.kvBytes, v.measuredBytes, v.source],
+      ),
+    );
+  }
+
+  /** The newest load measurements on one machine and runtime kind. */
+  loadMeasurements(hardware: string, runtimeKind: string, limit = 200): LoadMeasurement[] {
+    return this.db
+      .all<{ ts: number; hardware: string; runtime_kind: string; model: string; context_size: number; weights_bytes: number; kv_bytes: number; measured_bytes: number; source: string }>(
+        'SELECT * FROM load_measurements WHERE hardware = ? AND runtime_kind = ? ORDER BY ts DESC, id DESC LIMIT ?',
+        [hardware, runtimeKind, limit],
+      )
+      .map((r) => ({ ts: r.ts, hardware: r.hardware, runtimeKind: r.runtime_kind, model: r.model, contextSize: r.context_size, weightsBytes: r.weights_bytes, kvBytes: r.kv_bytes, measuredBytes: r.measured_bytes, source: r.source }));
   }
 
   // ---- benchmarks, tags, notes
@@ -451,28 +507,51 @@ export class RegistryRepositories {
     return this.db.all('SELECT ts, operation, target, outcome, error FROM audit_log ORDER BY ts DESC, id DESC LIMIT ?', [limit]);
   }
 
-  retention(): { usageDays: number; auditDays: number } {
-    const get = (k: string) => Number(this.db.get<{ value: string }>('SELECT value FROM settings WHERE key = ?', [k])?.value ?? 365);
-    return { usageDays: get('retention.usageDays'), auditDays: get('retention.auditDays') };
+  retention(): { usageDays: number; auditDays: number; usageRawDays: number } {
+    const get = (k: string, d: number) => Number(this.db.get<{ value: string }>('SELECT value FROM settings WHERE key = ?', [k])?.value ?? d);
+    return { usageDays: get('retention.usageDays', 365), auditDays: get('retention.auditDays', 365), usageRawDays: get('retention.usageRawDays', 30) };
   }
 
-  setRetention(r: { usageDays?: number; auditDays?: number }): void {
+  setRetention(r: { usageDays?: number; auditDays?: number; usageRawDays?: number }): void {
     const days = z.number().int().min(1).max(36_500);
     this.db.transaction(() => {
-      if (r.usageDays !== undefined) this.db.run("UPDATE settings SET value = ? WHERE key = 'retention.usageDays'", [String(parse(days, r.usageDays, 'retention'))]);
-      if (r.auditDays !== undefined) this.db.run("UPDATE settings SET value = ? WHERE key = 'retention.auditDays'", [String(parse(days, r.auditDays, 'retention'))]);
+      for (const [key, value] of [['usageDays', r.usageDays], ['auditDays', r.auditDays], ['usageRawDays', r.usageRawDays]] as const) {
+        if (value !== undefined) this.db.run('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [`retention.${key}`, String(parse(days, value, 'retention'))]);
+      }
     });
   }
 
-  /** Deletes usage events, audit entries and finished webhook deliveries older than the retention settings. */
-  prune(now = this.now()): { usage: number; audit: number; deliveries: number } {
+  /**
+   * Retention, in one transaction: raw usage events older than usageRawDays are summed into
+   * usage_daily (one row per model, UTC day and kind) and deleted; daily roll-ups older than
+   * usageDays, audit entries and finished webhook deliveries older than auditDays are deleted.
+   * Roll-ups are whole days: a day is rolled up only once all of it is older than usageRawDays.
+   */
+  prune(now = this.now()): { usage: number; rolledUp: number; audit: number; deliveries: number } {
     const r = this.retention();
-    return this.db.transaction(() => ({
-      usage: this.db.run('DELETE FROM usage_events WHERE ts < ?', [now - r.usageDays * 86_400_000]),
-      audit: this.db.run('DELETE FROM audit_log WHERE ts < ?', [now - r.auditDays * 86_400_000]),
-      // Only finished ones have done_at: queued ones stay whatever their age (they are still to be sent).
-      deliveries: this.db.run('DELETE FROM webhook_deliveries WHERE done_at < ?', [now - r.auditDays * 86_400_000]),
-    }));
+    const dayMs = 86_400_000;
+    const rawCutoff = Math.floor((now - Math.min(r.usageRawDays, r.usageDays) * dayMs) / dayMs) * dayMs;
+    const keepCutoff = now - r.usageDays * dayMs;
+    return this.db.transaction(() => {
+      const rolledUp = this.db.run(
+        `INSERT INTO usage_daily (model_id, day, kind, events, duration_ms, prompt_tokens, output_tokens, ttft_ms_sum, ttft_n)
+         SELECT model_id, date(ts / 1000, 'unixepoch'), kind, count(*), coalesce(sum(duration_ms), 0), coalesce(sum(prompt_tokens), 0), coalesce(sum(output_tokens), 0), coalesce(sum(ttft_ms), 0), count(ttft_ms)
+         FROM usage_events WHERE ts < ?1 AND ts >= ?2 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+         ON CONFLICT (model_id, day, kind) DO UPDATE SET events = events + excluded.events, duration_ms = duration_ms + excluded.duration_ms,
+           prompt_tokens = prompt_tokens + excluded.prompt_tokens, output_tokens = output_tokens + excluded.output_tokens,
+           ttft_ms_sum = ttft_ms_sum + excluded.ttft_ms_sum, ttft_n = ttft_n + excluded.ttft_n`,
+        [rawCutoff, keepCutoff],
+      );
+      const usage = this.db.run('DELETE FROM usage_events WHERE ts < ?', [rawCutoff]);
+      this.db.run("DELETE FROM usage_daily WHERE day < date(? / 1000, 'unixepoch')", [keepCutoff]);
+      return {
+        usage,
+        rolledUp,
+        audit: this.db.run('DELETE FROM audit_log WHERE ts < ?', [now - r.auditDays * dayMs]),
+        // Only finished ones have done_at: queued ones stay whatever their age (they are still to be sent).
+        deliveries: this.db.run('DELETE FROM webhook_deliveries WHERE done_at < ?', [now - r.auditDays * dayMs]),
+      };
+    });
   }
 
   stats(fileBytes: number): RegistryStats {

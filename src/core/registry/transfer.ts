@@ -41,6 +41,10 @@ const registryExportSchema = z.object({
   ),
   versions: z.array(z.object({ model: modelKey, digest: z.string().min(1), firstSeen: z.number(), lastSeen: z.number(), pinned: z.boolean() })),
   usage: z.array(z.object({ model: modelKey, ts: z.number().int(), kind: usageKindSchema, durationMs: nint, promptTokens: nint, outputTokens: nint })),
+  /** Older usage, rolled up per model, day and kind (absent from exports made before schema 5). */
+  usageDaily: z
+    .array(z.object({ model: modelKey, day: z.string().regex(/^\d{4}-\d{2}-\d{2}$/), kind: usageKindSchema, events: z.number().int().min(0), durationMs: z.number().int(), promptTokens: z.number().int(), outputTokens: z.number().int(), ttftMsSum: z.number().int(), ttftN: z.number().int().min(0) }))
+    .default([]),
   benchmarks: z.array(
     z.object({ model: modelKey, runtime: runtimeKey.nullable(), hardware: z.string(), promptSet: z.string(), ttftMs: nnum, promptTps: nnum, genTps: nnum, memoryBytes: nint, ts: z.number().int() }),
   ),
@@ -89,6 +93,9 @@ export function exportRegistry(db: Registry, now = Date.now()): RegistryExport {
     usage: db
       .all<Row>('SELECT * FROM usage_events ORDER BY id')
       .map((u) => ({ model: mKey.get(u.model_id)!, ts: u.ts, kind: u.kind, durationMs: u.duration_ms, promptTokens: u.prompt_tokens, outputTokens: u.output_tokens })),
+    usageDaily: db
+      .all<Row>('SELECT * FROM usage_daily ORDER BY model_id, day, kind')
+      .map((u) => ({ model: mKey.get(u.model_id)!, day: u.day, kind: u.kind, events: u.events, durationMs: u.duration_ms, promptTokens: u.prompt_tokens, outputTokens: u.output_tokens, ttftMsSum: u.ttft_ms_sum, ttftN: u.ttft_n })),
     benchmarks: db.all<Row>('SELECT * FROM benchmark_results ORDER BY id').map((b) => ({
       model: mKey.get(b.model_id)!,
       runtime: b.runtime_id === null ? null : (rtKey.get(b.runtime_id) ?? null),
@@ -168,6 +175,13 @@ export function importRegistry(db: Registry, data: RegistryExport): ImportReport
         `INSERT INTO usage_events (model_id, ts, kind, duration_ms, prompt_tokens, output_tokens)
          SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE NOT EXISTS (SELECT 1 FROM usage_events WHERE model_id = ?1 AND ts = ?2 AND kind = ?3)`,
         [requireModel(u.model), u.ts, u.kind, u.durationMs, u.promptTokens, u.outputTokens],
+      );
+    }
+    for (const u of data.usageDaily) {
+      // The same roll-up imported twice counts once: an existing row is left as it is.
+      counts.usage += db.run(
+        'INSERT OR IGNORE INTO usage_daily (model_id, day, kind, events, duration_ms, prompt_tokens, output_tokens, ttft_ms_sum, ttft_n) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        [requireModel(u.model), u.day, u.kind, u.events, u.durationMs, u.promptTokens, u.outputTokens, u.ttftMsSum, u.ttftN],
       );
     }
     for (const b of data.benchmarks) {

@@ -327,7 +327,7 @@ describe('registry use cases (integration)', function () {
       (await call(uc.listBackups, deps, {})).backups.map((b) => b.reason),
       ['b3', 'b2'],
     );
-    assert.deepEqual((await h.get()).repos.retention(), { usageDays: 30, auditDays: 30 });
+    assert.deepEqual((await h.get()).repos.retention(), { usageDays: 30, auditDays: 30, usageRawDays: 30 });
   });
 
   it('a damaged file is moved aside and the front end is told; audit never throws', async () => {

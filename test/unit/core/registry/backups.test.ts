@@ -162,7 +162,7 @@ describe('registry backups (unit)', () => {
     assert.equal(r.schemaVersion, LATEST_VERSION);
     const repos = new RegistryRepositories(r);
     assert.equal(repos.listRuntimes().length, 1);
-    assert.deepEqual(repos.retention(), { usageDays: 365, auditDays: 365 });
+    assert.deepEqual(repos.retention(), { usageDays: 365, auditDays: 365, usageRawDays: 30 });
     await r.close();
     const again = await Registry.open({ file });
     assert.equal(again.schemaVersion, LATEST_VERSION);

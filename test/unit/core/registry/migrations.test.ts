@@ -90,7 +90,7 @@ describe('registry migrations (unit)', () => {
       repos.setTags(7, ['migrated']);
       repos.recordBenchmark({ modelId: 7, hardware: 'cpu', promptSet: 'p' });
       assert.deepEqual(repos.tags(7), ['migrated']);
-      assert.deepEqual(repos.retention(), { usageDays: 365, auditDays: 365 });
+      assert.deepEqual(repos.retention(), { usageDays: 365, auditDays: 365, usageRawDays: 30 });
 
       const backups = r.listBackups();
       assert.equal(backups.length, 1);

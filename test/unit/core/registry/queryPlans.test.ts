@@ -114,7 +114,11 @@ describe('registry query plans (unit)', () => {
         if (/^\s*(SELECT count\(\*\) FROM \w+|SELECT name FROM sqlite_master)/.test(sql)) continue; // stats' table counts scan by design
         if (/^\s*INSERT INTO \w+ \(/.test(sql) && !/SELECT/.test(sql)) continue; // plain INSERT ... VALUES has no plan to speak of
         const plan = queryPlan(registry, sql);
-        assert.deepEqual(planProblems(plan, sql), [], `${sql.replace(/\s+/g, ' ')}\n  plan: ${plan.join(' | ')}`);
+        // Sorts of a bounded few rows: the day totals of one model over the asked days (raw and
+        // rolled up, summed), and the roll-up of the raw events past retention (maintenance, once
+        // per open and per backup interval, over at most the raw window).
+        const bounded = /^\s*SELECT day, kind, sum\(n\)|^\s*INSERT INTO usage_daily/.test(sql) ? (p: string) => p !== 'sorts: USE TEMP B-TREE FOR GROUP BY' : () => true;
+        assert.deepEqual(planProblems(plan, sql).filter(bounded), [], `${sql.replace(/\s+/g, ' ')}\n  plan: ${plan.join(' | ')}`);
       }
     });
   }

@@ -308,24 +308,73 @@ describe('registry repositories (unit)', () => {
     });
 
     it('retention settings drive prune of usage and audit', () => {
-      assert.deepEqual(repos.retention(), { usageDays: 365, auditDays: 365 });
+      assert.deepEqual(repos.retention(), { usageDays: 365, auditDays: 365, usageRawDays: 30 });
       repos.setRetention({ usageDays: 10, auditDays: 5 });
-      assert.deepEqual(repos.retention(), { usageDays: 10, auditDays: 5 });
+      assert.deepEqual(repos.retention(), { usageDays: 10, auditDays: 5, usageRawDays: 30 });
       const now = clock.t;
       for (const d of [1, 6, 11, 400]) {
         repos.recordUsage({ modelId: model, kind: 'load', ts: now - d * DAY });
         repos.audit({ operation: 'op', target: String(d), outcome: 'ok', ts: now - d * DAY });
       }
-      assert.deepEqual(repos.prune(now), { usage: 2, audit: 3, deliveries: 0 });
+      assert.deepEqual(repos.prune(now), { usage: 2, rolledUp: 0, audit: 3, deliveries: 0 });
       assert.deepEqual(
         repos.recentAudit().map((a) => a.target),
         ['1'],
       );
       assert.equal(scalar(registry, 'SELECT count(*) FROM usage_events'), 2);
-      assert.deepEqual(repos.prune(now), { usage: 0, audit: 0, deliveries: 0 });
+      assert.deepEqual(repos.prune(now), { usage: 0, rolledUp: 0, audit: 0, deliveries: 0 });
       assertThrowsRegistryError(() => repos.setRetention({ usageDays: 0 }), 'validation');
       assertThrowsRegistryError(() => repos.setRetention({ auditDays: 1.5 }), 'validation');
-      assert.deepEqual(repos.retention(), { usageDays: 10, auditDays: 5 });
+      assert.deepEqual(repos.retention(), { usageDays: 10, auditDays: 5, usageRawDays: 30 });
+    });
+    it('raw usage older than usageRawDays is rolled up per day and kind: the history reads the same, the raw rows are gone', () => {
+      repos.setRetention({ usageRawDays: 2 });
+      const now = Date.UTC(2027, 5, 15, 12);
+      const at = (days: number, h = 0) => Date.UTC(2027, 5, 15 - days, h);
+      repos.recordUsage({ modelId: model, kind: 'generate', ts: at(0, 1), promptTokens: 5, outputTokens: 7, ttftMs: 40 });
+      repos.recordUsage({ modelId: model, kind: 'generate', ts: at(3, 1), promptTokens: 10, outputTokens: 20, durationMs: 100, ttftMs: 30 });
+      repos.recordUsage({ modelId: model, kind: 'generate', ts: at(3, 5), promptTokens: 1, outputTokens: 2, durationMs: 50 });
+      repos.recordUsage({ modelId: model, kind: 'generate', ts: at(3, 9), promptTokens: 4, outputTokens: 6, durationMs: 10, ttftMs: 50 });
+      repos.recordUsage({ modelId: model, kind: 'load', ts: at(5, 2), durationMs: 900 });
+      const before = repos.usageByDay(model, 30, now);
+      assert.deepEqual(repos.prune(now), { usage: 4, rolledUp: 2, audit: 0, deliveries: 0 });
+      assert.equal(scalar(registry, 'SELECT count(*) FROM usage_events'), 1);
+      assert.equal(scalar(registry, 'SELECT count(*) FROM usage_daily'), 2);
+      assert.deepEqual(repos.usageByDay(model, 30, now), before);
+      assert.deepEqual(
+        before.find((d) => d.day === '2027-06-12'),
+        { day: '2027-06-12', kind: 'generate', count: 3, outputTokens: 28, promptTokens: 15, durationMs: 160, ttftMs: 40 },
+      );
+      // A later event of a rolled-up day (an import, a late write) adds to that day's totals.
+      repos.recordUsage({ modelId: model, kind: 'generate', ts: at(3, 20), outputTokens: 2 });
+      assert.deepEqual(repos.prune(now), { usage: 1, rolledUp: 1, audit: 0, deliveries: 0 });
+      assert.equal(repos.usageByDay(model, 30, now).find((d) => d.day === '2027-06-12')?.count, 4);
+      // Roll-ups older than usageDays go too.
+      repos.setRetention({ usageDays: 4 });
+      repos.prune(now);
+      assert.deepEqual(registry.all('SELECT day, kind FROM usage_daily'), [{ day: '2027-06-12', kind: 'generate' }]);
+    });
+
+    it('unused models: last used (or, never used, first seen) before the cut, largest first', () => {
+      const now = clock.t;
+      const big = repos.upsertModel({ runtimeId: rt, name: 'big', sizeBytes: 9e9 }).id;
+      const used = repos.upsertModel({ runtimeId: rt, name: 'used', sizeBytes: 5e9 }).id;
+      repos.recordUsage({ modelId: big, kind: 'generate', ts: now - 60 * DAY });
+      repos.recordUsage({ modelId: used, kind: 'generate', ts: now - DAY });
+      assert.deepEqual(repos.unusedModels(30, now + 20 * DAY).map((m) => m.name), ['big']);
+      // 50 days on: 'used' and the never-used 'm' (first seen now) join, largest first.
+      assert.deepEqual(repos.unusedModels(30, now + 50 * DAY).map((m) => m.name), ['big', 'used', 'm']);
+      assert.deepEqual(repos.unusedModels(90, now), []);
+    });
+
+    it('load measurements are kept per machine and runtime kind, newest first, and validated', () => {
+      const m = { hardware: 'hw', runtimeKind: 'ollama', model: 'a:1b', contextSize: 2048, weightsBytes: 1e9, kvBytes: 2e8, measuredBytes: 1.5e9, source: 'container memory' };
+      repos.recordLoadMeasurement({ ...m, ts: 1 });
+      repos.recordLoadMeasurement({ ...m, ts: 2, model: 'b:3b' });
+      repos.recordLoadMeasurement({ ...m, ts: 3, hardware: 'other' });
+      assert.deepEqual(repos.loadMeasurements('hw', 'ollama').map((x) => x.model), ['b:3b', 'a:1b']);
+      assert.deepEqual(repos.loadMeasurements('hw', 'openai'), []);
+      assertThrowsRegistryError(() => repos.recordLoadMeasurement({ ...m, measuredBytes: 0 }), 'validation');
     });
   });
 

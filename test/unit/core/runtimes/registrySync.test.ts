@@ -63,7 +63,7 @@ describe('registry sync of runtime listings (unit)', () => {
       assert.equal(p.parameter_count, 3_820_000_000);
       assert.deepEqual(repos.versions(l.id), [{ digest: digestOf(1), firstSeen: t0, lastSeen: t0, pinned: false }]);
       assert.deepEqual(repos.versions(p.id), []);
-      assert.deepEqual(registry.counts(), { runtimes: 1, models: 3, model_versions: 2, usage_events: 0, benchmark_results: 0, audit_log: 0 });
+      assert.deepEqual(registry.counts(), { runtimes: 1, models: 3, model_versions: 2, usage_events: 0, usage_daily: 0, benchmark_results: 0, load_measurements: 0, audit_log: 0 });
     });
 
     it('an identical second listing writes nothing: no transaction, same saved files, same timestamps', async () => {
