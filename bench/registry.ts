@@ -130,7 +130,7 @@ interface DataSet {
  * Builds the data set once, with sql.js directly: the schema comes from Registry.open (the real
  * migrations), then everything goes in in one transaction through prepared statements.
  */
-export async function buildDataSet(file: string, modelCount: number, versionsPerModel: number, eventCount: number): Promise<DataSet> {
+export async function buildDataSet(file: string, modelCount: number, versionsPerModel: number, eventCount: number, o: { workingSet?: number } = {}): Promise<DataSet> {
   const t0 = performance.now();
   const phasesMs: Record<string, number> = {};
   const now = Date.now();
@@ -145,7 +145,10 @@ export async function buildDataSet(file: string, modelCount: number, versionsPer
   const lastUsed = new Float64Array(modelCount + 1);
   for (let i = 0; i < eventCount; i++) {
     // Half the events go to any model, half to a skewed few (a favourite model sees ~1,600 a year).
-    const idx = r() < 0.5 ? Math.floor(r() * modelCount) : Math.floor(modelCount * r() ** 2);
+    // o.workingSet: one user's year, every event on one of that many models (spread over the ids),
+    // the first ones used most.
+    const ws = o.workingSet ? Math.min(o.workingSet, modelCount) : 0;
+    const idx = ws ? Math.floor(r() ** 2 * ws) * Math.floor(modelCount / ws) : r() < 0.5 ? Math.floor(r() * modelCount) : Math.floor(modelCount * r() ** 2);
     const id = Math.min(idx, modelCount - 1) + 1;
     modelOf[i] = id;
     if (tsArr[i] > lastUsed[id]) lastUsed[id] = tsArr[i];
@@ -491,7 +494,7 @@ async function memoryChild(file: string, now: number): Promise<MemoryReport> {
   }
 }
 
-function runMemoryChild(file: string, now: number, timeoutMs = 180_000): Promise<MemoryReport> {
+export function runMemoryChild(file: string, now: number, timeoutMs = 180_000): Promise<MemoryReport> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--expose-gc', __filename, '--memory-child', file, String(now)], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';

@@ -50,6 +50,7 @@ import { WebhookStore } from '../core/webhooks/store';
 import { webhookSecretName, webhookUseCases } from '../app/webhooks/useCases';
 import { benchUseCases } from '../app/bench/useCases';
 import { fitModel } from '../app/bench/fit';
+import { LoadCalibrator } from '../app/bench/calibration';
 import { alertCleared, alertRaised, useCaseEvents, type Outgoing } from './webhookEvents';
 
 /** The TCP listener was not opened: the address is malformed, or not loopback without the flag. */
@@ -306,6 +307,8 @@ export class LocalService extends Disposable {
     this.register(cache.onDidChange(updateEndpoints));
 
     const hardware = new HardwareProbe({});
+    // Each single-model load is measured (container memory from the sampler): the fit estimate calibrates on it.
+    this.register(new LoadCalibrator({ catalog, repos: async () => (await registry.get()).repos, hardware, samples: sampler, log }));
     const containersDeps: ContainersDeps = { containers: cache, actions, classifier: () => classifiers.current, audit };
     const modelsDeps: ModelsDeps = { catalog, registry: registryPort, inspectContainer: (id) => actions.inspect(id), log };
     const registryDeps: RegistryDeps = { registry };

@@ -2,7 +2,8 @@
 // KV cache, overhead; on the GPU, partly, on the CPU, or not at all) and its generation speed
 // predicted from this machine's benchmarks of that runtime kind (core/bench/fit.ts).
 import { z } from 'zod';
-import { estimateFit, predictSpeed } from '../../core/bench/fit';
+import { calibrate, estimateFit, predictSpeed } from '../../core/bench/fit';
+import type { RuntimeModel } from '../../core/runtimes/runtime';
 import { CatalogError } from '../../core/runtimes/catalog';
 import { modelFactsFromGguf, type ModelFacts } from '../../core/stack/resolve';
 import { defineUseCase } from '../useCase';
@@ -10,6 +11,12 @@ import { modelNameSchema, runtimeIdSchema } from '../models/schemas';
 import { hardwareFingerprint, type BenchDeps } from './useCases';
 
 const DEFAULT_FIT_CONTEXT = 8192;
+
+/** What a model is: the GGUF header where the file can be read (layers, the KV cache's shape), else what the runtime's listing says. */
+export async function modelFactsOf(model: RuntimeModel): Promise<ModelFacts & { source: 'gguf' | 'listing' }> {
+  const fromFile = model.file ? await modelFactsFromGguf(model.file) : undefined;
+  return fromFile ? { ...fromFile, source: 'gguf' } : { sizeBytes: model.sizeBytes, trainedContext: model.contextLength, name: model.name, source: 'listing' };
+}
 
 export const fitModel = defineUseCase({
   name: 'models.fit',
@@ -26,26 +33,28 @@ export const fitModel = defineUseCase({
     facts: z.object({ layers: z.number().optional(), sizeBytes: z.number().optional(), trainedContext: z.number().optional(), kvBytesPerToken: z.number().optional(), source: z.enum(['gguf', 'listing']) }),
     fit: z.object({ contextSize: z.number(), layers: z.number().optional(), gpuLayers: z.number(), weightsBytes: z.number().optional(), kvBytes: z.number(), kvEstimated: z.boolean(), overheadBytes: z.number(), ramBytes: z.number(), vramBytes: z.number(), verdict: z.enum(['gpu', 'partial', 'cpu', 'too-big', 'unknown']), text: z.string() }),
     speed: z.object({ tokensPerSecond: z.number(), low: z.number(), high: z.number(), basis: z.enum(['history', 'first guess']), text: z.string() }).optional(),
+    calibration: z.object({ overheadBytes: z.number(), measurements: z.number(), errorPct: z.number().optional(), text: z.string() }).optional(),
   }),
   run: async (deps: BenchDeps, input) => {
     const state = deps.catalog.get(input.runtimeId);
     if (!state) throw new CatalogError(`The runtime ${input.runtimeId} is not known; \`llmstack models ls\` lists them.`, 'not-found');
     const model = state.models.find((m) => m.name === input.name || m.name === `${input.name}:latest`);
     if (!model) throw new CatalogError(`${state.endpoint.name} does not list ${input.name}.`, 'not-found');
-    // The GGUF header where the file can be read (a folder, a llama.cpp model): layers and the KV
-    // cache's shape; else what the runtime's listing says.
-    const fromFile = model.file ? await modelFactsFromGguf(model.file) : undefined;
-    const facts: ModelFacts = fromFile ?? { sizeBytes: model.sizeBytes, trainedContext: model.contextLength, name: model.name };
+    const facts = await modelFactsOf(model);
     const hw = await deps.hardware.get();
-    const contextSize = input.contextSize ?? Math.min(facts.trainedContext ?? DEFAULT_FIT_CONTEXT, DEFAULT_FIT_CONTEXT);
-    const fit = estimateFit(facts, { contextSize, cacheType: input.cacheType, gpuLayers: input.gpuLayers }, hw);
+    const hardware = hardwareFingerprint(hw);
     const repos = await deps.repos();
-    const speed = facts.sizeBytes ? predictSpeed(repos.benchmarkSpeeds(hardwareFingerprint(hw), state.endpoint.kind), facts.sizeBytes, fit.vramBytes > 0) : undefined;
+    const calibration = calibrate(repos.loadMeasurements(hardware, state.endpoint.kind));
+    const contextSize = input.contextSize ?? Math.min(facts.trainedContext ?? DEFAULT_FIT_CONTEXT, DEFAULT_FIT_CONTEXT);
+    const estimate = estimateFit(facts, { contextSize, cacheType: input.cacheType, gpuLayers: input.gpuLayers, overheadBytes: calibration?.overheadBytes }, hw);
+    const fit = calibration ? { ...estimate, text: `${estimate.text} (${calibration.text})` } : estimate;
+    const speed = facts.sizeBytes ? predictSpeed(repos.benchmarkSpeeds(hardware, state.endpoint.kind), facts.sizeBytes, fit.vramBytes > 0) : undefined;
     return {
       model: model.name,
-      facts: { layers: facts.layers, sizeBytes: facts.sizeBytes, trainedContext: facts.trainedContext, kvBytesPerToken: facts.kvBytesPerToken, source: fromFile ? ('gguf' as const) : ('listing' as const) },
+      facts: { layers: facts.layers, sizeBytes: facts.sizeBytes, trainedContext: facts.trainedContext, kvBytesPerToken: facts.kvBytesPerToken, source: facts.source },
       fit,
       speed,
+      calibration,
     };
   },
 });

@@ -10,6 +10,9 @@ import { fileKind, readIfExists, RegistryError } from '../../core/registry/fileS
 import { Registry, RecoveryReport } from '../../core/registry/registry';
 import { RegistryRepositories } from '../../core/registry/repositories';
 
+/** Rows removed by one retention pass past which the file is rebuilt without its free pages. */
+const VACUUM_AFTER_ROWS = 10_000;
+
 /** The secret store's name for the registry key. */
 export const KEY_SECRET = 'llmStack.registry.key';
 
@@ -138,6 +141,8 @@ export class RegistryHost {
     if (repos.retention().usageDays !== s.usageDays) repos.setRetention({ usageDays: s.usageDays, auditDays: s.usageDays });
     const pruned = repos.prune();
     if (pruned.usage || pruned.audit || pruned.deliveries) log.info(`Registry retention rolled ${pruned.usage} usage events up into ${pruned.rolledUp} daily totals and removed ${pruned.audit} audit entries and ${pruned.deliveries} webhook deliveries.`);
+    // Many rows gone: the file is rebuilt without the free pages, or each open would load them.
+    if (pruned.usage + pruned.audit + pruned.deliveries >= VACUUM_AFTER_ROWS) await registry.vacuum();
     return { registry, repos };
   }
 

@@ -8,6 +8,9 @@
 // no history, a stated first guess from typical memory bandwidth.
 import { formatBytesGB, kvPerToken, type ModelFacts } from '../stack/resolve';
 import type { HardwareInfo } from '../stack/types';
+import { percentile } from './stats';
+
+const median = (xs: readonly number[]) => percentile([...xs].sort((a, b) => a - b), 50);
 
 /** Compute buffers and the server's own memory when nothing better is known (llama.cpp, a small model). */
 export const DEFAULT_OVERHEAD_BYTES = 512 * 1024 * 1024;
@@ -90,11 +93,53 @@ const FIRST_GUESS_BANDWIDTH = { cpu: 20e9, gpu: 300e9 };
 export function predictSpeed(history: readonly { genTps: number; sizeBytes: number }[], sizeBytes: number, onGpu: boolean): SpeedGuess {
   const k = history.filter((h) => h.genTps > 0 && h.sizeBytes > 0).map((h) => h.genTps * h.sizeBytes).sort((a, b) => a - b);
   if (k.length) {
-    const median = k.length % 2 ? k[(k.length - 1) / 2] : (k[k.length / 2 - 1] + k[k.length / 2]) / 2;
-    const [t, lo, hi] = [median, k[0], k[k.length - 1]].map((x) => x / sizeBytes);
+    const [t, lo, hi] = [median(k), k[0], k[k.length - 1]].map((x) => x / sizeBytes);
     return { tokensPerSecond: t, low: lo, high: hi, basis: 'history', text: `about ${t.toFixed(1)} tokens/s here (${lo.toFixed(1)}–${hi.toFixed(1)}, from ${k.length} benchmark${k.length === 1 ? '' : 's'} on this machine)` };
   }
   const bw = onGpu ? FIRST_GUESS_BANDWIDTH.gpu : FIRST_GUESS_BANDWIDTH.cpu;
   const t = bw / sizeBytes;
   return { tokensPerSecond: t, low: t * 0.5, high: t * 1.5, basis: 'first guess', text: `perhaps ${t.toFixed(0)} tokens/s (a first guess from typical ${onGpu ? 'GPU' : 'CPU'} memory bandwidth; run llmstack bench for this machine's figure)` };
+}
+
+interface Measured {
+  readonly weightsBytes: number;
+  readonly kvBytes: number;
+  readonly measuredBytes: number;
+}
+
+interface Calibration {
+  /** The runtime's overhead on this machine: the median of measured − (weights + KV cache). */
+  readonly overheadBytes: number;
+  readonly measurements: number;
+  /**
+   * Median absolute error of the estimate against the measured loads, in % of what was measured:
+   * each load estimated with the overhead calibrated on the others (leave one out), so a single
+   * measurement reports no error.
+   */
+  readonly errorPct?: number;
+  readonly text: string;
+}
+
+
+/** The overhead that makes weights + KV + overhead match what loads on this machine measured, and the estimate's error. */
+export function calibrate(ms: readonly Measured[]): Calibration | undefined {
+  const usable = ms.filter((m) => m.measuredBytes > 0 && m.weightsBytes >= 0 && m.kvBytes >= 0);
+  if (!usable.length) return undefined;
+  const rest = usable.map((m) => m.measuredBytes - m.weightsBytes - m.kvBytes);
+  const overheadBytes = Math.max(0, Math.round(median(rest)));
+  const errors =
+    usable.length > 1
+      ? usable.map((m, i) => {
+          const others = Math.max(0, median(rest.filter((_, j) => j !== i)));
+          return (Math.abs(m.weightsBytes + m.kvBytes + others - m.measuredBytes) / m.measuredBytes) * 100;
+        })
+      : [];
+  const errorPct = errors.length ? Math.round(median(errors) * 10) / 10 : undefined;
+  const n = usable.length;
+  return {
+    overheadBytes,
+    measurements: n,
+    errorPct,
+    text: `calibrated on ${n} measured load${n === 1 ? '' : 's'} here${errorPct === undefined ? '' : `, within ${errorPct} % (median)`}`,
+  };
 }

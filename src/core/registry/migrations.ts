@@ -185,7 +185,6 @@ export const migrations: readonly Migration[] = [
         ttft_n INTEGER NOT NULL DEFAULT 0,
         PRIMARY KEY (model_id, day, kind)
       ) WITHOUT ROWID;
-      CREATE INDEX usage_daily_day ON usage_daily (day);
       INSERT INTO settings (key, value) VALUES ('retention.usageRawDays', '30');
       -- Memory a runtime used with one model loaded, against what the model is (weights, KV cache).
       CREATE TABLE load_measurements (

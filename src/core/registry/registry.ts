@@ -508,6 +508,16 @@ export class Registry implements IDisposable {
     return this.persistNow();
   }
 
+  /**
+   * Rebuilds the database without its free pages (after retention removed many rows: sql.js holds
+   * the whole file in memory, so free pages cost memory at every open), then writes it whole.
+   */
+  async vacuum(): Promise<void> {
+    await this.flush();
+    this.db.run('VACUUM');
+    await this.compact();
+  }
+
   /** Resolves once everything committed so far is on disk. */
   async flush(): Promise<void> {
     if (!this.dirty && !this.persistTimer && !this.pending.length) {

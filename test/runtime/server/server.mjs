@@ -195,15 +195,21 @@ function schedule(name, ms) {
   if (ms !== Infinity) entry.timer = setTimeout(() => void unload(name), ms);
 }
 
-async function load(name) {
+// options.num_ctx sets the context a model is loaded with, clamped to what it was trained for; a
+// loaded model asked for with another num_ctx is loaded again, as ollama/ollama server/sched.go
+// needsReload (effectiveContext, the runner options compared) at
+// fb30760996871fa9460115c753afd2c60d4ab0f7 does. Without num_ctx: 512 (Ollama's default is larger;
+// 512 keeps the tests fast) or what the loaded model already has.
+async function load(name, numCtx) {
   let entry = loaded.get(name);
-  if (entry) return { entry, loadMs: 0 };
+  if (entry && (!numCtx || Math.min(numCtx, entry.model.trainContextSize) === entry.context.contextSize)) return { entry, loadMs: 0 };
+  if (entry) await unload(name);
   const file = fileOf(MODELS_DIR, name);
   if (!fs.existsSync(file)) return undefined;
   const t0 = performance.now();
   const llama = await llamaCpp();
   const model = await llama.loadModel({ modelPath: file });
-  const context = await model.createContext({ contextSize: Math.min(512, model.trainContextSize), threads: THREADS });
+  const context = await model.createContext({ contextSize: Math.min(numCtx > 0 ? numCtx : 512, model.trainContextSize), threads: THREADS });
   entry = { model, context, size: fs.statSync(file).size, expiresAt: new Date(), timer: undefined };
   loaded.set(name, entry);
   const loadMs = performance.now() - t0;
@@ -219,7 +225,7 @@ async function generate(req, res, body) {
     await unload(name);
     return send(res, 200, { model: name, created_at: new Date().toISOString(), response: '', done: true, done_reason: 'unload' });
   }
-  const loadedModel = await load(name);
+  const loadedModel = await load(name, Number(body.options?.num_ctx) || undefined);
   if (!loadedModel) return send(res, 404, { error: `model '${name}' not found` });
   const { entry, loadMs } = loadedModel;
   if (!body.prompt) {

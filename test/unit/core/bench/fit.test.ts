@@ -5,7 +5,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { DEFAULT_OVERHEAD_BYTES, estimateFit, predictSpeed } from '../../../../src/core/bench/fit';
+import { calibrate, DEFAULT_OVERHEAD_BYTES, estimateFit, predictSpeed } from '../../../../src/core/bench/fit';
 import { modelFactsFromGguf } from '../../../../src/core/stack/resolve';
 import type { HardwareInfo } from '../../../../src/core/stack/types';
 import { writeTinyGguf } from '../../../support/gguf';
@@ -77,5 +77,32 @@ describe('fit and speed estimates (unit)', () => {
     const guess = predictSpeed([], 4e9, false);
     assert.deepEqual([guess.basis, guess.tokensPerSecond], ['first guess', 5]);
     assert.match(guess.text, /first guess from typical CPU memory bandwidth/);
+  });
+
+  it('calibrates the overhead on measured loads and reports the error of each load estimated from the others', () => {
+    const MiB = 2 ** 20;
+    // Figures measured by npm run bench -- fit (real llama.cpp, resident set after the load).
+    const loads = [
+      { weightsBytes: 14_200_640, kvBytes: 2_097_152, measuredBytes: 156_938_240 },
+      { weightsBytes: 110_199_680, kvBytes: 134_217_728, measuredBytes: 379_928_576 },
+      { weightsBytes: 341_481_440, kvBytes: 301_989_888, measuredBytes: 779_862_016 },
+    ];
+    const c = calibrate(loads)!;
+    assert.equal(c.measurements, 3);
+    assert.ok(Math.abs(c.overheadBytes / MiB - 130.7) < 10, `${c.overheadBytes / MiB} MiB`);
+    assert.ok(c.errorPct !== undefined && c.errorPct < 5, `${c.errorPct} %`);
+    assert.match(c.text, /^calibrated on 3 measured loads here, within [\d.]+ % \(median\)$/);
+    // The calibrated overhead makes the estimate match; the default one is far off for a small runtime.
+    const facts = { layers: 4, sizeBytes: loads[0].weightsBytes, kvBytesPerToken: loads[0].kvBytes / 512 };
+    const cal = estimateFit(facts, { contextSize: 512, overheadBytes: c.overheadBytes }, cpuOnly(8)).ramBytes;
+    const raw = estimateFit(facts, { contextSize: 512 }, cpuOnly(8)).ramBytes;
+    assert.ok(Math.abs(cal - loads[0].measuredBytes) / loads[0].measuredBytes < 0.05);
+    assert.ok(Math.abs(raw - loads[0].measuredBytes) / loads[0].measuredBytes > 1);
+    // One load: an overhead, no error to report; none (or nonsense): nothing.
+    assert.deepEqual([calibrate(loads.slice(0, 1))!.errorPct, calibrate(loads.slice(0, 1))!.text], [undefined, 'calibrated on 1 measured load here']);
+    assert.equal(calibrate([]), undefined);
+    assert.equal(calibrate([{ weightsBytes: 1, kvBytes: 1, measuredBytes: 0 }]), undefined);
+    // A runtime that reports less than the weights (mmap not counted): the overhead is never negative.
+    assert.equal(calibrate([{ weightsBytes: 100, kvBytes: 10, measuredBytes: 50 }])!.overheadBytes, 0);
   });
 });
