@@ -189,9 +189,13 @@ export class OpenAiRuntime implements ModelRuntime {
     return s;
   }
 
+  /** Streamed when the caller follows the chunks (a benchmark's time to first token), else one answer. */
   async generate(name: string, prompt: string, options: GenerateOptions = {}): Promise<GenerateOutcome> {
-    const r = await this.client.complete(name, prompt, { maxTokens: options.maxTokens, signal: options.signal });
-    return { text: r.text, promptTokens: r.promptTokens, outputTokens: r.completionTokens, durationMs: r.durationMs };
+    const { onChunk } = options;
+    const r = onChunk
+      ? await this.client.stream(name, prompt, { maxTokens: options.maxTokens, signal: options.signal, onText: () => onChunk() })
+      : await this.client.complete(name, prompt, { maxTokens: options.maxTokens, signal: options.signal });
+    return { text: r.text, promptTokens: r.promptTokens, outputTokens: r.completionTokens, durationMs: r.durationMs, promptMs: r.promptMs, generationMs: r.generationMs };
   }
 }
 

@@ -213,7 +213,7 @@ export abstract class JsonHttpClient {
    * its bound is idleTimeoutMs without a complete line, not a total; a line longer than maxLineBytes
    * stops it. Either aborts the request. LineSplitter cuts lines in time linear in their length.
    */
-  protected async *lines<S extends z.ZodType>(res: Response, schema: S, what: string, signal?: AbortSignal): AsyncGenerator<z.infer<S>> {
+  protected async *lines<S extends z.ZodType>(res: Response, schema: S, what: string, signal?: AbortSignal, format: 'ndjson' | 'sse' = 'ndjson'): AsyncGenerator<z.infer<S>> {
     if (!res.ok || !res.body) {
       const text = await this.readText(res, what);
       let data: unknown;
@@ -254,8 +254,16 @@ export abstract class JsonHttpClient {
           throw body.fail(new RuntimeError(`${what}: ${url} sent a line longer than ${formatBytes(maxLine)} without a line break; stopped reading. Is that really ${this.displayName}?`, 'protocol'));
         }
         for (const raw of lines) {
-          const line = raw.trim();
+          let line = raw.trim();
           if (!line) continue;
+          if (format === 'sse') {
+            // Server-sent events (OpenAI-compatible streams): the JSON is in `data:` fields; comments
+            // (`:`) and the other fields are skipped; `data: [DONE]` ends the stream.
+            if (!line.startsWith('data:')) continue;
+            line = line.slice(5).trim();
+            if (line === '[DONE]') return;
+            if (!line) continue;
+          }
           let data: unknown;
           try {
             data = JSON.parse(line);

@@ -99,6 +99,18 @@ const completionSchema = z.looseObject({
   usage: opt(z.looseObject({ prompt_tokens: optionalNumber, completion_tokens: optionalNumber })),
 });
 
+/**
+ * One chunk of a streamed completion: llama.cpp's partial results (tools/server/server-task.cpp
+ * server_task_result_cmpl_partial / _final to_json_oaicompat at 00efb3e184262872916bf136b3df63c1822a19bd:
+ * choices[].text, finish_reason on the last, usage and llama.cpp's timings there too), and vLLM's
+ * with stream_options.include_usage (a last chunk with no choices and the usage).
+ */
+const completionChunkSchema = z.looseObject({
+  choices: opt(z.array(z.looseObject({ text: opt(z.string()), finish_reason: optionalString }))),
+  usage: opt(z.looseObject({ prompt_tokens: optionalNumber, completion_tokens: optionalNumber })),
+  timings: opt(z.looseObject({ prompt_ms: optionalNumber, predicted_ms: optionalNumber })),
+});
+
 interface OpenAiHealth {
   /** ok: answers requests; loading: up but still loading its model; unavailable: up but failing (5xx). */
   readonly status: 'ok' | 'loading' | 'unavailable';
@@ -111,6 +123,9 @@ interface OpenAiCompletion {
   readonly completionTokens?: number;
   readonly finishReason?: string;
   readonly durationMs: number;
+  /** The server's own times (llama.cpp's timings), where it sends them. */
+  readonly promptMs?: number;
+  readonly generationMs?: number;
 }
 
 interface OpenAiClientOptions extends JsonHttpClientOptions {
@@ -304,6 +319,36 @@ export class OpenAiClient extends JsonHttpClient {
       finishReason: choice.finish_reason,
       durationMs: Math.round(performance.now() - t0),
     };
+  }
+
+  /**
+   * One streamed completion (server-sent events): onText is called with each piece as it comes, so
+   * a caller sees the first token when the server sends it. Bounded by idleTimeoutMs of silence,
+   * not a total; the usage comes from the chunk that carries it (stream_options.include_usage).
+   */
+  async stream(model: string, prompt: string, options: { maxTokens?: number; signal?: AbortSignal; onText?: (text: string) => void } = {}): Promise<OpenAiCompletion> {
+    const what = `Generating with ${model}`;
+    const t0 = performance.now();
+    const res = await this.request('POST', '/v1/completions', {
+      body: { model, prompt, max_tokens: options.maxTokens, stream: true, stream_options: { include_usage: true } },
+      signal: options.signal,
+      // Headers may wait for the prompt to be processed (llama.cpp sends them with the first chunk).
+      timeoutMs: this.idleTimeoutMs,
+    });
+    let text = '';
+    let out: Omit<OpenAiCompletion, 'text' | 'durationMs'> = {};
+    for await (const chunk of this.lines(res, completionChunkSchema, what, options.signal, 'sse')) {
+      for (const c of chunk.choices ?? []) {
+        if (c.text) {
+          text += c.text;
+          options.onText?.(c.text);
+        }
+        if (c.finish_reason) out = { ...out, finishReason: c.finish_reason };
+      }
+      if (chunk.usage) out = { ...out, promptTokens: chunk.usage.prompt_tokens ?? out.promptTokens, completionTokens: chunk.usage.completion_tokens ?? out.completionTokens };
+      if (chunk.timings) out = { ...out, promptMs: chunk.timings.prompt_ms ?? out.promptMs, generationMs: chunk.timings.predicted_ms ?? out.generationMs };
+    }
+    return { text, ...out, durationMs: Math.round(performance.now() - t0) };
   }
 }
 

@@ -80,6 +80,24 @@ describe('benchmarks on the real test runtime (integration)', function () {
     assert.deepEqual(kinds, [{ kind: 'benchmark', n: 1 }]);
   });
 
+  it('an OpenAI-compatible server (llama.cpp\'s API) is measured from its stream: TTFT from the first chunk, speeds from its timings', async () => {
+    const oep: RuntimeEndpoint = { id: `llamacpp@${rt.base}`, kind: 'llamacpp', api: 'openai', name: 'bench-llamacpp', baseUrl: rt.base, source: 'user' };
+    catalog.setEndpoints([ep, oep]);
+    try {
+      await catalog.waitFor((c) => c.get(oep.id)?.status === 'ok', 60_000);
+      const r = await call(run, deps, { runtimeId: oep.id, name: 'bench:1b', concurrency: [1], cvTargetPct: 100, minRounds: 2, ...small });
+      const l = r.levels[0];
+      assert.equal(l.requests, 2);
+      for (const k of ['ttftMs', 'e2elMs', 'ppTps', 'tgTps'] as const) assert.ok(l[k] && l[k].p50 > 0, `${k}: ${JSON.stringify(l[k])}`);
+      assert.ok(l.ttftMs!.p50 <= l.e2elMs!.p50, 'the first token came before the end');
+      const row = repos.db.get<{ details: string }>('SELECT details FROM benchmark_results WHERE run_id = ?', [r.runId])!;
+      const samples = (JSON.parse(row.details) as { samples: { ttftMs: number; e2elMs: number; outputTokens: number }[] }).samples;
+      assert.ok(samples.every((x) => x.ttftMs > 0 && x.ttftMs <= x.e2elMs && x.outputTokens > 0), JSON.stringify(samples));
+    } finally {
+      catalog.setEndpoints([ep]);
+    }
+  });
+
   it('stops at the round bound when the CV stays above the target, at each level of the sweep', async () => {
     const r = await call(run, deps, { runtimeId: ep.id, name: 'bench:1b', concurrency: [1, 3], cvTargetPct: 0.0001, minRounds: 2, maxRounds: 3, promptWords: 48, maxTokens: 24 });
     assert.deepEqual(r.levels.map((l) => [l.rounds, l.stoppedBy]), [[3, 'rounds'], [3, 'rounds']]);
@@ -97,7 +115,7 @@ describe('benchmarks on the real test runtime (integration)', function () {
     const first = await call(run, deps, { runtimeId: ep.id, name: 'bench:1b', concurrency: [1], cvTargetPct: 100, minRounds: 2, ...own });
     assert.equal(first.regression, false, 'no history, no regression');
     const measured = first.levels[0].tgTps!.p50;
-    const modelId = repos.findModel(repos.listRuntimes()[0].id, 'bench', '1b')!.id;
+    const modelId = repos.findModel(repos.listRuntimes().find((x) => x.kind === 'ollama')!.id, 'bench', '1b')!.id;
     // Earlier runs on this machine twenty times as fast, with a little noise (far beyond what a
     // loaded machine changes between two runs).
     for (const f of [20, 20.5, 19.5, 20.2, 19.8, 20, 20.5, 19.5]) repos.recordBenchmark({ modelId, hardware: first.hardware, promptSet: first.promptSet, concurrency: 1, genTps: measured * f });

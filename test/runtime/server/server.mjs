@@ -386,25 +386,31 @@ async function openAiCompletion(req, res, body) {
   let prompt = body.prompt;
   if (Array.isArray(prompt) && prompt.length === 1) prompt = prompt[0];
   if (typeof prompt !== 'string') return sendOpenAiError(res, 400, '"prompt" must be provided', 'invalid_request_error');
-  if (body.stream) return sendOpenAiError(res, 400, 'the test runtime does not stream /v1/completions', 'invalid_request_error');
   // llama.cpp serves one model and ignores the name; this server holds several, so the name picks one.
   const name = body.model ? canonical(body.model) : (await listModels())[0]?.name;
   const loadedModel = name && (await load(name));
   if (!loadedModel) return sendOpenAiError(res, 404, `model '${body.model ?? ''}' not found`, 'not_found_error');
   const requested = Number(body.max_tokens ?? body.n_predict ?? 16);
   const maxTokens = requested < 0 ? 512 : Math.max(1, Math.min(512, requested));
-  const r = await complete(loadedModel.entry, prompt, maxTokens);
+  const id = `cmpl-${createHash('sha256').update(`${Date.now()}${Math.random()}`).digest('hex').slice(0, 32)}`;
+  const head = () => ({ created: Math.floor(Date.now() / 1000), model: name, system_fingerprint: BUILD_INFO, object: 'text_completion', id });
+  // stream: server-sent events as llama.cpp's server writes them (tools/server/server-task.cpp
+  // server_task_result_cmpl_partial::to_json_oaicompat and server_task_result_cmpl_final::to_json_oaicompat
+  // at 00efb3e184262872916bf136b3df63c1822a19bd): one `data:` chunk per piece of text with
+  // finish_reason null, the final result (empty text, finish_reason, usage, timings), then
+  // `data: [DONE]`. Headers go out with the first chunk.
+  const event = (o) => {
+    if (!res.headersSent) res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+    res.write(`data: ${JSON.stringify(o)}\n\n`);
+  };
+  const r = await complete(loadedModel.entry, prompt, maxTokens, body.stream ? (chunk) => event({ choices: [{ text: chunk, index: 0, logprobs: null, finish_reason: null }], ...head() }) : undefined);
   schedule(name, keepAliveMs(undefined));
   const promptMs = r.firstAt - r.t0;
   const predictedMs = r.end - r.firstAt;
-  return send(res, 200, {
-    choices: [{ text: r.text, index: 0, logprobs: null, finish_reason: r.evalCount >= maxTokens ? 'length' : 'stop' }],
-    created: Math.floor(Date.now() / 1000),
-    model: name,
-    system_fingerprint: BUILD_INFO,
-    object: 'text_completion',
+  const final = {
+    choices: [{ text: body.stream ? '' : r.text, index: 0, logprobs: null, finish_reason: r.evalCount >= maxTokens ? 'length' : 'stop' }],
+    ...head(),
     usage: { completion_tokens: r.evalCount, prompt_tokens: r.promptCount, total_tokens: r.evalCount + r.promptCount },
-    id: `cmpl-${createHash('sha256').update(`${Date.now()}${Math.random()}`).digest('hex').slice(0, 32)}`,
     timings: {
       prompt_n: r.promptCount,
       prompt_ms: promptMs,
@@ -415,7 +421,10 @@ async function openAiCompletion(req, res, body) {
       predicted_per_token_ms: r.evalCount ? predictedMs / r.evalCount : 0,
       predicted_per_second: predictedMs > 0 ? (r.evalCount * 1000) / predictedMs : 0,
     },
-  });
+  };
+  if (!body.stream) return send(res, 200, final);
+  event(final);
+  res.end('data: [DONE]\n\n');
 }
 
 /** GET /props: llama.cpp's server properties, for the first loaded model (else the first listed). */

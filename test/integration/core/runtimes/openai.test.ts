@@ -87,6 +87,23 @@ describe('OpenAI-compatible client on the real test runtime (integration)', func
     await assert.rejects(client.complete('nope', 'x', { maxTokens: 2 }), isRuntimeError('not-found', /Generating with nope failed: model 'nope' not found/));
   });
 
+  it('streams a completion: each piece as it comes, then the usage and llama.cpp timings of the last chunk', async () => {
+    const before = (await client.metrics())!;
+    const pieces: { text: string; at: number }[] = [];
+    const t0 = performance.now();
+    const c = await client.stream('tiny:q8', 'hello world', { maxTokens: 8, onText: (text) => pieces.push({ text, at: performance.now() - t0 }) });
+    assert.ok(pieces.length >= 1, 'at least one piece streamed');
+    assert.equal(pieces.map((p) => p.text).join(''), c.text);
+    assert.ok(pieces[0].at <= c.durationMs, 'the first piece came before the end');
+    assert.ok(c.completionTokens! >= 1 && c.completionTokens! <= 8);
+    assert.ok(c.promptTokens! >= 1);
+    assert.ok(c.promptMs! >= 0 && c.generationMs! >= 0, 'timings read from the final chunk');
+    assert.match(c.finishReason ?? '', /^(length|stop)$/);
+    const after = (await client.metrics())!;
+    assert.equal(metricValue(after, 'llamacpp:tokens_predicted_total')! - metricValue(before, 'llamacpp:tokens_predicted_total')!, c.completionTokens);
+    await assert.rejects(client.stream('nope', 'x', { maxTokens: 2 }), isRuntimeError('not-found', /model 'nope' not found/));
+  });
+
   it('names a missing or wrong API key as unauthorized, and never puts the key in the message', async () => {
     const none = new OpenAiClient(base);
     const wrong = new OpenAiClient(base, { apiKey: `${key}-wrong` });
@@ -213,6 +230,36 @@ describe('OpenAI-compatible client on other servers and broken endpoints (integr
     } finally {
       await html.close();
       await bad.close();
+    }
+  });
+
+  it('reads server-sent events as vLLM and LM Studio send them, and refuses a broken or silent stream', async () => {
+    // vLLM (vllm/entrypoints/openai/serving_completion.py completion_stream_generator at
+    // 2d5f987dff069848e428593c21df021d02d4282a): pieces, then with stream_options.include_usage a
+    // chunk with no choices carrying the usage, then [DONE]; SSE comments and event lines are skipped.
+    const piece = (text: string, finish: string | null = null) => `data: {"id":"cmpl-1","object":"text_completion","choices":[{"index":0,"text":${JSON.stringify(text)},"finish_reason":${JSON.stringify(finish)}}]}\n\n`;
+    const good = [': ping\n\n', piece('Hel'), 'event: message\n', piece('lo'), piece('', 'length'), 'data: {"id":"cmpl-1","choices":[],"usage":{"prompt_tokens":3,"completion_tokens":2}}\n\n', 'data: [DONE]\n\n', piece('after done')].join('');
+    const srv = await routes({
+      'POST /v1/completions': [200, good, 'text/event-stream'],
+    });
+    const broken = await routes({ 'POST /v1/completions': [200, `${piece('a')}data: {not json\n\n`, 'text/event-stream'] });
+    const silent = await localServer((_q, r) => {
+      r.writeHead(200, { 'content-type': 'text/event-stream' });
+      r.write(piece('first'));
+    });
+    try {
+      const seen: string[] = [];
+      const c = await new OpenAiClient(srv.url).stream('m', 'p', { onText: (t) => seen.push(t) });
+      assert.deepEqual(seen, ['Hel', 'lo']);
+      assert.deepEqual([c.text, c.promptTokens, c.completionTokens, c.finishReason, c.promptMs], ['Hello', 3, 2, 'length', undefined]);
+      await assert.rejects(new OpenAiClient(broken.url).stream('m', 'p'), isRuntimeError('protocol', /a line that is not JSON: \{not json/));
+      const t0 = Date.now();
+      await assert.rejects(new OpenAiClient(silent.url.replace('tcp:', 'http:'), { idleTimeoutMs: 600 }).stream('m', 'p'), isRuntimeError('timeout', /nothing for 600 ms/));
+      assert.ok(Date.now() - t0 < 5000);
+    } finally {
+      await srv.close();
+      await broken.close();
+      await silent.close();
     }
   });
 
