@@ -216,6 +216,19 @@ export function program(): Command {
       });
   }
   models
+    .command('unused')
+    .description('Models not used in N days, largest first, with the disk removing them would free (nothing is removed; `models rm` does that).')
+    .option('--days <n>', 'not used for this many days', Number, 30)
+    .action(async (o: { days: number }) => {
+      const res = await run<{ models: { runtime: string; name: string; sizeBytes?: number; lastUsedAt?: number }[]; freeBytes: number }>('models.unused', { days: o.days });
+      const w = out();
+      if (w.json) return;
+      if (!res.models.length) return w.line(`Every model was used in the last ${o.days} days.`);
+      const gb = (b?: number) => (b === undefined ? '?' : `${(b / 1e9).toFixed(1)} GB`);
+      w.table(['MODEL', 'RUNTIME', 'SIZE', 'LAST USED'], res.models.map((m) => [m.name, m.runtime, gb(m.sizeBytes), m.lastUsedAt ? new Date(m.lastUsedAt).toISOString().slice(0, 10) : 'never']));
+      w.line(w.color.dim(`Removing them would free ${gb(res.freeBytes)}: llmstack models rm NAME… --runtime RUNTIME`));
+    });
+  models
     .command('verify')
     .description("Check a model's file against its digest and record the result in the registry.")
     .argument('<name>')
@@ -289,6 +302,23 @@ export function program(): Command {
       w.line(`${res.model}: ${color(res.fit.text)}`);
       if (res.speed) w.line(`${res.model}: ${res.speed.text}`);
       w.line(w.color.dim(res.facts.source === 'gguf' ? 'from the GGUF header' : "from the runtime's listing (layers and KV cache shape estimated)"));
+    });
+
+  p.command('recommend')
+    .description('Models recommended for this machine and a use: the local ones and the names given, ranked by fit and predicted speed, with the reasons.')
+    .argument('[names...]', 'model names not pulled yet to weigh as well (llama3.2:3b, qwen2.5-coder:7b)')
+    .addOption(new Option('--use <use>', 'what the model is for').choices(['chat', 'code', 'embedding']).default('chat'))
+    .option('--ctx <n>', 'the context size to plan for', Number, 8192)
+    .action(async (names: string[], o: { use: string; ctx: number }) => {
+      const res = await run<{ models: { name: string; runtime?: string; pulled: boolean; verdict: string; tokensPerSecond?: number; reasons: string[] }[] }>('models.recommend', { use: o.use, names, contextSize: o.ctx });
+      const w = out();
+      if (w.json) return;
+      if (!res.models.length) return w.line('No models to rank: no runtime lists one and no name was given.');
+      res.models.forEach((m, i) => {
+        const color = m.verdict === 'too-big' ? w.color.red : m.verdict === 'gpu' ? w.color.green : (x: string) => x;
+        w.line(`${i + 1}. ${m.name}${m.runtime ? w.color.dim(` (${m.runtime})`) : w.color.dim(' (not pulled)')}`);
+        for (const r of m.reasons) w.line(`   ${color(r)}`);
+      });
     });
 
   const benchmarks = p.command('benchmarks').description('Stored benchmark runs: history, export, llama-bench import.');

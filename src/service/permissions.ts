@@ -33,6 +33,8 @@ export const PERMISSIONS: Readonly<Record<string, Role>> = {
   'bench.history': 'viewer',
   'bench.export': 'viewer',
   'models.fit': 'viewer',
+  'models.recommend': 'viewer',
+  'models.unused': 'viewer',
   // The gateway to the runtimes' own APIs (/runtimes/<name>/…): reading, then everything else.
   'GET /runtimes/*': 'viewer',
   'POST /runtimes/*': 'operator',

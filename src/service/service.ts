@@ -49,7 +49,7 @@ import { WebhookDeliverer } from '../core/webhooks/deliverer';
 import { WebhookStore } from '../core/webhooks/store';
 import { webhookSecretName, webhookUseCases } from '../app/webhooks/useCases';
 import { benchUseCases } from '../app/bench/useCases';
-import { fitModel } from '../app/bench/fit';
+import { fitModel, recommendModels, unusedModels } from '../app/bench/fit';
 import { LoadCalibrator } from '../app/bench/calibration';
 import { alertCleared, alertRaised, useCaseEvents, type Outgoing } from './webhookEvents';
 
@@ -349,7 +349,7 @@ export class LocalService extends Disposable {
       route(attach, { clients, engine: () => resolve().candidates[0]?.url }),
       ...tokenUseCases.map((u) => route(u, { tokens })),
       ...webhookUseCases.map((u) => route(u, { store: webhookStore, secrets: keys, wake: () => deliverer.wake() }, WRITES.has(u.name))),
-      ...[...benchUseCases, fitModel].map((u) => route(u, { catalog, repos: async () => (await registry.get()).repos, hardware }, WRITES.has(u.name))),
+      ...[...benchUseCases, fitModel, recommendModels, unusedModels].map((u) => route(u, { catalog, repos: async () => (await registry.get()).repos, hardware }, WRITES.has(u.name))),
       route(setApiKey, { keys, refresh: (id) => (catalog.get(id) ? catalog.refresh(id) : Promise.resolve()) }),
     ];
     const scrapeHold: { lease?: { dispose(): void }; timer?: NodeJS.Timeout } = {};

@@ -5,7 +5,7 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { fitModel } from '../../../src/app/bench/fit';
+import { fitModel, recommendModels, unusedModels } from '../../../src/app/bench/fit';
 import { benchUseCases, hardwareFingerprint, type BenchDeps } from '../../../src/app/bench/useCases';
 import { ggufFolderEndpoint } from '../../../src/core/runtimes/ggufFolder';
 import { call, Cancelled } from '../../../src/app/useCase';
@@ -172,7 +172,40 @@ describe('benchmarks on the real test runtime (integration)', function () {
     // The runs of this file at concurrency 1 on this machine give the prediction.
     assert.equal(listed.speed?.basis, 'history');
     assert.match(listed.speed!.text, /from \d+ benchmarks on this machine/);
-    await assert.rejects(call(fitModel, deps, { runtimeId: ep.id, name: 'absent:1b' }), /does not list absent:1b/);
+    // A name not pulled yet is estimated from what it says; one that says no size is refused.
+    const named = await call(fitModel, deps, { runtimeId: ep.id, name: 'qwen2.5:7b', contextSize: 4096 });
+    assert.deepEqual([named.model, named.facts.source, named.facts.sizeBytes], ['qwen2.5:7b', 'name', Math.round((7e9 * 4.89) / 8)]);
+    assert.match(named.fit.text, /estimated from the name \(Q4_K_M\)$/);
+    await assert.rejects(call(fitModel, deps, { runtimeId: ep.id, name: 'absent' }), /does not list absent, and its name gives no size/);
     catalog.setEndpoints([ep]);
+  });
+
+  it('models.recommend ranks what fits, made for the use, fast enough, with the reasons; a model too big comes last', async () => {
+    const r = await call(recommendModels, deps, { use: 'code', names: ['qwen2.5-coder:1.5b', 'llama3.1:405b-instruct-fp16', 'nomic-embed-text:137m'] });
+    const names = r.models.map((m) => m.name);
+    assert.deepEqual(names.slice(-1), ['llama3.1:405b-instruct-fp16'], 'the 810 GB model does not fit: last');
+    assert.equal(r.models.at(-1)!.verdict, 'too-big');
+    assert.match(r.models.at(-1)!.reasons[0], /^does not fit/);
+    const coder = r.models.find((m) => m.name === 'qwen2.5-coder:1.5b')!;
+    const embed = r.models.find((m) => m.name === 'nomic-embed-text:137m')!;
+    assert.ok(coder.score > embed.score, 'a code model before an embedding model for code');
+    assert.ok(coder.reasons.includes('made for code') && embed.reasons.includes('an embedding model, not made for code'), JSON.stringify(embed.reasons));
+    assert.match(coder.reasons.join(' | '), /not pulled: about 0\.9 GB to download/);
+    const local = r.models.find((m) => m.name === 'bench:1b')!;
+    assert.deepEqual([local.pulled, local.runtime], [true, 'bench-rt']);
+    assert.ok(local.reasons.includes('already in bench-rt'));
+  });
+
+  it('models.unused lists models a runtime still has and nothing used lately, with the disk they would free', async () => {
+    assert.deepEqual((await call(unusedModels, deps, { days: 30 })).models, [], 'bench:1b was benchmarked just now');
+    // Its last use a year ago: it is unused, and its size is what removing it frees.
+    const rt = repos.listRuntimes().find((x) => x.kind === 'ollama')!;
+    const id = repos.findModel(rt.id, 'bench', '1b')!.id;
+    repos.db.run('UPDATE models SET last_used_at = ?, created_at = ? WHERE id = ?', [Date.now() - 365 * 86_400_000, Date.now() - 400 * 86_400_000, id]);
+    const r = await call(unusedModels, deps, { days: 30 });
+    assert.deepEqual(r.models.map((m) => [m.name, m.runtime]), [['bench:1b', 'bench-rt']]);
+    const size = catalog.get(ep.id)!.models.find((m) => m.name === 'bench:1b')!.sizeBytes!;
+    assert.equal(r.freeBytes, size);
+    assert.deepEqual((await call(unusedModels, deps, { days: 400 })).models, []);
   });
 });
