@@ -31,7 +31,7 @@ const DEFAULT_QUANT = 'q4_k_m';
 
 export type ModelUse = 'chat' | 'code' | 'embedding';
 
-export interface NameFacts extends ModelFacts {
+interface NameFacts extends ModelFacts {
   readonly parameters?: number;
   readonly quantization?: string;
   readonly use: ModelUse;
