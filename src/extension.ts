@@ -31,6 +31,8 @@ import { ServiceModelsFollower } from './service/modelsFollower';
 import { ModelsTreeProvider, registerModelsView } from './vscode/models/treeView';
 import { registerRegistryCommands } from './vscode/registry/commands';
 import { registerTokenCommands } from './vscode/tokens/commands';
+import { fitLine, registerBenchCommands } from './vscode/bench/commands';
+import type { BenchDeps } from './app/bench/useCases';
 import { registerWebhookCommands } from './vscode/webhooks/commands';
 import type { WebhookDeps } from './app/webhooks/useCases';
 import { ServiceLink, type ServiceState } from './vscode/service';
@@ -93,6 +95,7 @@ export function activate(context: vscode.ExtensionContext): LlmStackApi {
   // The registry, idle unloads, health probes and alert rules live in the local service: one
   // process for however many windows are open. This window shows what it says.
   const service = new ServiceLink(context, log);
+  const benchRunner = remoteRunner<BenchDeps>(service);
   // Stops, restarts and removals the extension performs are expected: they raise no alert.
   const actions: MonitoredContainerActions = new MonitoredContainerActions(connection, (id) => watch.alerts.expectStop(id));
   const tree = new ContainersTreeProvider(cache, connection, classifiers);
@@ -169,7 +172,7 @@ export function activate(context: vscode.ExtensionContext): LlmStackApi {
   const statusBarMetrics = new StatusBarMetrics(metricsFeed, statusBar);
   // Stack files: diagnostics, auto hovers and CodeLenses in the editor; plan/apply/down/export commands.
   const hardware = new HardwareProbe({ nvidiaSmiPath: metricsCfg.nvidiaSmiPath });
-  const stackEditor = registerStackEditor(coreLog, hardware);
+  const stackEditor = registerStackEditor(coreLog, hardware, (name, contextSize) => fitLine(benchRunner, name, { contextSize }));
   const stackCommands = registerStackCommands({
     log,
     app: { engine: connection, hardware, log: coreLog, models: catalog, audit, imagePatterns },
@@ -213,10 +216,11 @@ export function activate(context: vscode.ExtensionContext): LlmStackApi {
     modelsTree,
     ...models.disposables,
     sources,
-    registerModelDetails(modelsApp),
+    registerModelDetails(modelsApp, (runtimeId, name) => fitLine(benchRunner, name, { runtimeId })),
     apiKeys,
     followService,
-    ...registerModelCommands({ app: modelsApp, tree: modelsTree, secrets: context.secrets, handKey: (id, key) => apiKeys.set(id, key), log }),
+    ...registerModelCommands({ app: modelsApp, tree: modelsTree, secrets: context.secrets, handKey: (id, key) => apiKeys.set(id, key), log, fit: (runtimeId, name) => fitLine(benchRunner, name, { runtimeId }) }),
+    ...registerBenchCommands(benchRunner, log),
     registerInspect(containerApp),
     ...registerContainerCommands({ app: containerApp, logs, log }),
     ...registerRegistryCommands(remoteRunner<RegistryDeps>(service), log),

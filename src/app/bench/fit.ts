@@ -58,7 +58,8 @@ export const fitModel = defineUseCase({
   name: 'models.fit',
   summary: "Whether a model fits on this machine at a context (VRAM, RAM, layers on the GPU) and its generation speed here, predicted from this machine's benchmarks (or a stated first guess). A name the runtime does not list (yet) is estimated from what the name says (parameters, quantization).",
   input: z.object({
-    runtimeId: runtimeIdSchema,
+    /** The runtime whose kind calibrates the estimate; absent: the one that lists the model, else Ollama's figures. */
+    runtimeId: runtimeIdSchema.optional(),
     name: modelNameSchema,
     contextSize: z.number().int().min(128).max(1_048_576).optional(),
     cacheType: z.enum(['f16', 'bf16', 'f32', 'q8_0', 'q4_0']).default('f16'),
@@ -72,14 +73,15 @@ export const fitModel = defineUseCase({
     calibration: calibrationSchema.optional(),
   }),
   run: async (deps: BenchDeps, input) => {
-    const state = deps.catalog.get(input.runtimeId);
-    if (!state) throw new CatalogError(`The runtime ${input.runtimeId} is not known; \`llmstack models ls\` lists them.`, 'not-found');
-    const model = state.models.find((m) => m.name === input.name || m.name === `${input.name}:latest`);
+    const listed = (m: RuntimeModel) => m.name === input.name || m.name === `${input.name}:latest`;
+    const state = input.runtimeId ? deps.catalog.get(input.runtimeId) : deps.catalog.list().find((st) => st.models.some(listed));
+    if (input.runtimeId && !state) throw new CatalogError(`The runtime ${input.runtimeId} is not known; \`llmstack models ls\` lists them.`, 'not-found');
+    const model = state?.models.find(listed);
     const facts = model ? await modelFactsOf(model) : { ...factsFromName(input.name), source: 'name' as const };
-    if (!model && !facts.sizeBytes) throw new CatalogError(`${state.endpoint.name} does not list ${input.name}, and its name gives no size (such as 7b or 270m) to estimate from.`, 'not-found');
+    if (!model && !facts.sizeBytes) throw new CatalogError(`${state ? `${state.endpoint.name} does not list` : 'No runtime lists'} ${input.name}, and its name gives no size (such as 7b or 270m) to estimate from.`, 'not-found');
     const h = await here(deps);
-    const e = estimateHere(h, state.endpoint.kind, facts, input);
-    const guess = facts.source === 'name' ? `, estimated from the name (${(facts as { quantization?: string }).quantization ?? 'Q4_K_M'})` : '';
+    const e = estimateHere(h, state?.endpoint.kind ?? 'ollama', facts, input);
+    const guess = facts.source === 'name' ? `, sized from its name (${(facts as { quantization?: string }).quantization ?? 'Q4_K_M'})` : '';
     return { model: model?.name ?? input.name, facts: factsOut(facts, facts.source), ...e, fit: { ...e.fit, text: `${e.fit.text}${guess}` } };
   },
 });

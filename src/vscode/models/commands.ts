@@ -24,6 +24,8 @@ interface ModelCommandDeps {
   /** Hands a key to the local service, whose probes and idle unloads reach the runtime too. */
   readonly handKey: (endpointId: string, key: string | undefined) => Promise<void>;
   readonly log: vscode.LogOutputChannel;
+  /** "fits in VRAM with ctx 8192 · about 35 tokens/s here" for a model (pulled or only named), from the service. */
+  readonly fit?: (runtimeId: string, name: string) => Promise<string | undefined>;
 }
 
 function showError(deps: ModelCommandDeps, message: string): void {
@@ -139,7 +141,19 @@ async function pull(deps: ModelCommandDeps, node: ModelArg, nameArg?: string): P
       title: `Pull models into ${runtime.endpoint.name}`,
       prompt: 'Model names as the runtime knows them (name or name:tag); several separated by spaces or commas are pulled in parallel',
       placeHolder: 'llama3.2:1b, qwen2.5:0.5b',
-      validateInput: (v) => (v.trim() ? undefined : 'Enter at least one model name'),
+      // Before pulling: will it fit here, and how fast (shown as information, never blocking).
+      validateInput: async (v) => {
+        const names = parseModelNames(v);
+        if (!names.length) return 'Enter at least one model name';
+        const lines = await Promise.all(
+          names.slice(0, 3).map(async (n) => {
+            const line = await deps.fit?.(runtime.endpoint.id, n);
+            return line && `${n}: ${line}`;
+          }),
+        );
+        const message = lines.filter(Boolean).join('\n');
+        return message ? { message, severity: vscode.InputBoxValidationSeverity.Info } : undefined;
+      },
     }));
   if (!value) return;
   await Promise.all(parseModelNames(value).map((n) => pullOne(deps, runtime, n)));

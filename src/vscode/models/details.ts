@@ -12,8 +12,13 @@ const DETAILS_SCHEME = 'llmstack-model';
 const cell = (v: unknown) => String(v ?? '').replace(/\|/g, '\\|').replace(/\n/g, ' ');
 const date = (t: number) => new Date(t).toISOString().replace('T', ' ').slice(0, 16);
 
+type FitLine = (runtimeId: string, name: string) => Promise<string | undefined>;
+
 class ModelDetailsProvider implements vscode.TextDocumentContentProvider {
-  constructor(private readonly app: ModelsDeps) {}
+  constructor(
+    private readonly app: ModelsDeps,
+    private readonly fit?: FitLine,
+  ) {}
 
   static uri(runtimeId: string, name: string): vscode.Uri {
     return vscode.Uri.from({ scheme: DETAILS_SCHEME, path: `/${name.replace(/[\\/]/g, '_')}.md`, query: new URLSearchParams({ runtime: runtimeId, name }).toString() });
@@ -41,6 +46,8 @@ class ModelDetailsProvider implements vscode.TextDocumentContentProvider {
       row('Loaded', model.loaded ? `yes${model.loaded.ramBytes ? `, ${formatBytes(model.loaded.ramBytes)} RAM` : ''}${model.loaded.vramBytes ? `, ${formatBytes(model.loaded.vramBytes)} VRAM` : ''}` : 'no');
       row('Problem', model.problem);
       out.push('');
+      const fit = await this.fit?.(q.get('runtime') ?? '', full);
+      if (fit) out.push('## On this machine', '', fit, '');
     } else {
       out.push('_The runtime does not list this model now._', '');
     }
@@ -74,8 +81,8 @@ class ModelDetailsProvider implements vscode.TextDocumentContentProvider {
   }
 }
 
-export function registerModelDetails(app: ModelsDeps): vscode.Disposable {
-  return vscode.workspace.registerTextDocumentContentProvider(DETAILS_SCHEME, new ModelDetailsProvider(app));
+export function registerModelDetails(app: ModelsDeps, fit?: FitLine): vscode.Disposable {
+  return vscode.workspace.registerTextDocumentContentProvider(DETAILS_SCHEME, new ModelDetailsProvider(app, fit));
 }
 
 export async function showModelDetails(runtimeId: string, name: string): Promise<vscode.TextEditor> {

@@ -26,11 +26,15 @@ export function isStackDocument(doc: vscode.TextDocument): boolean {
   return (doc.uri.scheme === 'file' || doc.uri.scheme === 'untitled') && isStackFileName(doc.fileName);
 }
 
-/** The explanations of every `auto` in a file on this machine (GGUF headers read for llama.cpp models). */
-async function explainAutos(file: StackFile, stackDir: string, hardware: HardwareProbe): Promise<readonly AutoExplanation[]> {
+/** The file resolved on this machine: every `auto` explained (GGUF headers read for llama.cpp models), the contexts chosen. */
+async function resolveHere(file: StackFile, stackDir: string, hardware: HardwareProbe): Promise<{ explanations: readonly AutoExplanation[]; contextOf: (service: string) => number | undefined }> {
   const [hw, modelInfo] = await Promise.all([hardware.get(), stackModelInfo(file, stackDir)]);
-  return resolveStack(file, hw, { modelInfo }).explanations;
+  const r = resolveStack(file, hw, { modelInfo });
+  return { explanations: r.explanations, contextOf: (service) => r.params.get(service)?.contextSize };
 }
+
+/** "fits in VRAM with ctx 8192 · about 35 tokens/s here" for a model name, from the service. */
+type FitLookup = (name: string, contextSize: number | undefined) => Promise<string | undefined>;
 
 /** Parsed stack documents by URI and version: one parse serves diagnostics, hovers and lenses. */
 export class StackDocuments extends Disposable {
@@ -103,11 +107,15 @@ export class StackDocuments extends Disposable {
   }
 }
 
-/** Hover over an `auto`: what it becomes on this machine, and why. */
+/**
+ * Hover over an `auto`: what it becomes on this machine, and why. Over a model a runtime names:
+ * whether it fits here at the context the stack gives it, and how fast it will run.
+ */
 class StackHoverProvider implements vscode.HoverProvider {
   constructor(
     private readonly documents: StackDocuments,
     private readonly hardware: HardwareProbe,
+    private readonly fit?: FitLookup,
   ) {}
 
   async provideHover(doc: vscode.TextDocument, position: vscode.Position): Promise<vscode.Hover | undefined> {
@@ -115,7 +123,17 @@ class StackHoverProvider implements vscode.HoverProvider {
     const parsed = this.documents.get(doc);
     const node = parsed.nodeAt({ line: position.line, character: position.character });
     if (!node || node.isKey || !parsed.file) return undefined;
-    const explanations = await explainAutos(parsed.file, path.dirname(doc.fileName), this.hardware);
+    const { explanations, contextOf } = await resolveHere(parsed.file, path.dirname(doc.fileName), this.hardware);
+    const [section, service, list, index, field] = node.path;
+    if (this.fit && section === 'runtimes' && list === 'models' && typeof service === 'string' && typeof index === 'number' && (field === undefined || field === 'name')) {
+      const entry = parsed.file.runtimes?.[service]?.models?.[index];
+      const name = typeof entry === 'string' ? entry : entry?.name;
+      const line = name ? await this.fit(name, contextOf(service)) : undefined;
+      if (!line) return undefined;
+      const md = new vscode.MarkdownString();
+      md.appendMarkdown(`**${name}** on this machine: ${line}`);
+      return new vscode.Hover(md, toRange(node.range));
+    }
     const hit = explanations.find((x) => samePath(x.path, node.path));
     if (!hit) return undefined;
     const md = new vscode.MarkdownString();
@@ -167,7 +185,7 @@ const STACK_SELECTOR: vscode.DocumentSelector = [
   { scheme: 'untitled', pattern: '**/{llmstack,*.llmstack}.{yaml,yml,json}' },
 ];
 
-export function registerStackEditor(log: Logger, hardware: HardwareProbe): { documents: StackDocuments; disposables: vscode.Disposable[] } {
+export function registerStackEditor(log: Logger, hardware: HardwareProbe, fit?: FitLookup): { documents: StackDocuments; disposables: vscode.Disposable[] } {
   const documents = new StackDocuments(log);
   const lenses = new StackCodeLensProvider(documents);
   return {
@@ -176,7 +194,7 @@ export function registerStackEditor(log: Logger, hardware: HardwareProbe): { doc
       documents,
       lenses,
       vscode.languages.registerCodeLensProvider(STACK_SELECTOR, lenses),
-      vscode.languages.registerHoverProvider(STACK_SELECTOR, new StackHoverProvider(documents, hardware)),
+      vscode.languages.registerHoverProvider(STACK_SELECTOR, new StackHoverProvider(documents, hardware, fit)),
     ],
   };
 }

@@ -300,6 +300,40 @@ describe('commands through the workbench UI (host)', function () {
       const text = await user.editorText(`${small}:latest.md`);
       assert.match(text, new RegExp(`^# ${small}:latest`, 'm'));
       assert.match(text, /As the runtime reports it/);
+      // Will it fit, and how fast: from the service, with this machine's figures.
+      // (the editor's text comes back wrapped: compare it as one line)
+      assert.match(text.replace(/\s+/g, ' '), /## On this machine (runs on the CPU|fits in VRAM|\d+ of \d+ layers on the GPU) with ctx \d+: .* · (about|perhaps) [\d.]+ tok/);
+    });
+
+    it('Pull Model… says whether a name fits here and how fast, before anything is pulled', async () => {
+      const title = `Pull models into ${runtime.name}`;
+      await user.runCommand('llmStack.models.pull', { on: user.groupRow('Models', runtime.name), shows: user.page.locator('.quick-input-widget .quick-input-title', { hasText: title }) });
+      const widget = user.page.locator('.quick-input-widget');
+      await widget.locator('input.input').fill('qwen2.5:7b');
+      const message = widget.locator('.quick-input-message', { hasText: 'qwen2.5:7b:' });
+      await message.waitFor({ timeout: 30_000 });
+      assert.match(await message.innerText(), /qwen2\.5:7b: (runs on the CPU|fits in VRAM|\d+ of \d+ layers on the GPU|does not fit) with ctx \d+.*sized from its name \(Q4_K_M\)/);
+      await user.screenshot('pull-model-fit.png');
+      await user.page.keyboard.press('Escape');
+      await widget.waitFor({ state: 'hidden', timeout: 10_000 });
+    });
+
+    it('Recommended Models for This Machine…: the use picked, names typed, ranked with the reasons; too big last', async () => {
+      await user.runCommand('llmStack.models.recommend');
+      await user.pick('chat', { placeholder: 'What is the model for?' });
+      await user.type('llama3.1:405b-instruct-fp16', { title: /Recommended Models for This Machine \(2\/2\)/ });
+      const rows = await user.pickRows(/Best first/);
+      assert.ok(rows.length >= 2, rows.join('\n'));
+      assert.match(rows[0], new RegExp(`${small}:latest.*made for chat.*already in ${runtime.name}`));
+      assert.match(rows[rows.length - 1], /llama3\.1:405b-instruct-fp16.*does not fit with ctx 8192/);
+      await user.screenshot('recommended-models.png');
+      await user.page.keyboard.press('Escape');
+    });
+
+    it('Free Disk: Unused Models…: none unused after a pull just now', async () => {
+      await user.runCommand('llmStack.models.unused');
+      await user.type('30', { title: 'Free Disk: Unused Models' });
+      await user.notification('Every model was used in the last 30 days.');
     });
 
     it('Try a Prompt…: picked, the prompt typed, a notification with the token count', async () => {

@@ -142,6 +142,20 @@ describe('stack files in the real host (host)', function () {
     assert.match(text, new RegExp(`^\\*\\*auto\\*\\* → ${cores} cores? → ${threads} threads?\\b`), text);
   });
 
+  it('says on hover over a model whether it fits here at the context the stack gives it, and how fast', async () => {
+    const doc = await setText(file, `name: ${stack}\nruntimes:\n  llm:\n    kind: ollama\n    image: ollama/ollama:0.5.7\n    params:\n      contextSize: 4096\n    models:\n      - qwen2.5:7b\n      - name: llama3.1:405b-instruct-fp16\n`);
+    await waitUntil('no diagnostics', () => vscode.languages.getDiagnostics(file).filter((x) => x.severity === vscode.DiagnosticSeverity.Error).length === 0, 30_000, 100);
+    const hoverOn = async (needle: string) => {
+      const line = doc.getText().split('\n').findIndex((l) => l.includes(needle));
+      const hovers = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', file, new vscode.Position(line, doc.lineAt(line).text.indexOf(needle) + 2));
+      return hovers.flatMap((h) => h.contents.map((c) => (typeof c === 'string' ? c : c.value))).join('\n');
+    };
+    assert.match(await hoverOn('qwen2.5:7b'), /^\*\*qwen2\.5:7b\*\* on this machine: (runs on the CPU|fits in VRAM|\d+ of \d+ layers on the GPU) with ctx 4096: .*sized from its name \(Q4_K_M\) · (about|perhaps) [\d.]+ tokens\/s/);
+    assert.match(await hoverOn('llama3.1:405b'), /^\*\*llama3\.1:405b-instruct-fp16\*\* on this machine: does not fit with ctx 4096: needs \d+ GB of RAM/);
+    // The next test plans and applies what the file held before.
+    await setText(file, validStack(stack, 'one'));
+  });
+
   it('plans, applies, re-plans to nothing, recreates only a changed service, and takes the stack down', async () => {
     const a = await api();
     await waitUntil('the engine connection', () => a.connection.state.kind === 'connected', 60_000);

@@ -175,7 +175,7 @@ describe('benchmarks on the real test runtime (integration)', function () {
     // A name not pulled yet is estimated from what it says; one that says no size is refused.
     const named = await call(fitModel, deps, { runtimeId: ep.id, name: 'qwen2.5:7b', contextSize: 4096 });
     assert.deepEqual([named.model, named.facts.source, named.facts.sizeBytes], ['qwen2.5:7b', 'name', Math.round((7e9 * 4.89) / 8)]);
-    assert.match(named.fit.text, /estimated from the name \(Q4_K_M\)$/);
+    assert.match(named.fit.text, /sized from its name \(Q4_K_M\)$/);
     await assert.rejects(call(fitModel, deps, { runtimeId: ep.id, name: 'absent' }), /does not list absent, and its name gives no size/);
     catalog.setEndpoints([ep]);
   });
