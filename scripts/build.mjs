@@ -64,7 +64,7 @@ const zodEnglishOnly = {
 // style.css, so esbuild writes dist/webview/metrics.css beside metrics.js.
 const webviewOptions = {
   plugins: [zodEnglishOnly],
-  entryPoints: { metrics: 'webview-ui/metrics/main.ts' },
+  entryPoints: { metrics: 'webview-ui/metrics/main.ts', bench: 'webview-ui/bench/main.ts' },
   bundle: true,
   outdir: 'dist/webview',
   platform: 'browser',

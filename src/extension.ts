@@ -18,7 +18,7 @@ import { registerContainerCommands } from './vscode/containers/commands';
 import { ContainerLogs } from './vscode/containers/logs';
 import { ContainersTreeProvider, registerContainersView } from './vscode/containers/treeView';
 import { registerInspect } from './vscode/containers/inspectDocument';
-import type { ModelsDeps } from './app/models';
+import { canGenerateWith, type ModelsDeps } from './app/models';
 import { idleHooks } from './app/models/idleHooks';
 import { ModelCatalog } from './core/runtimes/catalog';
 import { IdleManager } from './core/runtimes/idle';
@@ -32,6 +32,7 @@ import { ModelsTreeProvider, registerModelsView } from './vscode/models/treeView
 import { registerRegistryCommands } from './vscode/registry/commands';
 import { registerTokenCommands } from './vscode/tokens/commands';
 import { fitLine, registerBenchCommands } from './vscode/bench/commands';
+import { type BenchPanel, registerBenchPanel } from './vscode/bench/panel';
 import type { BenchDeps } from './app/bench/useCases';
 import { registerWebhookCommands } from './vscode/webhooks/commands';
 import type { WebhookDeps } from './app/webhooks/useCases';
@@ -74,6 +75,7 @@ export interface LlmStackApi {
   readonly stacks: StackController;
   readonly hardware: HardwareProbe;
   readonly metricsPanel: MetricsPanel;
+  readonly benchPanel: BenchPanel;
   /** The extension's own storage folder (where a registry lived before the service). */
   readonly globalStorage: string;
   /** Duration of activate() in milliseconds. */
@@ -96,6 +98,7 @@ export function activate(context: vscode.ExtensionContext): LlmStackApi {
   // process for however many windows are open. This window shows what it says.
   const service = new ServiceLink(context, log);
   const benchRunner = remoteRunner<BenchDeps>(service);
+  const benchPanel = registerBenchPanel(context.extensionUri, benchRunner, coreLog);
   // Stops, restarts and removals the extension performs are expected: they raise no alert.
   const actions: MonitoredContainerActions = new MonitoredContainerActions(connection, (id) => watch.alerts.expectStop(id));
   const tree = new ContainersTreeProvider(cache, connection, classifiers);
@@ -220,7 +223,13 @@ export function activate(context: vscode.ExtensionContext): LlmStackApi {
     apiKeys,
     followService,
     ...registerModelCommands({ app: modelsApp, tree: modelsTree, secrets: context.secrets, handKey: (id, key) => apiKeys.set(id, key), log, fit: (runtimeId, name) => fitLine(benchRunner, name, { runtimeId }) }),
-    ...registerBenchCommands(benchRunner, log),
+    ...registerBenchCommands({
+      run: benchRunner,
+      log,
+      models: () => catalog.list().flatMap((st) => (canGenerateWith(st) ? st.models.map((m) => ({ runtimeId: st.endpoint.id, runtime: st.endpoint.name, name: m.name })) : [])),
+      showView: (key) => void benchPanel.panel.show(key),
+    }),
+    ...benchPanel.disposables,
     registerInspect(containerApp),
     ...registerContainerCommands({ app: containerApp, logs, log }),
     ...registerRegistryCommands(remoteRunner<RegistryDeps>(service), log),
@@ -280,6 +289,7 @@ export function activate(context: vscode.ExtensionContext): LlmStackApi {
     stacks: stackCommands.controller,
     hardware,
     metricsPanel: metrics.panel,
+    benchPanel: benchPanel.panel,
     globalStorage: context.globalStorageUri.fsPath,
     activationMs,
   };

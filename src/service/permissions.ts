@@ -32,6 +32,7 @@ export const PERMISSIONS: Readonly<Record<string, Role>> = {
   'swarm.status': 'viewer',
   'bench.history': 'viewer',
   'bench.export': 'viewer',
+  'bench.overview': 'viewer',
   'models.fit': 'viewer',
   'models.recommend': 'viewer',
   'models.unused': 'viewer',

@@ -27,7 +27,8 @@ function metricsCsp(cspSource: string, nonce: string): string {
   ].join('; ');
 }
 
-export function metricsPageHtml(o: MetricsPageOptions): string {
+/** A webview page of the extension (this panel, the benchmark view): the bundle under the strict CSP. */
+export function webviewPageHtml(o: MetricsPageOptions & { readonly title: string; readonly loading: string }): string {
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -35,12 +36,16 @@ export function metricsPageHtml(o: MetricsPageOptions): string {
 <meta http-equiv="Content-Security-Policy" content="${attr(metricsCsp(o.cspSource, o.nonce))}">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
 <link rel="stylesheet" href="${attr(o.styleUri)}">
-<title>LLM Stack Metrics</title>
+<title>${attr(o.title)}</title>
 </head>
 <body>
-<main id="app" aria-busy="true"><p class="placeholder">Loading metrics…</p></main>
+<main id="app" aria-busy="true"><p class="placeholder">${attr(o.loading)}</p></main>
 <script nonce="${attr(o.nonce)}" src="${attr(o.scriptUri)}"></script>
 </body>
 </html>
 `;
+}
+
+export function metricsPageHtml(o: MetricsPageOptions): string {
+  return webviewPageHtml({ ...o, title: 'LLM Stack Metrics', loading: 'Loading metrics…' });
 }

@@ -212,4 +212,82 @@ const exportRuns = defineUseCase({
   },
 });
 
-export const benchUseCases = [run, history, importLlamaBench, exportRuns] as const;
+/** What a stored row's details say beyond its medians (runs stored by bench.run; imports have none). */
+const rowFigures = z.looseObject({
+  ttftMs: z.looseObject({ p99: z.number() }).optional(),
+  e2elMs: z.looseObject({ p50: z.number() }).optional(),
+  tpotMs: z.looseObject({ p50: z.number() }).optional(),
+  tgTps: z.looseObject({ cvPct: z.number() }).optional(),
+  throughputTps: z.number().optional(),
+});
+
+const overviewRun = z.object({
+  runId: z.string().nullable(),
+  ts: z.number(),
+  hardware: z.string(),
+  promptSet: z.string(),
+  concurrency: z.number(),
+  ttftMs: z.number().nullable(),
+  promptTps: z.number().nullable(),
+  genTps: z.number().nullable(),
+  ttftP99Ms: z.number().optional(),
+  tpotMs: z.number().optional(),
+  e2elMs: z.number().optional(),
+  cvPct: z.number().optional(),
+  throughputTps: z.number().optional(),
+  /** Slower than the runs before it (same model, machine, prompt set and concurrency) beyond their noise. */
+  regression: z.boolean(),
+  dropPct: z.number().optional(),
+});
+
+const overview = defineUseCase({
+  name: 'bench.overview',
+  summary: "Every model's stored benchmark runs (the newest 5,000 rows), grouped by model, each row flagged when it is slower than the runs before it on the same machine beyond their noise: what the benchmark view charts.",
+  input: z.object({ limit: z.number().int().min(1).max(5000).default(5000) }),
+  output: z.object({
+    models: z.array(z.object({ key: z.string(), runtimeId: z.string(), runtime: z.string(), name: z.string(), runs: z.array(overviewRun) })),
+  }),
+  run: async (deps: BenchDeps, input) => {
+    const rows = (await deps.repos()).benchmarkOverview(input.limit);
+    const models = new Map<string, { key: string; runtimeId: string; runtime: string; name: string; runs: z.infer<typeof overviewRun>[] }>();
+    // Oldest first, so each row is judged against the rows before it.
+    const earlier = new Map<string, number[]>();
+    for (const r of [...rows].reverse()) {
+      const runtimeId = `${r.runtimeKind}@${r.endpoint}`;
+      const name = `${r.name}:${r.tag}`;
+      const key = `${runtimeId}|${name}`;
+      let m = models.get(key);
+      if (!m) models.set(key, (m = { key, runtimeId, runtime: r.runtimeName, name, runs: [] }));
+      const series = `${key}|${r.hardware}|${r.promptSet}|${r.concurrency}`;
+      const before = earlier.get(series) ?? [];
+      const verdict = r.genTps !== null ? isRegression(before.slice(-20).reverse(), r.genTps) : { regression: false };
+      if (r.genTps !== null) earlier.set(series, [...before, r.genTps]);
+      let f: z.infer<typeof rowFigures> = {};
+      try {
+        f = rowFigures.safeParse(r.details ? JSON.parse(r.details) : {}).data ?? {};
+      } catch {
+        // A details text that is not JSON (written by hand): the medians are still shown.
+      }
+      m.runs.unshift({
+        runId: r.runId,
+        ts: r.ts,
+        hardware: r.hardware,
+        promptSet: r.promptSet,
+        concurrency: r.concurrency,
+        ttftMs: r.ttftMs,
+        promptTps: r.promptTps,
+        genTps: r.genTps,
+        ttftP99Ms: f.ttftMs?.p99,
+        tpotMs: f.tpotMs?.p50,
+        e2elMs: f.e2elMs?.p50,
+        cvPct: f.tgTps?.cvPct,
+        throughputTps: f.throughputTps,
+        regression: verdict.regression,
+        dropPct: verdict.regression ? verdict.dropPct : undefined,
+      });
+    }
+    return { models: [...models.values()].sort((a, b) => (b.runs[0]?.ts ?? 0) - (a.runs[0]?.ts ?? 0)) };
+  },
+});
+
+export const benchUseCases = [run, history, importLlamaBench, exportRuns, overview] as const;

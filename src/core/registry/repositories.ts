@@ -450,6 +450,17 @@ export class RegistryRepositories {
     return this.db.all('SELECT * FROM benchmark_results WHERE model_id = ? ORDER BY ts DESC LIMIT ?', [modelId, limit]);
   }
 
+  /** The newest benchmark rows of every model, with the model and its runtime (the benchmark view). */
+  benchmarkOverview(limit = 5000): { runId: string | null; ts: number; hardware: string; promptSet: string; concurrency: number; ttftMs: number | null; promptTps: number | null; genTps: number | null; details: string | null; name: string; tag: string; runtimeKind: string; endpoint: string; runtimeName: string }[] {
+    return this.db
+      .all<{ run_id: string | null; ts: number; hardware: string; prompt_set: string; concurrency: number; ttft_ms: number | null; prompt_tps: number | null; gen_tps: number | null; details: string | null; name: string; tag: string; kind: string; endpoint: string; runtime_name: string }>(
+        `SELECT b.run_id, b.ts, b.hardware, b.prompt_set, b.concurrency, b.ttft_ms, b.prompt_tps, b.gen_tps, b.details, m.name, m.tag, r.kind, r.endpoint, r.name AS runtime_name
+         FROM benchmark_results b JOIN models m ON m.id = b.model_id JOIN runtimes r ON r.id = m.runtime_id ORDER BY b.ts DESC, b.id DESC LIMIT ?`,
+        [limit],
+      )
+      .map((r) => ({ runId: r.run_id, ts: r.ts, hardware: r.hardware, promptSet: r.prompt_set, concurrency: r.concurrency, ttftMs: r.ttft_ms, promptTps: r.prompt_tps, genTps: r.gen_tps, details: r.details, name: r.name, tag: r.tag, runtimeKind: r.kind, endpoint: r.endpoint, runtimeName: r.runtime_name }));
+  }
+
   /** Generation speeds at concurrency 1 on one machine and runtime kind, with each model's size: what a speed prediction fits. */
   benchmarkSpeeds(hardware: string, runtimeKind: string, limit = 500): { genTps: number; sizeBytes: number }[] {
     return this.db.all<{ gen_tps: number; size_bytes: number }>(

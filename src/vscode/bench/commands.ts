@@ -4,10 +4,11 @@
 // models commands). The use cases run in the service (src/app/bench/fit.ts); this file asks and shows.
 import * as vscode from 'vscode';
 import { fitModel, recommendModels, unusedModels } from '../../app/bench/fit';
-import type { BenchDeps } from '../../app/bench/useCases';
+import { benchUseCases, type BenchDeps } from '../../app/bench/useCases';
 import type { Runner } from '../../app/useCase';
 import { errorMessage } from '../../core/lifecycle';
 import { formatBytes } from '../../core/runtimes/pullProgress';
+import { splitModelName } from '../../core/runtimes/runtime';
 import { showErrorWithLog } from '../notify';
 
 type BenchRunner = Runner<BenchDeps>;
@@ -28,7 +29,29 @@ const USES = [
   { label: 'embedding', detail: 'Search and retrieval: vectors, no generation speed to meet.' },
 ] as const;
 
-export function registerBenchCommands(run: BenchRunner, log: vscode.LogOutputChannel): vscode.Disposable[] {
+const [benchRun] = benchUseCases;
+
+const PRESETS = [
+  { label: 'Quick', detail: 'Concurrency 1; 3 rounds of 128 prompt words and 32 tokens.', input: { concurrency: [1], promptWords: 128, maxTokens: 32, minRounds: 3, maxRounds: 3 } },
+  { label: 'Sweep', detail: 'Concurrency 1, 2, 4 and 8; pp512 and tg128 (as llama-bench), until the CV is under 3 % (at most 10 rounds).', input: { concurrency: [1, 2, 4, 8], promptWords: 512, maxTokens: 128, minRounds: 3, maxRounds: 10 } },
+] as const;
+
+interface BenchCommandDeps {
+  readonly run: BenchRunner;
+  readonly log: vscode.LogOutputChannel;
+  /** The models the runtimes list that can generate (to pick from the palette). */
+  readonly models: () => { runtimeId: string; runtime: string; name: string }[];
+  /** Opens the benchmark view on a model (its key: runtimeId|name:tag). */
+  readonly showView: (key: string) => void;
+}
+
+/** The benchmark view's key of a model: its runtime and its name:tag, as the registry keeps them. */
+function benchKey(runtimeId: string, name: string): string {
+  const { name: n, tag } = splitModelName(name);
+  return `${runtimeId}|${n}:${tag}`;
+}
+
+export function registerBenchCommands({ run, log, models, showView }: BenchCommandDeps): vscode.Disposable[] {
   const reg = (id: string, fn: (...args: unknown[]) => Promise<unknown>) =>
     vscode.commands.registerCommand(id, async (...args: unknown[]) => {
       try {
@@ -39,6 +62,34 @@ export function registerBenchCommands(run: BenchRunner, log: vscode.LogOutputCha
       }
     });
   return [
+    reg('llmStack.models.benchmark', async (node?: unknown, presetArg?: unknown) => {
+      const given = node && typeof node === 'object' && 'runtimeId' in node && 'name' in node ? (node as { runtimeId: string; name: string }) : undefined;
+      const target =
+        given ??
+        (await vscode.window.showQuickPick(
+          models().map((m) => ({ label: m.name, description: m.runtime, m })),
+          { title: 'Benchmark Model (1/2)', placeHolder: 'Benchmark which model?' },
+        ))?.m;
+      if (!target) return undefined;
+      const preset = typeof presetArg === 'string' ? PRESETS.find((p) => p.label === presetArg) : await vscode.window.showQuickPick(PRESETS, { title: 'Benchmark Model (2/2)', placeHolder: 'How thorough?' });
+      if (!preset) return undefined;
+      const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Benchmarking ${target.name}`, cancellable: true }, async (progress, token) => {
+        const ac = new AbortController();
+        const sub = token.onCancellationRequested(() => ac.abort());
+        try {
+          return await run(benchRun, { runtimeId: target.runtimeId, name: target.name, ...preset.input, concurrency: [...preset.input.concurrency] }, { signal: ac.signal, progress: (p) => progress.report({ message: p.message }) });
+        } finally {
+          sub.dispose();
+        }
+      });
+      const first = r.levels[0];
+      const summary = `${target.name}: ${first?.tgTps ? `${first.tgTps.p50.toFixed(1)} tokens/s` : 'no generation speed'}${first?.ttftMs ? `, first token in ${first.ttftMs.p50.toFixed(0)} ms` : ''} at concurrency ${first?.concurrency ?? 1}.`;
+      log.info(`Benchmark ${r.runId}: ${summary}`);
+      if (r.regression) void vscode.window.showWarningMessage(`${summary} Slower than this machine's history for this model beyond its noise.`, 'Show Benchmarks').then((b) => b && showView(benchKey(target.runtimeId, target.name)));
+      else void vscode.window.showInformationMessage(summary);
+      showView(benchKey(target.runtimeId, target.name));
+      return r;
+    }),
     reg('llmStack.models.recommend', async (useArg?: unknown, namesArg?: unknown) => {
       const use = typeof useArg === 'string' ? useArg : (await vscode.window.showQuickPick(USES, { title: 'Recommended Models for This Machine (1/2)', placeHolder: 'What is the model for?' }))?.label;
       if (!use) return undefined;

@@ -9,6 +9,8 @@ import * as path from 'node:path';
 import { createTestContainer, engine, hasGwbridge, OLLAMA_LIKE, removeGwbridge, uniqueName, waitUntil } from '../../support/engine';
 import { writeTinyGguf } from '../../support/gguf';
 import { startRuntime } from '../../support/runtime';
+import { describeCharts, readChartPixels } from '../chartPixels';
+import type { Frame } from 'playwright-core';
 import { ServiceClient } from '../../../src/service/client';
 import { servicePaths } from '../../../src/service/paths';
 import { WebhookReceiver } from '../../support/webhookReceiver';
@@ -328,6 +330,31 @@ describe('commands through the workbench UI (host)', function () {
       assert.match(rows[rows.length - 1], /llama3\.1:405b-instruct-fp16.*does not fit with ctx 8192/);
       await user.screenshot('recommended-models.png');
       await user.page.keyboard.press('Escape');
+    });
+
+    it('Benchmark Model… from the context menu, twice: the Benchmark view charts the runs, lists them and compares the two', async () => {
+      for (let i = 0; i < 2; i++) {
+        await user.runCommand('llmStack.models.benchmark', { on: user.treeRow('Models', `${small}:latest`), shows: user.page.locator('.quick-input-widget input[placeholder="How thorough?"]') });
+        await user.pick('Quick', { placeholder: 'How thorough?' });
+        await user.notification(new RegExp(`${small}:latest: [\\d.]+ tokens/s, first token in \\d+ ms at concurrency 1`), 120_000);
+      }
+      // The view's own document (VS Code nests it in two iframes); found by its title.
+      let frame: Frame | undefined;
+      await waitUntil('the benchmark view', async () => {
+        for (const f of user.page.frames()) if ((await f.title().catch(() => '')) === 'LLM Stack Benchmarks' && (await f.locator('.runs tbody tr').count()) >= 2) frame = f;
+        return !!frame;
+      }, 60_000, 200);
+      const rows = await frame!.locator('.runs tbody tr').allInnerTexts();
+      assert.equal(rows.length, 2, rows.join('\n'));
+      assert.ok(rows.every((r) => /pp128w\/tg32/.test(r)), rows.join('\n'));
+      const charts = await readChartPixels(frame!);
+      assert.deepEqual(charts.map((c) => c.title), ['Generation speed (tok/s)', 'Time to first token (ms)']);
+      assert.ok(charts.every((c) => c.series[0] === `${small}:latest` && c.seriesPixels[0] > 0), describeCharts(charts));
+      // With one model and no run ticked, the two newest runs are compared, figure by figure.
+      assert.match(await frame!.locator('.compare table').innerText(), /Generation tok\/s \(tg, p50\)\s+[\d.]+\s+[\d.]+\s+[+-][\d.]+ %/);
+      await user.runBuiltIn('Notifications: Clear All Notifications');
+      await user.screenshot('benchmark-view.png');
+      await user.runBuiltIn('View: Close All Editors');
     });
 
     it('Free Disk: Unused Models…: none unused after a pull just now', async () => {

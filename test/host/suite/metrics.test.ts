@@ -51,6 +51,23 @@ describe('metrics panel in the real host (host)', function () {
     if (charts !== undefined) assert.equal(charts, 'ok', 'the metrics charts as drawn in the webview');
   });
 
+  it('the benchmark view: its real webview says ready and gets an init; messages of the wrong shape are refused', async () => {
+    const a = await api();
+    const p = a.benchPanel;
+    await vscode.commands.executeCommand('llmStack.bench.show');
+    await waitUntil('the benchmark view to say ready and get its init', () => p.lastInit !== undefined, 60_000, 100);
+    assert.ok(Array.isArray(p.lastInit!.models));
+    const before = p.rejectedMessages;
+    p.received({ type: 'select', keys: [] });
+    p.received({ type: 'select', keys: ['a', 'b', 'c'] });
+    p.received({ type: 'no-such-message' });
+    assert.equal(p.rejectedMessages - before, 3);
+    const inits = p.lastInit;
+    p.received({ type: 'select', keys: ['ollama@http://127.0.0.1:1|nothing:latest'] });
+    await waitUntil('a new init for the selection', () => p.lastInit !== inits && p.lastInit!.selected[0] === 'ollama@http://127.0.0.1:1|nothing:latest', 30_000, 50);
+    await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+  });
+
   it('rejects a message of the wrong shape with a logged reason, and keeps working', async () => {
     const a = await api();
     const p = a.metricsPanel;

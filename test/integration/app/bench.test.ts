@@ -20,7 +20,7 @@ import { type RuntimeProcess, startRuntimeProcess } from '../../support/runtimeP
 import { llamaBenchRecord } from '../../support/llamaBench';
 import { Sandbox } from '../../unit/core/registry/support';
 
-const [run, history, importLlamaBench, exportRuns] = benchUseCases;
+const [run, history, importLlamaBench, exportRuns, overview] = benchUseCases;
 
 describe('benchmarks on the real test runtime (integration)', function () {
   this.timeout(180_000);
@@ -123,6 +123,22 @@ describe('benchmarks on the real test runtime (integration)', function () {
     assert.equal(r.regression, true);
     assert.ok(r.levels[0].regression.dropPct! > 50, JSON.stringify(r.levels[0].regression));
     assert.equal(r.levels[0].regression.runsBefore, 9);
+  });
+
+  it('bench.overview: every model\'s runs newest first, with the figures of their details and the regression flagged on the slow run only', async () => {
+    const o = await call(overview, deps, {});
+    const m = o.models.find((x) => x.key === `ollama@${rt.base}|bench:1b`)!;
+    assert.ok(m, o.models.map((x) => x.key).join());
+    assert.deepEqual([m.runtimeId, m.runtime, m.name], [ep.id, 'bench-rt', 'bench:1b']);
+    assert.deepEqual(m.runs.map((r) => r.ts), [...m.runs.map((r) => r.ts)].sort((a, b) => b - a), 'newest first');
+    // The regression test above: its own prompt set, a history twenty times as fast, then the slow run.
+    const own = m.runs.filter((r) => r.promptSet === 'pp40w/tg8');
+    const flagged = own.filter((r) => r.regression);
+    assert.equal(flagged.length, 1, JSON.stringify(own.map((r) => [r.genTps, r.regression])));
+    assert.equal(flagged[0].runId, own[0].runId, 'the newest, slow run');
+    assert.ok(flagged[0].dropPct! > 50);
+    const stored = m.runs.find((r) => r.runId && !r.runId.startsWith('llama-bench') && r.e2elMs !== undefined)!;
+    assert.ok(stored.ttftP99Ms! >= stored.ttftMs! && stored.cvPct! >= 0 && stored.throughputTps! > 0, JSON.stringify(stored));
   });
 
   it('cancels when the signal aborts, and refuses an unknown runtime', async () => {
