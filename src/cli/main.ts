@@ -264,13 +264,13 @@ export function program(): Command {
     .option('--concurrency <list>', 'comma-separated levels', '1,2,4,8')
     .option('--prompt-words <n>', 'words of the prompt (pp)', Number, 512)
     .option('--max-tokens <n>', 'tokens to generate (tg)', Number, 128)
-    .option('--cv <pct>', 'repeat until the coefficient of variation is under this', Number, 3)
+    .option('--cv <pct>', 'repeat until the CV of the mean generation speed is under this', Number, 3)
     .option('--max-rounds <n>', 'at most this many rounds per level', Number, 10)
     .action(async (model: string, o: { runtime?: string; concurrency: string; promptWords: number; maxTokens: number; cv: number; maxRounds: number }) => {
       const r = await pickRuntime(await client(g()), o.runtime, 'generate');
       const concurrency = o.concurrency.split(',').map((x) => Number(x.trim())).filter((x) => x > 0);
       type Sum = { p50: number; p99: number; cvPct: number } | undefined;
-      const res = await run<{ levels: { concurrency: number; rounds: number; stoppedBy: string; requests: number; ttftMs?: Sum; tpotMs?: Sum; itlMs?: Sum; e2elMs?: Sum; ppTps?: Sum; tgTps?: Sum; throughputTps: number; regression: { regression: boolean; dropPct?: number } }[]; regression: boolean; hardware: string; promptSet: string }>(
+      const res = await run<{ levels: { concurrency: number; rounds: number; stoppedBy: string; requests: number; ttftMs?: Sum; tpotMs?: Sum; itlMs?: Sum; e2elMs?: Sum; ppTps?: Sum; tgTps?: Sum; tgMeanCvPct?: number; throughputTps: number; regression: { regression: boolean; dropPct?: number } }[]; regression: boolean; hardware: string; promptSet: string }>(
         'bench.run',
         { runtimeId: r.id, name: model, concurrency, promptWords: o.promptWords, maxTokens: o.maxTokens, cvTargetPct: o.cv, minRounds: Math.max(1, Math.min(3, o.maxRounds)), maxRounds: Math.max(1, o.maxRounds) },
         true,
@@ -281,7 +281,7 @@ export function program(): Command {
         w.line(w.color.dim(`${model} on ${r.name} · ${res.promptSet} · ${res.hardware}`));
         w.table(
           ['C', 'ROUNDS', 'CV %', 'PP TOK/S', 'TG TOK/S', 'TTFT P50/P99 MS', 'TPOT P50 MS', 'ITL P99 MS', 'E2EL P50 MS', 'TOTAL TOK/S', ''],
-          res.levels.map((l) => [String(l.concurrency), `${l.rounds} (${l.stoppedBy})`, f(l.tgTps?.cvPct), f(l.ppTps?.p50), f(l.tgTps?.p50), `${f(l.ttftMs?.p50, 0)}/${f(l.ttftMs?.p99, 0)}`, f(l.tpotMs?.p50), f(l.itlMs?.p99), f(l.e2elMs?.p50, 0), f(l.throughputTps), l.regression.regression ? w.color.red(`slower by ${f(l.regression.dropPct)} %`) : '']),
+          res.levels.map((l) => [String(l.concurrency), `${l.rounds} (${l.stoppedBy})`, f(l.tgMeanCvPct), f(l.ppTps?.p50), f(l.tgTps?.p50), `${f(l.ttftMs?.p50, 0)}/${f(l.ttftMs?.p99, 0)}`, f(l.tpotMs?.p50), f(l.itlMs?.p99), f(l.e2elMs?.p50, 0), f(l.throughputTps), l.regression.regression ? w.color.red(`slower by ${f(l.regression.dropPct)} %`) : '']),
         );
       }
       if (res.regression) throw new Exit(EXIT.partial, 'Slower than this machine\'s history for this model beyond its noise.');

@@ -15,6 +15,7 @@ const runSchema = z.object({
   ttftP99Ms: num.optional(),
   tpotMs: num.optional(),
   e2elMs: num.optional(),
+  /** The CV of the mean generation speed (the per-request CV for runs stored before it was kept). */
   cvPct: num.optional(),
   throughputTps: num.optional(),
   regression: z.boolean(),

@@ -34,7 +34,7 @@ const FIGURES: readonly Figure[] = [
   { label: 'TPOT p50 (ms)', get: (r) => r.tpotMs, higherBetter: false, digits: 1 },
   { label: 'E2EL p50 (ms)', get: (r) => r.e2elMs, higherBetter: false, digits: 0 },
   { label: 'Total tok/s', get: (r) => r.throughputTps, higherBetter: true, digits: 1 },
-  { label: 'CV of tg (%)', get: (r) => r.cvPct, higherBetter: false, digits: 1 },
+  { label: 'CV of the mean tg (%)', get: (r) => r.cvPct, higherBetter: false, digits: 1 },
 ];
 
 export class BenchApp {

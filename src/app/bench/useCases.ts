@@ -43,6 +43,8 @@ const levelSchema = z.object({
   e2elMs: summary.optional(),
   ppTps: summary.optional(),
   tgTps: summary.optional(),
+  /** The CV of the mean generation speed (what cvTargetPct bounds): cvPct / √n. */
+  tgMeanCvPct: z.number().optional(),
   throughputTps: z.number(),
   regression: z.object({ regression: z.boolean(), baseline: z.number().optional(), dropPct: z.number().optional(), runsBefore: z.number() }),
 });
@@ -67,6 +69,7 @@ const run = defineUseCase({
     concurrency: z.array(z.number().int().min(1).max(64)).min(1).max(8).default([1, 2, 4, 8]),
     promptWords: z.number().int().min(1).max(8192).default(512),
     maxTokens: z.number().int().min(1).max(4096).default(128),
+    /** Rounds go on until the CV of the mean generation speed (its relative standard error) is under this. */
     cvTargetPct: z.number().positive().max(100).default(3),
     minRounds: z.number().int().min(1).max(100).default(3),
     maxRounds: z.number().int().min(1).max(100).default(10),
@@ -218,6 +221,7 @@ const rowFigures = z.looseObject({
   e2elMs: z.looseObject({ p50: z.number() }).optional(),
   tpotMs: z.looseObject({ p50: z.number() }).optional(),
   tgTps: z.looseObject({ cvPct: z.number() }).optional(),
+  tgMeanCvPct: z.number().optional(),
   throughputTps: z.number().optional(),
 });
 
@@ -280,7 +284,7 @@ const overview = defineUseCase({
         ttftP99Ms: f.ttftMs?.p99,
         tpotMs: f.tpotMs?.p50,
         e2elMs: f.e2elMs?.p50,
-        cvPct: f.tgTps?.cvPct,
+        cvPct: f.tgMeanCvPct ?? f.tgTps?.cvPct,
         throughputTps: f.throughputTps,
         regression: verdict.regression,
         dropPct: verdict.regression ? verdict.dropPct : undefined,

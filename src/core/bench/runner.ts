@@ -36,8 +36,15 @@ export interface LevelResult {
   readonly itlMs?: Summary;
   readonly e2elMs?: Summary;
   readonly ppTps?: Summary;
-  /** Per-request generation speed; its cvPct is what stops the rounds. */
+  /** Per-request generation speed. */
   readonly tgTps?: Summary;
+  /**
+   * The CV of the result: the relative standard error of the mean generation speed (cvPct / √n),
+   * what the CV target bounds. The per-request CV is the machine's noise and does not shrink with
+   * more rounds; the CV of the mean does, so repeating until it is under the target is what makes
+   * the figure as precise as asked.
+   */
+  readonly tgMeanCvPct?: number;
   /** All output tokens of the level over its wall time: what the runtime serves at this concurrency. */
   readonly throughputTps: number;
 }
@@ -89,6 +96,11 @@ export class BenchmarkAborted extends Error {
 
 const nums = (xs: readonly (number | null)[]) => xs.filter((x): x is number => x !== null);
 
+/** The relative standard error of the mean, in %: 100 (unknown) for fewer than two samples. */
+function meanCv(s: Summary | undefined): number {
+  return s && s.n >= 2 ? s.cvPct / Math.sqrt(s.n) : 100;
+}
+
 export async function runBenchmark(target: GenerationTarget, o: BenchOptions = {}): Promise<{ levels: LevelResult[]; warmup: Sample; prompt: { words: number; maxTokens: number } }> {
   const now = o.now ?? (() => performance.now());
   const levels = [...new Set(o.concurrency ?? [1, 2, 4, 8])].filter((c) => Number.isInteger(c) && c >= 1 && c <= 64);
@@ -120,8 +132,8 @@ export async function runBenchmark(target: GenerationTarget, o: BenchOptions = {
         check();
         samples.push(...(await Promise.all(Array.from({ length: c }, () => one(target, prompt, maxTokens, controller.signal, now)))));
         rounds++;
-        const cv = summarize(nums(samples.map((s) => s.tgTps)))?.cvPct ?? 100;
-        o.progress?.(`concurrency ${c}: round ${rounds}, CV ${cv.toFixed(1)} %`, (li + Math.min(1, rounds / maxRounds)) / levels.length);
+        const cv = meanCv(summarize(nums(samples.map((s) => s.tgTps))));
+        o.progress?.(`concurrency ${c}: round ${rounds}, CV of the mean ${cv.toFixed(1)} %`, (li + Math.min(1, rounds / maxRounds)) / levels.length);
         if (rounds >= minRounds && cv < cvTarget) {
           stoppedBy = 'cv';
           break;
@@ -133,6 +145,7 @@ export async function runBenchmark(target: GenerationTarget, o: BenchOptions = {
         }
       }
       const wall = now() - started;
+      const tg = summarize(nums(samples.map((s) => s.tgTps)));
       const outputs = nums(samples.map((s) => s.outputTokens)).reduce((a, b) => a + b, 0);
       results.push({
         concurrency: c,
@@ -144,7 +157,8 @@ export async function runBenchmark(target: GenerationTarget, o: BenchOptions = {
         itlMs: summarize(samples.flatMap((s) => s.itlMs)),
         e2elMs: summarize(samples.map((s) => s.e2elMs)),
         ppTps: summarize(nums(samples.map((s) => s.ppTps))),
-        tgTps: summarize(nums(samples.map((s) => s.tgTps))),
+        tgTps: tg,
+        tgMeanCvPct: tg ? meanCv(tg) : undefined,
         throughputTps: wall > 0 ? (outputs / wall) * 1000 : 0,
       });
     }
