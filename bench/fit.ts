@@ -118,7 +118,7 @@ async function cvReached(dir: string): Promise<Record<string, unknown>> {
     const deps: BenchDeps = { catalog, repos: () => Promise.resolve(repos), hardware: new HardwareProbe({}) };
     const [run] = benchUseCases;
     // tg128 as llama-bench; a short prompt keeps prompt and answer inside the runtime's 512-token context.
-    const r = await call(run, deps, { runtimeId: ep.id, name: 'bench:1b', concurrency: [1], promptWords: 32, maxTokens: 128, cvTargetPct: 3, minRounds: 3, maxRounds: 30, maxSecondsPerLevel: 120 });
+    const r = await call(run, deps, { runtimeId: ep.id, name: 'bench:1b', concurrency: [1], promptWords: 32, maxTokens: 128, cvTargetPct: 3, minRounds: 3, maxRounds: 60, maxSecondsPerLevel: 120 });
     const level = r.levels[0];
     const fit = await call(fitModel, deps, { runtimeId: ep.id, name: 'bench:1b', contextSize: 1024 });
     return {
