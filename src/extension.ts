@@ -238,7 +238,7 @@ export function activate(context: vscode.ExtensionContext): LlmStackApi {
     service,
     ...registerEngineCommands({ connection, cache, log, summary: () => statusBar.summary?.text }),
     vscode.workspace.onDidChangeConfiguration((e) => {
-      if (e.affectsConfiguration(`${SECTION}.models.idleUnloadMinutes`) || e.affectsConfiguration(`${SECTION}.models.idleStopContainerMinutes`)) {
+      if (e.affectsConfiguration(`${SECTION}.models.idleUnloadMinutes`) || e.affectsConfiguration(`${SECTION}.models.idleStopContainerMinutes`) || e.affectsConfiguration(`${SECTION}.models.preloadMinutes`)) {
         idle.reschedule();
         service.settingsChanged().catch((err) => log.error(`Applying the idle settings in the service failed: ${err instanceof Error ? err.message : String(err)}`));
       }

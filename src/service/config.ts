@@ -20,6 +20,8 @@ const configSchema = z.object({
       ggufFolders: z.array(z.string()).catch([]).default([]),
       idleUnloadMinutes: positive(30),
       idleStopContainerMinutes: positive(0),
+      /** Minutes before a regular time of use to load a model; 0 (the default): no preloading. */
+      preloadMinutes: positive(0),
     })
     .prefault({}),
   registry: z

@@ -19,6 +19,8 @@ const idleSettingsSchema = z.object({
   idleUnloadMinutes: z.number().min(0).max(100_000),
   /** Minutes before an idle runtime container is stopped; 0: never. */
   idleStopContainerMinutes: z.number().min(0).max(100_000),
+  /** Minutes before a model's regular time of use to load it; 0: never (absent from older windows: left as it is). */
+  preloadMinutes: z.number().min(0).max(240).optional(),
 });
 
 const alertSettingsSchema = z.object({
@@ -96,7 +98,7 @@ export const configure = defineUseCase({
     } catch {
       // none yet, or unreadable: it is rewritten with what is known
     }
-    const models = { ...(existing.models && typeof existing.models === 'object' ? existing.models : {}), idleUnloadMinutes: deps.current.models.idleUnloadMinutes, idleStopContainerMinutes: deps.current.models.idleStopContainerMinutes };
+    const models = { ...(existing.models && typeof existing.models === 'object' ? existing.models : {}), idleUnloadMinutes: deps.current.models.idleUnloadMinutes, idleStopContainerMinutes: deps.current.models.idleStopContainerMinutes, preloadMinutes: deps.current.models.preloadMinutes };
     const temp = `${deps.configFile}.${process.pid}.tmp`;
     fs.mkdirSync(path.dirname(deps.configFile), { recursive: true, mode: 0o700 });
     fs.writeFileSync(temp, JSON.stringify({ ...existing, registry: { ...deps.current.registry }, models, alerts: { ...deps.current.alerts }, metrics: { ...deps.current.metrics } }, null, 2), { mode: 0o600 });

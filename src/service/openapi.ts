@@ -14,7 +14,7 @@ import { PERMISSIONS } from './permissions';
 import { tokenUseCases } from './tokens';
 import { webhookUseCases } from '../app/webhooks/useCases';
 import { benchUseCases } from '../app/bench/useCases';
-import { fitModel } from '../app/bench/fit';
+import { fitModel, recommendModels, unusedModels } from '../app/bench/fit';
 import { configure } from './configure';
 import { errorBodySchema, metricsEventSchema, NDJSON, routeOf, serviceEventSchema, versionSchema } from './protocol';
 
@@ -35,7 +35,7 @@ function schema(s: z.ZodType, io: 'input' | 'output'): unknown {
 const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } });
 
 /** Every use case the service serves, whatever it runs on. */
-const servedUseCases: readonly Described[] = [...containersUseCases, ...modelsUseCases, ...registryUseCases, ...stackUseCases, ...registryPortUseCases, ...healthUseCases, ...metricsUseCases, configure, attach, setApiKey, ...tokenUseCases, ...webhookUseCases, ...benchUseCases, fitModel];
+const servedUseCases: readonly Described[] = [...containersUseCases, ...modelsUseCases, ...registryUseCases, ...stackUseCases, ...registryPortUseCases, ...healthUseCases, ...metricsUseCases, configure, attach, setApiKey, ...tokenUseCases, ...webhookUseCases, ...benchUseCases, fitModel, recommendModels, unusedModels];
 
 /** The document of the service's API (docs/openapi.json is this, written by the build). */
 export function openapiDocument(version: string, useCases: readonly Described[] = servedUseCases): unknown {

@@ -51,6 +51,7 @@ import { webhookSecretName, webhookUseCases } from '../app/webhooks/useCases';
 import { benchUseCases } from '../app/bench/useCases';
 import { fitModel, recommendModels, unusedModels } from '../app/bench/fit';
 import { LoadCalibrator } from '../app/bench/calibration';
+import { Preloader } from '../app/models/preload';
 import { alertCleared, alertRaised, useCaseEvents, type Outgoing } from './webhookEvents';
 
 /** The TCP listener was not opened: the address is malformed, or not loopback without the flag. */
@@ -264,6 +265,8 @@ export class LocalService extends Disposable {
         ...idleHooks({ containers: cache, actions, audit }),
       }),
     );
+    // Opt-in: models used at regular times are loaded shortly before (models.preloadMinutes).
+    const preloader = this.register(new Preloader({ catalog, repos: async () => (await registry.get()).repos, leadMinutes: () => config.models.preloadMinutes ?? 0, log }));
     const prober = this.register(
       new HealthProber({
         endpoints: () => catalog.list().map((st) => st.endpoint),
@@ -339,7 +342,10 @@ export class LocalService extends Disposable {
         configFile: configFile(options.paths.dataDir),
         current: config as unknown as ConfigSections,
         reopen: () => registry.onSettingsChanged(),
-        reschedule: () => idle.reschedule(),
+        reschedule: () => {
+          idle.reschedule();
+          preloader.reschedule();
+        },
         reprobe: () => prober.reschedule(),
         resample: () => {
           sampler.setIntervalMs(config.metrics.intervalSeconds * 1000);

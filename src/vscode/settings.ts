@@ -66,7 +66,7 @@ export function idleSettings(): { unloadMinutes: number; stopContainerMinutes: n
  */
 export function serviceSettings(): {
   registry: { encrypt: boolean; keepBackups: number; backupIntervalHours: number; retentionDays: number };
-  idle: { idleUnloadMinutes: number; idleStopContainerMinutes: number };
+  idle: { idleUnloadMinutes: number; idleStopContainerMinutes: number; preloadMinutes: number };
   alerts: { rateLimitMinutes: number; probeIntervalSeconds: number; probeFailures: number; probeTimeoutSeconds: number };
   metrics: { intervalSeconds: number; historyMinutes: number; gpu: boolean; nvidiaSmiPath: string };
 } {
@@ -84,7 +84,7 @@ export function serviceSettings(): {
       backupIntervalHours: user('registry.backupIntervalHours', num(0)),
       retentionDays: Math.floor(user('registry.retentionDays', num(1))),
     },
-    idle: { idleUnloadMinutes: user('models.idleUnloadMinutes', num(0)), idleStopContainerMinutes: user('models.idleStopContainerMinutes', num(0)) },
+    idle: { idleUnloadMinutes: user('models.idleUnloadMinutes', num(0)), idleStopContainerMinutes: user('models.idleStopContainerMinutes', num(0)), preloadMinutes: Math.min(240, user('models.preloadMinutes', num(0))) },
     alerts: {
       rateLimitMinutes: user('alerts.rateLimitMinutes', num(0)),
       probeIntervalSeconds: user('alerts.probeIntervalSeconds', num(0)),

@@ -414,6 +414,17 @@ export class RegistryRepositories {
       .map((r) => ({ id: r.id, runtimeId: r.runtime_id, name: r.name, tag: r.tag, sizeBytes: r.size_bytes, lastUsedAt: r.last_used_at, createdAt: r.created_at }));
   }
 
+  /** When each model was asked to generate since `since` (what preloading learns regular times from), oldest first. */
+  generationTimes(since: number, limit = 100_000): { ts: number; name: string; tag: string; runtimeKind: string; endpoint: string }[] {
+    return this.db
+      .all<{ ts: number; name: string; tag: string; kind: string; endpoint: string }>(
+        `SELECT e.ts, m.name, m.tag, r.kind, r.endpoint FROM usage_events e JOIN models m ON m.id = e.model_id JOIN runtimes r ON r.id = m.runtime_id
+         WHERE e.ts >= ? AND e.kind = 'generate' ORDER BY e.ts LIMIT ?`,
+        [since, limit],
+      )
+      .map((r) => ({ ts: r.ts, name: r.name, tag: r.tag, runtimeKind: r.kind, endpoint: r.endpoint }));
+  }
+
   /** Records what a runtime used with one model loaded (the fit estimate calibrates on these). */
   recordLoadMeasurement(m: LoadMeasurement): number {
     const v = parse(loadMeasurementSchema, m, 'load measurement');
