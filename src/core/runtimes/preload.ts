@@ -3,13 +3,13 @@
 // at least `minDays` of the last `lookbackDays` days fall in the same hour. The slot is the median
 // of those first uses; the model is loaded `leadMinutes` before it, if it is not in memory then.
 
-export interface UseTime {
+interface UseTime {
   /** Which model: any stable key (runtime and name). */
   readonly key: string;
   readonly ts: number;
 }
 
-export interface PreloadSlot {
+interface PreloadSlot {
   readonly key: string;
   /** Minutes after local midnight when the model is usually first used. */
   readonly minuteOfDay: number;
