@@ -52,6 +52,7 @@ import { benchUseCases } from '../app/bench/useCases';
 import { fitModel, recommendModels, unusedModels } from '../app/bench/fit';
 import { LoadCalibrator } from '../app/bench/calibration';
 import { Preloader } from '../app/models/preload';
+import { IdlePulls } from '../app/models/idlePulls';
 import { alertCleared, alertRaised, useCaseEvents, type Outgoing } from './webhookEvents';
 
 /** The TCP listener was not opened: the address is malformed, or not loopback without the flag. */
@@ -315,7 +316,9 @@ export class LocalService extends Disposable {
     const containersDeps: ContainersDeps = { containers: cache, actions, classifier: () => classifiers.current, audit };
     const modelsDeps: ModelsDeps = { catalog, registry: registryPort, inspectContainer: (id) => actions.inspect(id), log };
     const registryDeps: RegistryDeps = { registry };
-    const stackDeps: StackDeps = { engine: this.connection, hardware, log, models: catalog, audit, imagePatterns: () => config.runtimes.imagePatterns };
+    // A stack file's `pull: idle` models wait here until no model has been used for 10 minutes.
+    const idlePulls = this.register(new IdlePulls({ catalog, log }));
+    const stackDeps: StackDeps = { engine: this.connection, hardware, log, models: catalog, audit, imagePatterns: () => config.runtimes.imagePatterns, queueIdlePull: (id, name) => idlePulls.add(id, name) };
     const routes: Route[] = [
       ...containersUseCases.map((u) => route(u, containersDeps, WRITES.has(u.name))),
       ...modelsUseCases.map((u) => route(u, modelsDeps, WRITES.has(u.name))),

@@ -20,6 +20,8 @@ export interface StackDeps {
   readonly audit?: (operation: string, target: string, error?: string) => unknown;
   /** The model catalog: pulls and loads the models the file lists after an apply. */
   readonly models?: StackModelHost;
+  /** Queues a `pull: idle` model (the service's IdlePulls); absent: such models are pulled at apply. Returns what to tell the user. */
+  readonly queueIdlePull?: (runtimeId: string, name: string) => string;
   /** The user's runtime image patterns (llmStack.runtimes.imagePatterns), read when needed. */
   readonly imagePatterns?: () => Readonly<Record<string, string>>;
 }

@@ -43,6 +43,6 @@ export const applyReportSchema = z.object({
 export const stackModelResultSchema = z.object({
   service: z.string(),
   model: z.string(),
-  outcome: z.enum(['present', 'pulled', 'loaded', 'skipped', 'failed']),
+  outcome: z.enum(['present', 'pulled', 'loaded', 'skipped', 'queued', 'failed']),
   message: z.string().optional(),
 });

@@ -125,7 +125,7 @@ async function ensureModels(deps: StackDeps, p: PreparedStack, progress: (messag
   if (!host || !p.desired.some((d) => d.section === 'runtimes' && d.models.length)) return undefined;
   const containers = await engineOf(deps).listContainers({ all: true, filters: { label: [`${LABEL_STACK}=${p.file.name}`] } });
   const idOf = (service: string) => containers.find((c) => c.Labels?.[LABEL_SERVICE] === service)?.Id;
-  const results = await ensureStackModels(host, p.desired, idOf, { onProgress: progress, signal });
+  const results = await ensureStackModels(host, p.desired, idOf, { onProgress: progress, signal, queueIdlePull: deps.queueIdlePull });
   for (const r of results) {
     const line = `${r.service}: ${r.model} ${r.outcome}${r.message ? ` (${r.message})` : ''}`;
     if (r.outcome === 'failed') deps.log?.error(line);

@@ -36,7 +36,8 @@ export const LABEL_CONFIG = 'io.llmstack.config';
 /** A model a runtime should have, with the defaults filled in. */
 interface DesiredModel {
   readonly name: string;
-  readonly pull: boolean;
+  /** 'idle': queued at apply, pulled once no model has been used for a while. */
+  readonly pull: boolean | 'idle';
   readonly keepLoaded: boolean;
 }
 

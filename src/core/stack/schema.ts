@@ -106,7 +106,10 @@ const modelEntrySchema = z.union([
   z.string().min(1),
   z.strictObject({
     name: z.string().min(1).describe('Model name as the runtime knows it (e.g. llama3.2:1b, or a GGUF file path inside the container)'),
-    pull: z.boolean().optional().describe('Pull when missing (default true, runtimes that can pull)'),
+    pull: z
+      .union([z.boolean(), z.literal('idle')])
+      .optional()
+      .describe('Pull when missing (default true, runtimes that can pull); "idle": not at apply but later, once no model has been used for a while'),
     keepLoaded: z.boolean().optional().describe('Load after apply and keep loaded'),
   }),
 ]);

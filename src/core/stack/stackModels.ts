@@ -17,7 +17,7 @@ export interface StackModelHost {
 export interface StackModelResult {
   readonly service: string;
   readonly model: string;
-  readonly outcome: 'present' | 'pulled' | 'loaded' | 'skipped' | 'failed';
+  readonly outcome: 'present' | 'pulled' | 'loaded' | 'skipped' | 'queued' | 'failed';
   readonly message?: string;
 }
 
@@ -26,6 +26,8 @@ interface EnsureModelsOptions {
   readonly timeoutMs?: number;
   readonly signal?: AbortSignal;
   readonly onProgress?: (message: string) => void;
+  /** Takes a `pull: idle` model that is missing, to pull once the machine is idle; without it such a model is pulled now. */
+  readonly queueIdlePull?: (runtimeId: string, name: string) => string;
 }
 
 /** "llama3.2:1b" and "llama3.2:1b" match; "tiny" matches Ollama's "tiny:latest". */
@@ -73,6 +75,10 @@ export async function ensureStackModels(host: StackModelHost, desired: readonly 
             if (!present) {
               if (!m.pull) {
                 results.push({ service: d.service, model: m.name, outcome: 'skipped', message: 'not present, and pull is false' });
+                continue;
+              }
+              if (m.pull === 'idle' && o.queueIdlePull) {
+                results.push({ service: d.service, model: m.name, outcome: 'queued', message: o.queueIdlePull(r.endpoint.id, m.name) });
                 continue;
               }
               o.onProgress?.(`pulling ${m.name} on ${d.service}…`);

@@ -14,6 +14,7 @@ import Docker from 'dockerode';
 import { containerSummarySchema, createClassifier, type ContainerRecord, toRecord } from '../../../../src/core/docker/containers';
 import { ModelCatalog, type RuntimeState } from '../../../../src/core/runtimes/catalog';
 import { discoverRuntimes, type DiscoveredRuntimes } from '../../../../src/core/runtimes/discovery';
+import { IdlePulls } from '../../../../src/app/models/idlePulls';
 import { IdleManager } from '../../../../src/core/runtimes/idle';
 import type { RuntimeEndpoint, RuntimeModel } from '../../../../src/core/runtimes/runtime';
 import { applyStack, type ApplyReport, downStack } from '../../../../src/core/stack/apply';
@@ -223,6 +224,36 @@ describe('stack models after an apply, on the real engine and model catalog (int
     assert.ok(model(TINY_LISTED)?.loaded, 'the pinned model is still listed as loaded');
     assert.equal(idle.unloadsAt(runtimeState(), model(TINY_LISTED)!), undefined);
     assert.deepEqual(await inMemory(), [TINY_LISTED]);
+  });
+
+  it('a `pull: idle` model is queued at apply and pulled once no model has been used for the quiet time', async () => {
+    writeTinyGguf(path.join(sourceDir, 'later__latest.gguf'), { name: 'later', contextLength: 128, seed: 11 });
+    const desired = prepared.desired.map((d) => (d.service === SERVICE ? { ...d, models: [{ name: 'later', pull: 'idle' as const, keepLoaded: false }] } : d));
+    const pulled: { name: string; at: number }[] = [];
+    let told: () => void = () => undefined;
+    const done = new Promise<void>((resolve) => (told = resolve));
+    const idlePulls = new IdlePulls({
+      catalog,
+      quietMinutes: () => 0.05,
+      onPulled: (_r, name) => {
+        pulled.push({ name, at: Date.now() });
+        told();
+      },
+    });
+    disposables.push(idlePulls);
+    // A use just now: the quiet time (3 s) starts here.
+    await catalog.load(endpoint.id, TINY_LISTED, -1);
+    const usedAt = Date.now();
+    const results = await ensureStackModels(catalog, desired, containerOf, { timeoutMs: 30_000, queueIdlePull: (id, name) => idlePulls.add(id, name) });
+    assert.deepEqual(results, [{ service: SERVICE, model: 'later', outcome: 'queued', message: 'queued: pulled once no model has been used for 0.05 minutes' }]);
+    assert.deepEqual(idlePulls.pending, [{ runtimeId: endpoint.id, name: 'later' }]);
+    assert.ok(!fs.existsSync(path.join(modelsDir, 'later__latest.gguf')), 'not pulled at apply');
+    await Promise.race([done, new Promise((_r, reject) => setTimeout(() => reject(new Error('no idle pull within 60 s')), 60_000).unref())]);
+    assert.ok(model('later:latest'), 'listed after the pull');
+    assert.deepEqual(pulled.map((p) => p.name), ['later']);
+    assert.ok(pulled[0].at >= usedAt + 3000, `pulled ${pulled[0].at - usedAt} ms after the last use, not before the quiet time`);
+    assert.ok(fs.existsSync(path.join(modelsDir, 'later__latest.gguf')));
+    assert.deepEqual(idlePulls.pending, []);
   });
 
   it('reports every model of a runtime that never answers as failed, naming the service, within the timeout', async () => {

@@ -465,7 +465,7 @@ describe('stack document: messages and lookups at the edges (unit)', () => {
   });
 
   it('says what each kind of value expects: true/false, a range, a mapping, a number of seconds', () => {
-    assert.equal(one(svc('models: [{ name: m, pull: "yes" }]')).message, 'runtimes.a.models[0].pull: expected true/false, got "yes".');
+    assert.equal(one(svc('models: [{ name: m, pull: "yes" }]')).message, 'runtimes.a.models[0].pull: expected true/false or "idle", got "yes".');
     assert.equal(one(svc('port: 70000')).message, 'runtimes.a.port: expected a whole number from 1 to 65535, got 70000.');
     assert.equal(one(svc('port: 0')).message, 'runtimes.a.port: expected a whole number from 1 to 65535, got 0.');
     assert.equal(one(svc('labels: 5')).message, 'runtimes.a.labels: expected a mapping, got 5.');
