@@ -98,6 +98,25 @@ describe('benchmarks on the real test runtime (integration)', function () {
     }
   });
 
+  it('a concurrency sweep shows queueing: the runtime serves one request at a time, so at 2 one waits for the other', async () => {
+    const r = await call(run, deps, { runtimeId: ep.id, name: 'bench:1b', concurrency: [1, 2], cvTargetPct: 0.0001, minRounds: 4, maxRounds: 4, promptWords: 16, maxTokens: 48 });
+    const row = repos.db.get<{ details: string }>('SELECT details FROM benchmark_results WHERE run_id = ? AND concurrency = 2', [r.runId])!;
+    const samples = (JSON.parse(row.details) as { samples: { ttftMs: number; e2elMs: number }[] }).samples;
+    assert.equal(samples.length, 8);
+    // The two requests of a round start together; served one at a time, the second's first token
+    // comes only once the first has finished (less the answer's way back): whatever the load on
+    // the machine, its TTFT is about the other's whole E2EL. Served side by side it would be a
+    // small part of it.
+    for (let i = 0; i < samples.length; i += 2) {
+      const [a, b] = [samples[i], samples[i + 1]];
+      const waited = Math.max(a.ttftMs, b.ttftMs);
+      const first = Math.min(a.e2elMs, b.e2elMs);
+      assert.ok(waited >= 0.8 * first, `round ${i / 2 + 1}: the later first token at ${waited.toFixed(1)} ms, the first request done at ${first.toFixed(1)} ms`);
+    }
+    // At 1 nothing waits: a first token well before the end.
+    assert.ok(r.levels[0].ttftMs!.p50 < 0.5 * r.levels[0].e2elMs!.p50, JSON.stringify([r.levels[0].ttftMs, r.levels[0].e2elMs]));
+  });
+
   it('stops at the round bound when the CV stays above the target, at each level of the sweep', async () => {
     const r = await call(run, deps, { runtimeId: ep.id, name: 'bench:1b', concurrency: [1, 3], cvTargetPct: 0.0001, minRounds: 2, maxRounds: 3, promptWords: 48, maxTokens: 24 });
     assert.deepEqual(r.levels.map((l) => [l.rounds, l.stoppedBy]), [[3, 'rounds'], [3, 'rounds']]);
