@@ -103,7 +103,7 @@ export class LoadCalibrator extends Disposable {
 
   private async record(st: RuntimeState, m: RuntimeModel, contextSize: number, measuredBytes: number, source: string): Promise<void> {
     try {
-      const facts = await modelFactsOf(m);
+      const facts = await modelFactsOf(m, () => this.o.catalog.modelInfo(st.endpoint.id, m.name));
       if (!facts.sizeBytes) return;
       const kvBytes = Math.round(kvPerToken(facts).bytes * contextSize);
       const hardware = hardwareFingerprint(await this.o.hardware.get());

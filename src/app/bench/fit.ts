@@ -8,16 +8,29 @@ import type { RegistryRepositories } from '../../core/registry/repositories';
 import { type ModelRuntimeKind, type RuntimeModel, splitModelName } from '../../core/runtimes/runtime';
 import type { HardwareInfo } from '../../core/stack/types';
 import { CatalogError } from '../../core/runtimes/catalog';
-import { modelFactsFromGguf, type ModelFacts } from '../../core/stack/resolve';
+import { modelFactsFromGguf, modelFactsFromMetadata, type ModelFacts } from '../../core/stack/resolve';
 import { defineUseCase } from '../useCase';
 import { modelNameSchema, runtimeIdSchema } from '../models/schemas';
 import { hardwareFingerprint, type BenchDeps } from './useCases';
 
 const DEFAULT_FIT_CONTEXT = 8192;
 
-type FactsSource = 'gguf' | 'listing' | 'name';
+type FactsSource = 'gguf' | 'runtime' | 'listing' | 'name';
 
-const factsSchema = z.object({ layers: z.number().optional(), sizeBytes: z.number().optional(), trainedContext: z.number().optional(), kvBytesPerToken: z.number().optional(), source: z.enum(['gguf', 'listing', 'name']) });
+/**
+ * What a model is: the GGUF header where the file can be read (layers, the KV cache's shape), else
+ * the metadata the runtime reports (`info`: Ollama's show), else what the runtime's listing says.
+ */
+export async function modelFactsOf(model: RuntimeModel, info?: () => Promise<Readonly<Record<string, unknown>> | undefined>): Promise<ModelFacts & { source: FactsSource }> {
+  const fromFile = model.file ? await modelFactsFromGguf(model.file) : undefined;
+  if (fromFile) return { ...fromFile, source: 'gguf' };
+  const meta = info ? await info() : undefined;
+  const fromRuntime = meta ? modelFactsFromMetadata(meta, model.sizeBytes) : undefined;
+  if (fromRuntime?.layers) return { trainedContext: model.contextLength, ...fromRuntime, name: model.name, source: 'runtime' };
+  return { sizeBytes: model.sizeBytes, trainedContext: model.contextLength, name: model.name, source: 'listing' };
+}
+
+const factsSchema = z.object({ layers: z.number().optional(), sizeBytes: z.number().optional(), trainedContext: z.number().optional(), kvBytesPerToken: z.number().optional(), source: z.enum(['gguf', 'runtime', 'listing', 'name']) });
 const fitSchema = z.object({ contextSize: z.number(), layers: z.number().optional(), gpuLayers: z.number(), weightsBytes: z.number().optional(), kvBytes: z.number(), kvEstimated: z.boolean(), overheadBytes: z.number(), ramBytes: z.number(), vramBytes: z.number(), verdict: z.enum(['gpu', 'partial', 'cpu', 'too-big', 'unknown']), text: z.string() });
 const speedSchema = z.object({ tokensPerSecond: z.number(), low: z.number(), high: z.number(), basis: z.enum(['history', 'first guess']), text: z.string() });
 const calibrationSchema = z.object({ overheadBytes: z.number(), measurements: z.number(), errorPct: z.number().optional(), text: z.string() });
@@ -48,12 +61,6 @@ async function here(deps: BenchDeps): Promise<Here> {
 
 const factsOut = (f: ModelFacts, source: FactsSource) => ({ layers: f.layers, sizeBytes: f.sizeBytes, trainedContext: f.trainedContext, kvBytesPerToken: f.kvBytesPerToken, source });
 
-/** What a model is: the GGUF header where the file can be read (layers, the KV cache's shape), else what the runtime's listing says. */
-export async function modelFactsOf(model: RuntimeModel): Promise<ModelFacts & { source: FactsSource }> {
-  const fromFile = model.file ? await modelFactsFromGguf(model.file) : undefined;
-  return fromFile ? { ...fromFile, source: 'gguf' } : { sizeBytes: model.sizeBytes, trainedContext: model.contextLength, name: model.name, source: 'listing' };
-}
-
 export const fitModel = defineUseCase({
   name: 'models.fit',
   summary: "Whether a model fits on this machine at a context (VRAM, RAM, layers on the GPU) and its generation speed here, predicted from this machine's benchmarks (or a stated first guess). A name the runtime does not list (yet) is estimated from what the name says (parameters, quantization).",
@@ -77,7 +84,7 @@ export const fitModel = defineUseCase({
     const state = input.runtimeId ? deps.catalog.get(input.runtimeId) : deps.catalog.list().find((st) => st.models.some(listed));
     if (input.runtimeId && !state) throw new CatalogError(`The runtime ${input.runtimeId} is not known; \`llmstack models ls\` lists them.`, 'not-found');
     const model = state?.models.find(listed);
-    const facts = model ? await modelFactsOf(model) : { ...factsFromName(input.name), source: 'name' as const };
+    const facts = model && state ? await modelFactsOf(model, () => deps.catalog.modelInfo(state.endpoint.id, model.name)) : { ...factsFromName(input.name), source: 'name' as const };
     if (!model && !facts.sizeBytes) throw new CatalogError(`${state ? `${state.endpoint.name} does not list` : 'No runtime lists'} ${input.name}, and its name gives no size (such as 7b or 270m) to estimate from.`, 'not-found');
     const h = await here(deps);
     const e = estimateHere(h, state?.endpoint.kind ?? 'ollama', facts, input);
@@ -124,7 +131,7 @@ export const recommendModels = defineUseCase({
     const candidates: { name: string; state?: { id: string; name: string; kind: ModelRuntimeKind }; facts: ModelFacts; source: FactsSource }[] = [];
     for (const st of deps.catalog.list()) {
       for (const m of st.models) {
-        const facts = await modelFactsOf(m);
+        const facts = await modelFactsOf(m, () => deps.catalog.modelInfo(st.endpoint.id, m.name));
         candidates.push({ name: m.name, state: { id: st.endpoint.id, name: st.endpoint.name, kind: st.endpoint.kind }, facts, source: facts.source });
       }
     }

@@ -76,6 +76,10 @@ export class OllamaRuntime implements ModelRuntime {
     return this.client.unload(name);
   }
 
+  async modelInfo(name: string): Promise<Readonly<Record<string, unknown>> | undefined> {
+    return (await this.client.show(name)).model_info;
+  }
+
   async modelfile(name: string): Promise<string | undefined> {
     return (await this.client.show(name)).modelfile;
   }

@@ -374,6 +374,16 @@ export class ModelCatalog extends Disposable {
     return r.modelfile(name);
   }
 
+  /** The model's metadata as its runtime reports it, where the runtime tells (Ollama); undefined otherwise or on failure. */
+  async modelInfo(runtimeId: string, name: string): Promise<Readonly<Record<string, unknown>> | undefined> {
+    try {
+      const r = await this.runtime(runtimeId);
+      return await r.modelInfo?.(name);
+    } catch {
+      return undefined;
+    }
+  }
+
   /** Resolves once a condition on the catalog holds (commands and tests), bounded by a timeout. */
   waitFor(predicate: (c: ModelCatalog) => boolean, timeoutMs: number): Promise<void> {
     return waitForEvent(this.onDidChange, () => predicate(this), timeoutMs, 'condition on the model list');

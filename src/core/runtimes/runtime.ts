@@ -154,6 +154,8 @@ export interface ModelRuntime {
   generate?(name: string, prompt: string, options?: GenerateOptions): Promise<GenerateOutcome>;
   /** The Modelfile text that names the model's file (Ollama's show). */
   modelfile?(name: string): Promise<string | undefined>;
+  /** The model's GGUF metadata as the runtime reports it (Ollama's show model_info). */
+  modelInfo?(name: string): Promise<Readonly<Record<string, unknown>> | undefined>;
 }
 
 /** Splits "name:tag" the way Ollama does ("library/x:q4" → ["library/x", "q4"]); no tag means "latest". */

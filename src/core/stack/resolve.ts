@@ -365,7 +365,7 @@ function perLayerSum(v: GgufValue | undefined, layers: number): number | undefin
 }
 
 /** f16 K and V per token: 2 bytes × Σ KV heads × (key length + value length). */
-function kvBytesFromGguf(info: GgufInfo): number | undefined {
+function kvBytesFromGguf(info: Pick<GgufInfo, 'architecture' | 'blockCount' | 'embeddingLength' | 'metadata'>): number | undefined {
   const arch = info.architecture;
   const L = info.blockCount;
   if (!arch || !L) return undefined;
@@ -377,6 +377,26 @@ function kvBytesFromGguf(info: GgufInfo): number | undefined {
   const valLen = metaNumber(m.get(`${arch}.attention.value_length`)) ?? headDim;
   if (!kvHeadsSum || !keyLen || !valLen) return undefined;
   return 2 * kvHeadsSum * (keyLen + valLen);
+}
+
+/**
+ * Layers, trained context and KV bytes per token from a model's GGUF metadata as a runtime reports
+ * it (Ollama's /api/show model_info: the header's keys, arrays left empty), with its size from the
+ * listing. Undefined without an architecture to read the keys under.
+ */
+export function modelFactsFromMetadata(kv: Readonly<Record<string, unknown>>, sizeBytes?: number): ModelFacts | undefined {
+  const arch = kv['general.architecture'];
+  if (typeof arch !== 'string' || !arch) return undefined;
+  const value = (v: unknown): GgufValue | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : Array.isArray(v) && v.every((x) => typeof x === 'number') ? { arrayType: 0, length: v.length, values: v as number[] } : undefined);
+  const metadata = new Map<string, GgufValue>();
+  for (const [k, v] of Object.entries(kv)) {
+    const g = value(v);
+    if (g !== undefined) metadata.set(k, g);
+  }
+  const n = (key: string) => metaNumber(metadata.get(`${arch}.${key}`));
+  const info = { architecture: arch, blockCount: n('block_count'), embeddingLength: n('embedding_length'), metadata };
+  const facts: ModelFacts = { layers: info.blockCount, sizeBytes, trainedContext: n('context_length'), kvBytesPerToken: kvBytesFromGguf(info) };
+  return Object.fromEntries(Object.entries(facts).filter(([, v]) => v !== undefined)) as ModelFacts;
 }
 
 const SPLIT_NAME = /-(\d{5})-of-(\d{5})\.gguf$/i;

@@ -15,6 +15,7 @@ import { ModelCatalog } from '../../../src/core/runtimes/catalog';
 import { RegistrySync } from '../../../src/core/runtimes/registrySync';
 import type { RuntimeEndpoint } from '../../../src/core/runtimes/runtime';
 import { HardwareProbe } from '../../../src/core/stack/hardware';
+import { modelFactsFromGguf } from '../../../src/core/stack/resolve';
 import { writeTinyGguf } from '../../support/gguf';
 import { type RuntimeProcess, startRuntimeProcess } from '../../support/runtimeProcess';
 import { llamaBenchRecord } from '../../support/llamaBench';
@@ -33,8 +34,11 @@ describe('benchmarks on the real test runtime (integration)', function () {
   const finished: string[] = [];
   const small = { promptWords: 48, maxTokens: 8 };
 
+  let modelsDir: string;
+
   before(async () => {
     const dir = box.dir();
+    modelsDir = path.join(dir, 'models');
     fs.mkdirSync(path.join(dir, 'models'));
     writeTinyGguf(path.join(dir, 'models', 'bench__1b.gguf'), { name: 'bench', contextLength: 256, seed: 17 });
     rt = await startRuntimeProcess({ modelsDir: path.join(dir, 'models') });
@@ -191,7 +195,7 @@ describe('benchmarks on the real test runtime (integration)', function () {
     assert.ok(json.runs.some((x) => x.details?.source === 'llama-bench'));
   });
 
-  it('models.fit: from the GGUF header of a folder model, or the listing of a runtime; speed from the runs above', async () => {
+  it('models.fit: from the GGUF header of a folder model, or what Ollama\'s show says; speed from the runs above', async () => {
     const folder = box.dir();
     writeTinyGguf(path.join(folder, 'fitme.gguf'), { name: 'fitme', layers: 4, contextLength: 512 });
     const fep = ggufFolderEndpoint(folder);
@@ -201,8 +205,10 @@ describe('benchmarks on the real test runtime (integration)', function () {
     assert.deepEqual([fromFile.facts.source, fromFile.facts.layers, fromFile.fit.contextSize, fromFile.fit.kvEstimated], ['gguf', 4, 512, false]);
     assert.ok(['cpu', 'gpu', 'partial'].includes(fromFile.fit.verdict), fromFile.fit.text);
     assert.equal(fromFile.speed?.basis, 'first guess', 'no benchmark of a GGUF folder here');
+    // An Ollama model: its facts from the runtime's /api/show model_info, the KV cache's shape included.
     const listed = await call(fitModel, deps, { runtimeId: ep.id, name: 'bench:1b', contextSize: 256 });
-    assert.equal(listed.facts.source, 'listing');
+    assert.deepEqual([listed.facts.source, listed.facts.layers, listed.fit.kvEstimated], ['runtime', 2, false]);
+    assert.equal(listed.facts.kvBytesPerToken, (await modelFactsFromGguf(path.join(modelsDir, 'bench__1b.gguf')))?.kvBytesPerToken);
     assert.equal(listed.fit.contextSize, 256);
     // The runs of this file at concurrency 1 on this machine give the prediction.
     assert.equal(listed.speed?.basis, 'history');

@@ -117,6 +117,30 @@ async function ggufMeta(file, st) {
   return metas.get(key);
 }
 
+// /api/show's model_info: the GGUF header's keys, as ollama/ollama server/routes.go GetModelInfo
+// and getModelData at 83ed7d9965b1ee07e0f0b29fd46e47c31f0fcab8 give them without `verbose`: arrays
+// collected empty (maxArraySize 0), general.name and tokenizer.chat_template left out.
+async function modelInfo(file) {
+  const out = {};
+  try {
+    const info = await readGgufFileInfo(file, { logWarnings: false, readTensorInfo: false });
+    const walk = (prefix, o) => {
+      for (const [k, v] of Object.entries(o ?? {})) {
+        const key = prefix ? `${prefix}.${k}` : k;
+        if (Array.isArray(v) || ArrayBuffer.isView(v)) out[key] = [];
+        else if (v && typeof v === 'object') walk(key, v);
+        else out[key] = typeof v === 'bigint' ? Number(v) : v;
+      }
+    };
+    walk('', info.metadata);
+  } catch {
+    return { 'general.architecture': 'llama' };
+  }
+  delete out['general.name'];
+  delete out['tokenizer.chat_template'];
+  return out;
+}
+
 const digests = new Map();
 async function listModels() {
   const out = [];
@@ -793,7 +817,7 @@ const server = http.createServer(async (req, res) => {
         const name = canonical(body.model ?? body.name);
         const m = (await listModels()).find((x) => x.name === name);
         if (!m) return send(res, 404, { error: `model '${name}' not found` });
-        return send(res, 200, { modelfile: `FROM ${fileOf(MODELS_DIR, name)}`, parameters: '', template: '{{ .Prompt }}', details: m.details, model_info: { 'general.architecture': 'llama' }, capabilities: ['completion', ...(THINKING ? ['thinking'] : [])], modified_at: m.modified_at });
+        return send(res, 200, { modelfile: `FROM ${fileOf(MODELS_DIR, name)}`, parameters: '', template: '{{ .Prompt }}', details: m.details, model_info: await modelInfo(fileOf(MODELS_DIR, name)), capabilities: ['completion', ...(THINKING ? ['thinking'] : [])], modified_at: m.modified_at });
       }
       case 'DELETE /api/delete': {
         const body = await readBody(req);

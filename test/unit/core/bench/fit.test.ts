@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { calibrate, DEFAULT_OVERHEAD_BYTES, estimateFit, predictSpeed } from '../../../../src/core/bench/fit';
-import { modelFactsFromGguf } from '../../../../src/core/stack/resolve';
+import { modelFactsFromGguf, modelFactsFromMetadata } from '../../../../src/core/stack/resolve';
 import type { HardwareInfo } from '../../../../src/core/stack/types';
 import { writeTinyGguf } from '../../../support/gguf';
 
@@ -104,5 +104,24 @@ describe('fit and speed estimates (unit)', () => {
     assert.equal(calibrate([{ weightsBytes: 1, kvBytes: 1, measuredBytes: 0 }]), undefined);
     // A runtime that reports less than the weights (mmap not counted): the overhead is never negative.
     assert.equal(calibrate([{ weightsBytes: 100, kvBytes: 10, measuredBytes: 50 }])!.overheadBytes, 0);
+  });
+
+  it('reads the same facts from a runtime\'s model_info as from the GGUF header; without an architecture, none', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'llmstack-fit-meta-'));
+    try {
+      const file = path.join(dir, 'm.gguf');
+      writeTinyGguf(file, { name: 'm', embedding: 256, layers: 4, heads: 8, contextLength: 1024 });
+      const fromFile = (await modelFactsFromGguf(file))!;
+      // As Ollama's /api/show sends it: the header's keys, arrays empty, numbers as JSON numbers.
+      const info = { 'general.architecture': 'llama', 'llama.block_count': 4, 'llama.context_length': 1024, 'llama.embedding_length': 256, 'llama.attention.head_count': 8, 'llama.attention.head_count_kv': 8, 'tokenizer.ggml.tokens': [], 'general.file_type': 0 };
+      const fromInfo = modelFactsFromMetadata(info, fromFile.sizeBytes)!;
+      assert.deepEqual([fromInfo.layers, fromInfo.trainedContext, fromInfo.kvBytesPerToken, fromInfo.sizeBytes], [fromFile.layers, fromFile.trainedContext, fromFile.kvBytesPerToken, fromFile.sizeBytes]);
+      // Per-layer KV heads (an array, when sent whole) are summed.
+      assert.equal(modelFactsFromMetadata({ ...info, 'llama.attention.head_count_kv': [8, 8, 4, 4] })!.kvBytesPerToken, 2 * 24 * (32 + 32));
+      assert.equal(modelFactsFromMetadata({ 'llama.block_count': 4 }), undefined);
+      assert.deepEqual(modelFactsFromMetadata({ 'general.architecture': 'llama', 'llama.block_count': 'x' }), {});
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
