@@ -19,7 +19,7 @@ rm -f "$SNAPSHOT"
 step "engine: snapshot before the run" bash -c "bash scripts/ensure-docker.sh && node out/test/setup/engineLeftovers.js snapshot $SNAPSHOT"
 step "manifest: every contributed command is registered" node scripts/check-commands.mjs
 step "lint: layering, floating promises, unused exports (eslint)" npx eslint --max-warnings 0 .
-step "unit + integration (c8: src/core and src/app at least 90 % lines and branches)" bash -c 'bash scripts/ensure-docker.sh && bash scripts/ensure-compose.sh >/dev/null && npx c8 --check-coverage --lines 90 --branches 90 --include "out/src/core/**" --include "out/src/app/**" --reporter text-summary --reporter text --reports-dir test-results/coverage mocha --config .mocharc.json --grep "\((unit|integration)\)" "out/test/unit/**/*.test.js" "out/test/integration/**/*.test.js"'
+step "unit + integration (c8: src/core and src/app at least 90 % lines and branches)" bash -c 'bash scripts/ensure-docker.sh && bash scripts/ensure-compose.sh >/dev/null && bash scripts/ensure-registry.sh && npx c8 --check-coverage --lines 90 --branches 90 --include "out/src/core/**" --include "out/src/app/**" --reporter text-summary --reporter text --reports-dir test-results/coverage mocha --config .mocharc.json --grep "\((unit|integration)\)" "out/test/unit/**/*.test.js" "out/test/integration/**/*.test.js"'
 step "host: real VS Code (code-server) + Chromium (reports the glue's coverage)" bash -c 'bash scripts/ensure-code-server.sh >/dev/null && node out/test/host/runCodeServer.js'
 step "engine: the run left no container, network, volume or dangling image" node out/test/setup/engineLeftovers.js check "$SNAPSHOT"
 echo "tiers: $passed passed, $failed failed"

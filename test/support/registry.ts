@@ -1,0 +1,44 @@
+// A real distribution registry for the tests: Debian's `docker-registry` (CNCF distribution 2.8),
+// started on 127.0.0.1 with its own config and storage folder, stopped and removed after.
+import { type ChildProcess, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { freePort } from './net';
+import { waitUntil } from './engine';
+
+export interface TestRegistry {
+  /** 127.0.0.1:<port>, as an image reference names it. */
+  readonly host: string;
+  stop(): Promise<void>;
+}
+
+export async function startRegistry(): Promise<TestRegistry> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'llmstack-registry-'));
+  const port = await freePort();
+  const config = path.join(dir, 'config.yml');
+  fs.writeFileSync(
+    config,
+    ['version: 0.1', 'log:', '  level: warn', 'storage:', '  filesystem:', `    rootdirectory: ${path.join(dir, 'data')}`, '  delete:', '    enabled: true', 'http:', `  addr: 127.0.0.1:${port}`, ''].join('\n'),
+  );
+  const child: ChildProcess = spawn('docker-registry', ['serve', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+  const host = `127.0.0.1:${port}`;
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const gone = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await Promise.race([gone, new Promise((r) => setTimeout(r, 5000).unref())]);
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await waitUntil('the registry to answer /v2/', async () => (await fetch(`http://${host}/v2/`, { signal: AbortSignal.timeout(1000) }).catch(() => undefined))?.ok ?? false, 30_000, 100);
+  } catch (e) {
+    await stop();
+    throw new Error(`docker-registry did not start: ${e instanceof Error ? e.message : String(e)}\n${stderr}`);
+  }
+  return { host, stop };
+}
