@@ -304,6 +304,18 @@ export function program(): Command {
       w.line(w.color.dim(res.facts.source === 'gguf' ? 'from the GGUF header' : "from the runtime's listing (layers and KV cache shape estimated)"));
     });
 
+  p.command('updates')
+    .description("Whether the running runtimes' images (all containers' with --all) have a newer image under their tag in their registry.")
+    .option('--all', 'every running container, not only runtimes')
+    .action(async (o: { all?: boolean }) => {
+      const res = await run<{ images: { image: string; containers: string[]; status: string; message?: string }[] }>('updates.images', { all: !!o.all });
+      const w = out();
+      if (w.json) return;
+      if (!res.images.length) return w.line('No running container to check.');
+      const color = (s: string) => (s === 'update' ? w.color.green(s) : s === 'error' ? w.color.red(s) : s);
+      w.table(['IMAGE', 'STATUS', 'CONTAINERS', ''], res.images.map((i) => [i.image, color(i.status), i.containers.join(', '), i.message ?? '']));
+    });
+
   p.command('recommend')
     .description('Models recommended for this machine and a use: the local ones and the names given, ranked by fit and predicted speed, with the reasons.')
     .argument('[names...]', 'model names not pulled yet to weigh as well (llama3.2:3b, qwen2.5-coder:7b)')

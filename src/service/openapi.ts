@@ -15,6 +15,7 @@ import { tokenUseCases } from './tokens';
 import { webhookUseCases } from '../app/webhooks/useCases';
 import { benchUseCases } from '../app/bench/useCases';
 import { fitModel, recommendModels, unusedModels } from '../app/bench/fit';
+import { checkImageUpdates } from '../app/updates/useCases';
 import { configure } from './configure';
 import { errorBodySchema, metricsEventSchema, NDJSON, routeOf, serviceEventSchema, versionSchema } from './protocol';
 
@@ -35,7 +36,7 @@ function schema(s: z.ZodType, io: 'input' | 'output'): unknown {
 const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } });
 
 /** Every use case the service serves, whatever it runs on. */
-const servedUseCases: readonly Described[] = [...containersUseCases, ...modelsUseCases, ...registryUseCases, ...stackUseCases, ...registryPortUseCases, ...healthUseCases, ...metricsUseCases, configure, attach, setApiKey, ...tokenUseCases, ...webhookUseCases, ...benchUseCases, fitModel, recommendModels, unusedModels];
+const servedUseCases: readonly Described[] = [...containersUseCases, ...modelsUseCases, ...registryUseCases, ...stackUseCases, ...registryPortUseCases, ...healthUseCases, ...metricsUseCases, configure, attach, setApiKey, ...tokenUseCases, ...webhookUseCases, ...benchUseCases, fitModel, recommendModels, unusedModels, checkImageUpdates];
 
 /** The document of the service's API (docs/openapi.json is this, written by the build). */
 export function openapiDocument(version: string, useCases: readonly Described[] = servedUseCases): unknown {

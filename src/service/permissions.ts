@@ -36,6 +36,7 @@ export const PERMISSIONS: Readonly<Record<string, Role>> = {
   'models.fit': 'viewer',
   'models.recommend': 'viewer',
   'models.unused': 'viewer',
+  'updates.images': 'viewer',
   // The gateway to the runtimes' own APIs (/runtimes/<name>/…): reading, then everything else.
   'GET /runtimes/*': 'viewer',
   'POST /runtimes/*': 'operator',

@@ -53,6 +53,9 @@ import { fitModel, recommendModels, unusedModels } from '../app/bench/fit';
 import { LoadCalibrator } from '../app/bench/calibration';
 import { Preloader } from '../app/models/preload';
 import { IdlePulls } from '../app/models/idlePulls';
+import { checkImageUpdates } from '../app/updates/useCases';
+import { RegistryClient } from '../core/registries/client';
+import { dockerCredentials } from '../core/registries/credentials';
 import { alertCleared, alertRaised, useCaseEvents, type Outgoing } from './webhookEvents';
 
 /** The TCP listener was not opened: the address is malformed, or not loopback without the flag. */
@@ -358,6 +361,8 @@ export class LocalService extends Disposable {
       route(attach, { clients, engine: () => resolve().candidates[0]?.url }),
       ...tokenUseCases.map((u) => route(u, { tokens })),
       ...webhookUseCases.map((u) => route(u, { store: webhookStore, secrets: keys, wake: () => deliverer.wake() }, WRITES.has(u.name))),
+      // Updates: each image's tag asked of its registry with the user's Docker credentials.
+      route(checkImageUpdates, { containers: cache, engine: this.connection, classifier: () => classifiers.current, registry: new RegistryClient({ credentials: (host) => dockerCredentials(host) }) }),
       ...[...benchUseCases, fitModel, recommendModels, unusedModels].map((u) => route(u, { catalog, repos: async () => (await registry.get()).repos, hardware }, WRITES.has(u.name))),
       route(setApiKey, { keys, refresh: (id) => (catalog.get(id) ? catalog.refresh(id) : Promise.resolve()) }),
     ];

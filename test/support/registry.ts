@@ -4,8 +4,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import type Docker from 'dockerode';
 import { freePort } from './net';
-import { waitUntil } from './engine';
+import { BUSYBOX, waitUntil } from './engine';
 
 export interface TestRegistry {
   /** 127.0.0.1:<port>, as an image reference names it. */
@@ -41,4 +42,28 @@ export async function startRegistry(): Promise<TestRegistry> {
     throw new Error(`docker-registry did not start: ${e instanceof Error ? e.message : String(e)}\n${stderr}`);
   }
   return { host, stop };
+}
+
+/** Builds FROM the busybox test image with one label (a new config, so a new manifest digest). */
+export async function buildLabelled(docker: Docker, tag: string, version: string): Promise<string> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'llmstack-regbuild-'));
+  try {
+    fs.writeFileSync(path.join(dir, 'Dockerfile'), `FROM ${BUSYBOX}\nLABEL io.llmstack.test=true io.llmstack.test.version=${version}\n`);
+    const stream = await docker.buildImage({ context: dir, src: ['Dockerfile'] }, { t: tag, labels: { 'io.llmstack.test': 'true' } });
+    await new Promise<void>((resolve, reject) => docker.modem.followProgress(stream, (err: Error | null, out: { error?: string }[]) => (err ? reject(err) : out.find((o) => o.error) ? reject(new Error(out.find((o) => o.error)!.error)) : resolve())));
+    return (await docker.getImage(tag).inspect()).Id;
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Pushes a tag and returns the digest the engine reports for it. */
+export async function pushImage(docker: Docker, tag: string): Promise<string> {
+  const stream = await docker.getImage(tag).push({ authconfig: {} });
+  const out = await new Promise<{ error?: string; aux?: { Digest?: string } }[]>((resolve, reject) => docker.modem.followProgress(stream, (err: Error | null, o: { error?: string; aux?: { Digest?: string } }[]) => (err ? reject(err) : resolve(o))));
+  const failed = out.find((o) => o.error);
+  if (failed) throw new Error(`push of ${tag} failed: ${failed.error}`);
+  const digest = out.find((o) => o.aux?.Digest)?.aux?.Digest;
+  if (!digest) throw new Error(`push of ${tag} gave no digest`);
+  return digest;
 }

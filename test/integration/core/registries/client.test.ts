@@ -4,40 +4,12 @@
 // answering as distribution's token auth spec, docs/spec/auth/token.md, says they may).
 import * as assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import type Docker from 'dockerode';
 import { hasDigest, parseChallenge, RegistryClient, RegistryError } from '../../../../src/core/registries/client';
 import { parseReference, repoName } from '../../../../src/core/registries/reference';
-import { BUSYBOX, engine, localServer } from '../../../support/engine';
-import { startRegistry, type TestRegistry } from '../../../support/registry';
+import { engine, localServer } from '../../../support/engine';
+import { buildLabelled, pushImage, startRegistry, type TestRegistry } from '../../../support/registry';
 
 const isRegistryError = (kind: RegistryError['kind'], re?: RegExp) => (e: unknown) => e instanceof RegistryError && e.kind === kind && (!re || re.test(e.message));
-
-/** Builds FROM the busybox test image with one label (a new config, so a new manifest digest). */
-async function build(docker: Docker, tag: string, version: string): Promise<string> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'llmstack-regbuild-'));
-  try {
-    fs.writeFileSync(path.join(dir, 'Dockerfile'), `FROM ${BUSYBOX}\nLABEL io.llmstack.test=true io.llmstack.test.version=${version}\n`);
-    const stream = await docker.buildImage({ context: dir, src: ['Dockerfile'] }, { t: tag, labels: { 'io.llmstack.test': 'true' } });
-    await new Promise<void>((resolve, reject) => docker.modem.followProgress(stream, (err: Error | null, out: { error?: string }[]) => (err ? reject(err) : out.find((o) => o.error) ? reject(new Error(out.find((o) => o.error)!.error)) : resolve())));
-    return (await docker.getImage(tag).inspect()).Id;
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-/** Pushes a tag and returns the digest the engine reports for it. */
-async function push(docker: Docker, tag: string): Promise<string> {
-  const stream = await docker.getImage(tag).push({ authconfig: {} });
-  const out = await new Promise<{ error?: string; aux?: { Digest?: string } }[]>((resolve, reject) => docker.modem.followProgress(stream, (err: Error | null, o: { error?: string; aux?: { Digest?: string } }[]) => (err ? reject(err) : resolve(o))));
-  const failed = out.find((o) => o.error);
-  if (failed) throw new Error(`push of ${tag} failed: ${failed.error}`);
-  const digest = out.find((o) => o.aux?.Digest)?.aux?.Digest;
-  if (!digest) throw new Error(`push of ${tag} gave no digest`);
-  return digest;
-}
 
 describe('registry client against a real distribution registry (integration)', function () {
   this.timeout(120_000);
@@ -57,8 +29,8 @@ describe('registry client against a real distribution registry (integration)', f
     const tag = `${registry.host}/llmstack/check:1`;
     const ref = parseReference(tag);
     assert.deepEqual(ref, { registry: registry.host, repository: 'llmstack/check', tag: '1', digest: undefined });
-    images.push(await build(docker, tag, '1'));
-    const pushed = await push(docker, tag);
+    images.push(await buildLabelled(docker, tag, '1'));
+    const pushed = await pushImage(docker, tag);
     const client = new RegistryClient();
     const first = await client.resolve(ref);
     assert.deepEqual([first.digest, first.mediaType, first.requests], [pushed, 'application/vnd.docker.distribution.manifest.v2+json', 1]);
@@ -67,8 +39,8 @@ describe('registry client against a real distribution registry (integration)', f
     assert.ok(hasDigest(local, repoName(ref), first.digest), local.join());
 
     // A new image under the same tag, pushed from elsewhere (here: the same engine, built again).
-    images.push(await build(docker, tag, '2'));
-    const newer = await push(docker, tag);
+    images.push(await buildLabelled(docker, tag, '2'));
+    const newer = await pushImage(docker, tag);
     const second = await client.resolve(ref);
     assert.equal(second.digest, newer);
     assert.notEqual(second.digest, first.digest);
