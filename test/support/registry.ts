@@ -28,10 +28,12 @@ export async function startRegistry(): Promise<TestRegistry> {
   const host = `127.0.0.1:${port}`;
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {
+      // Waits for its exit: SIGTERM, and SIGKILL if it is still there 5 s later.
       const gone = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
-      await Promise.race([gone, new Promise((r) => setTimeout(r, 5000).unref())]);
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      const kill = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await gone;
+      clearTimeout(kill);
     }
     fs.rmSync(dir, { recursive: true, force: true });
   };
@@ -45,6 +47,30 @@ export async function startRegistry(): Promise<TestRegistry> {
 }
 
 /** Builds FROM the busybox test image with one label (a new config, so a new manifest digest). */
+/**
+ * A registry for the calling describe(): started before its tests; after them, the images the
+ * suite built (pushed into `images`) are removed from the engine and the registry stopped.
+ * Register it after useEngine, whose containers must go before their images.
+ */
+export function useRegistry(docker: Docker): { readonly registry: TestRegistry; readonly images: string[] } {
+  let registry: TestRegistry | undefined;
+  const images: string[] = [];
+  before(async () => {
+    registry = await startRegistry();
+  });
+  after(async () => {
+    for (const id of images.reverse()) await docker.getImage(id).remove({ force: true }).catch(() => undefined);
+    await registry?.stop();
+  });
+  return {
+    images,
+    get registry() {
+      if (!registry) throw new Error('the registry fixture is used before its before() hook ran');
+      return registry;
+    },
+  };
+}
+
 export async function buildLabelled(docker: Docker, tag: string, version: string): Promise<string> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'llmstack-regbuild-'));
   try {

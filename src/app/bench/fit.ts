@@ -39,6 +39,8 @@ interface Here {
   readonly hw: HardwareInfo;
   readonly hardware: string;
   readonly repos: RegistryRepositories;
+  /** Calibration and speed history per runtime kind, read once per call (a ranking asks for many models of one kind). */
+  readonly byKind: Map<ModelRuntimeKind, { calibration: ReturnType<typeof calibrate>; speeds: { genTps: number; sizeBytes: number }[] }>;
 }
 
 /**
@@ -46,17 +48,19 @@ interface Here {
  * on this machine's loads of that runtime kind, and the speed from its benchmarks of that kind.
  */
 function estimateHere(here: Here, kind: ModelRuntimeKind, facts: ModelFacts, o: { contextSize?: number; cacheType?: string; gpuLayers?: number }) {
-  const calibration = calibrate(here.repos.loadMeasurements(here.hardware, kind));
+  let k = here.byKind.get(kind);
+  if (!k) here.byKind.set(kind, (k = { calibration: calibrate(here.repos.loadMeasurements(here.hardware, kind)), speeds: here.repos.benchmarkSpeeds(here.hardware, kind) }));
+  const { calibration } = k;
   const contextSize = o.contextSize ?? Math.min(facts.trainedContext ?? DEFAULT_FIT_CONTEXT, DEFAULT_FIT_CONTEXT);
   const estimate = estimateFit(facts, { contextSize, cacheType: o.cacheType, gpuLayers: o.gpuLayers, overheadBytes: calibration?.overheadBytes }, here.hw);
   const fit = calibration ? { ...estimate, text: `${estimate.text} (${calibration.text})` } : estimate;
-  const speed = facts.sizeBytes ? predictSpeed(here.repos.benchmarkSpeeds(here.hardware, kind), facts.sizeBytes, fit.vramBytes > 0) : undefined;
+  const speed = facts.sizeBytes ? predictSpeed(k.speeds, facts.sizeBytes, fit.vramBytes > 0) : undefined;
   return { fit, speed, calibration };
 }
 
 async function here(deps: BenchDeps): Promise<Here> {
   const hw = await deps.hardware.get();
-  return { hw, hardware: hardwareFingerprint(hw), repos: await deps.repos() };
+  return { hw, hardware: hardwareFingerprint(hw), repos: await deps.repos(), byKind: new Map() };
 }
 
 const factsOut = (f: ModelFacts, source: FactsSource) => ({ layers: f.layers, sizeBytes: f.sizeBytes, trainedContext: f.trainedContext, kvBytesPerToken: f.kvBytesPerToken, source });
@@ -169,7 +173,7 @@ export const unusedModels = defineUseCase({
   }),
   run: async (deps: BenchDeps, input) => {
     const repos = await deps.repos();
-    const rows = repos.unusedModels(input.days, Date.now(), 1000);
+    const rows = new Map(repos.unusedModels(input.days, Date.now(), 1000).map((r) => [`${r.runtimeId}\u0000${r.name}\u0000${r.tag}`, r]));
     const runtimes = repos.listRuntimes();
     const out: { runtimeId: string; runtime: string; name: string; sizeBytes?: number; lastUsedAt?: number }[] = [];
     for (const st of deps.catalog.list()) {
@@ -177,7 +181,7 @@ export const unusedModels = defineUseCase({
       if (!rt) continue;
       for (const m of st.models) {
         const { name, tag } = splitModelName(m.name);
-        const row = rows.find((r) => r.runtimeId === rt.id && r.name === name && r.tag === tag);
+        const row = rows.get(`${rt.id}\u0000${name}\u0000${tag}`);
         if (row) out.push({ runtimeId: st.endpoint.id, runtime: st.endpoint.name, name: m.name, sizeBytes: m.sizeBytes ?? row.sizeBytes ?? undefined, lastUsedAt: row.lastUsedAt ?? undefined });
       }
     }

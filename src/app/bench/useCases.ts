@@ -215,16 +215,6 @@ const exportRuns = defineUseCase({
   },
 });
 
-/** What a stored row's details say beyond its medians (runs stored by bench.run; imports have none). */
-const rowFigures = z.looseObject({
-  ttftMs: z.looseObject({ p99: z.number() }).optional(),
-  e2elMs: z.looseObject({ p50: z.number() }).optional(),
-  tpotMs: z.looseObject({ p50: z.number() }).optional(),
-  tgTps: z.looseObject({ cvPct: z.number() }).optional(),
-  tgMeanCvPct: z.number().optional(),
-  throughputTps: z.number().optional(),
-});
-
 const overviewRun = z.object({
   runId: z.string().nullable(),
   ts: z.number(),
@@ -264,32 +254,14 @@ const overview = defineUseCase({
       if (!m) models.set(key, (m = { key, runtimeId, runtime: r.runtimeName, name, runs: [] }));
       const series = `${key}|${r.hardware}|${r.promptSet}|${r.concurrency}`;
       const before = earlier.get(series) ?? [];
+      if (!earlier.has(series)) earlier.set(series, before);
       const verdict = r.genTps !== null ? isRegression(before.slice(-20).reverse(), r.genTps) : { regression: false };
-      if (r.genTps !== null) earlier.set(series, [...before, r.genTps]);
-      let f: z.infer<typeof rowFigures> = {};
-      try {
-        f = rowFigures.safeParse(r.details ? JSON.parse(r.details) : {}).data ?? {};
-      } catch {
-        // A details text that is not JSON (written by hand): the medians are still shown.
-      }
-      m.runs.unshift({
-        runId: r.runId,
-        ts: r.ts,
-        hardware: r.hardware,
-        promptSet: r.promptSet,
-        concurrency: r.concurrency,
-        ttftMs: r.ttftMs,
-        promptTps: r.promptTps,
-        genTps: r.genTps,
-        ttftP99Ms: f.ttftMs?.p99,
-        tpotMs: f.tpotMs?.p50,
-        e2elMs: f.e2elMs?.p50,
-        cvPct: f.tgMeanCvPct ?? f.tgTps?.cvPct,
-        throughputTps: f.throughputTps,
-        regression: verdict.regression,
-        dropPct: verdict.regression ? verdict.dropPct : undefined,
-      });
+      if (r.genTps !== null) before.push(r.genTps);
+      const { name: _n, tag: _t, runtimeKind: _k, endpoint: _e, runtimeName: _r, ...run } = r;
+      m.runs.push({ ...run, regression: verdict.regression, dropPct: verdict.regression ? verdict.dropPct : undefined });
     }
+    // Newest first, as the rows came.
+    for (const m of models.values()) m.runs.reverse();
     return { models: [...models.values()].sort((a, b) => (b.runs[0]?.ts ?? 0) - (a.runs[0]?.ts ?? 0)) };
   },
 });

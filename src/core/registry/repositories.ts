@@ -111,6 +111,28 @@ const loadMeasurementSchema = z.object({
 });
 type LoadMeasurement = z.input<typeof loadMeasurementSchema>;
 
+interface BenchmarkOverviewRow {
+  readonly runId: string | null;
+  readonly ts: number;
+  readonly hardware: string;
+  readonly promptSet: string;
+  readonly concurrency: number;
+  readonly ttftMs: number | null;
+  readonly promptTps: number | null;
+  readonly genTps: number | null;
+  readonly ttftP99Ms?: number;
+  readonly tpotMs?: number;
+  readonly e2elMs?: number;
+  /** The CV of the mean generation speed (the per-request CV for runs stored before it was kept). */
+  readonly cvPct?: number;
+  readonly throughputTps?: number;
+  readonly name: string;
+  readonly tag: string;
+  readonly runtimeKind: string;
+  readonly endpoint: string;
+  readonly runtimeName: string;
+}
+
 const auditInputSchema = z.object({
   operation: text(100),
   target: z.string().max(1000),
@@ -461,15 +483,30 @@ export class RegistryRepositories {
     return this.db.all('SELECT * FROM benchmark_results WHERE model_id = ? ORDER BY ts DESC LIMIT ?', [modelId, limit]);
   }
 
-  /** The newest benchmark rows of every model, with the model and its runtime (the benchmark view). */
-  benchmarkOverview(limit = 5000): { runId: string | null; ts: number; hardware: string; promptSet: string; concurrency: number; ttftMs: number | null; promptTps: number | null; genTps: number | null; details: string | null; name: string; tag: string; runtimeKind: string; endpoint: string; runtimeName: string }[] {
+  /**
+   * The newest benchmark rows of every model, with the model and its runtime (the benchmark view).
+   * The figures beyond the medians are read out of `details` by SQLite (json_extract), so the raw
+   * samples stored there are never parsed here; a details text that is not JSON gives none.
+   */
+  benchmarkOverview(limit = 5000): BenchmarkOverviewRow[] {
+    const fig = (p: string) => `CASE WHEN json_valid(b.details) THEN json_extract(b.details, '${p}') END`;
     return this.db
-      .all<{ run_id: string | null; ts: number; hardware: string; prompt_set: string; concurrency: number; ttft_ms: number | null; prompt_tps: number | null; gen_tps: number | null; details: string | null; name: string; tag: string; kind: string; endpoint: string; runtime_name: string }>(
-        `SELECT b.run_id, b.ts, b.hardware, b.prompt_set, b.concurrency, b.ttft_ms, b.prompt_tps, b.gen_tps, b.details, m.name, m.tag, r.kind, r.endpoint, r.name AS runtime_name
+      .all<{ run_id: string | null; ts: number; hardware: string; prompt_set: string; concurrency: number; ttft_ms: number | null; prompt_tps: number | null; gen_tps: number | null; ttft_p99: number | null; tpot_p50: number | null; e2el_p50: number | null; cv: number | null; throughput: number | null; name: string; tag: string; kind: string; endpoint: string; runtime_name: string }>(
+        `SELECT b.run_id, b.ts, b.hardware, b.prompt_set, b.concurrency, b.ttft_ms, b.prompt_tps, b.gen_tps,
+           ${fig('$.ttftMs.p99')} AS ttft_p99, ${fig('$.tpotMs.p50')} AS tpot_p50, ${fig('$.e2elMs.p50')} AS e2el_p50,
+           coalesce(${fig('$.tgMeanCvPct')}, ${fig('$.tgTps.cvPct')}) AS cv, ${fig('$.throughputTps')} AS throughput,
+           m.name, m.tag, r.kind, r.endpoint, r.name AS runtime_name
          FROM benchmark_results b JOIN models m ON m.id = b.model_id JOIN runtimes r ON r.id = m.runtime_id ORDER BY b.ts DESC, b.id DESC LIMIT ?`,
         [limit],
       )
-      .map((r) => ({ runId: r.run_id, ts: r.ts, hardware: r.hardware, promptSet: r.prompt_set, concurrency: r.concurrency, ttftMs: r.ttft_ms, promptTps: r.prompt_tps, genTps: r.gen_tps, details: r.details, name: r.name, tag: r.tag, runtimeKind: r.kind, endpoint: r.endpoint, runtimeName: r.runtime_name }));
+      .map((r) => {
+        const n = (v: number | null) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+        return {
+          runId: r.run_id, ts: r.ts, hardware: r.hardware, promptSet: r.prompt_set, concurrency: r.concurrency, ttftMs: r.ttft_ms, promptTps: r.prompt_tps, genTps: r.gen_tps,
+          ttftP99Ms: n(r.ttft_p99), tpotMs: n(r.tpot_p50), e2elMs: n(r.e2el_p50), cvPct: n(r.cv), throughputTps: n(r.throughput),
+          name: r.name, tag: r.tag, runtimeKind: r.kind, endpoint: r.endpoint, runtimeName: r.runtime_name,
+        };
+      });
   }
 
   /** Generation speeds at concurrency 1 on one machine and runtime kind, with each model's size: what a speed prediction fits. */

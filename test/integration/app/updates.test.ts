@@ -9,25 +9,17 @@ import { createClassifier } from '../../../src/core/docker/containers';
 import { RegistryClient } from '../../../src/core/registries/client';
 import { BUSYBOX, createTestContainer, engine } from '../../support/engine';
 import { useEngine } from '../../support/engineFixture';
-import { buildLabelled, pushImage, startRegistry, type TestRegistry } from '../../support/registry';
+import { buildLabelled, pushImage, useRegistry } from '../../support/registry';
 
 describe('image updates against a real registry (integration)', function () {
   this.timeout(120_000);
   const env = useEngine({ removeEach: false });
   const docker = engine();
-  let registry: TestRegistry;
-  const images: string[] = [];
-
-  before(async () => {
-    registry = await startRegistry();
-  });
-  after(async () => {
-    await env.own.removeAll();
-    for (const id of images.reverse()) await docker.getImage(id).remove({ force: true }).catch(() => undefined);
-    await registry?.stop();
-  });
+  const fixture = useRegistry(docker);
+  const images = fixture.images;
 
   it('says up to date, then update once the registry has a newer image under the tag; an image built here has nothing to compare', async () => {
+    const registry = fixture.registry;
     const tag = `${registry.host}/llmstack/runtime:1`;
     const v1 = await buildLabelled(docker, tag, '1');
     images.push(v1);
@@ -64,6 +56,7 @@ describe('image updates against a real registry (integration)', function () {
     env.own.add(c.id);
     await env.cache.waitFor((x) => x.get(c.id)?.state === 'running', 30_000);
     // The pushed image's tag points at a registry that is gone.
+    const registry = fixture.registry;
     await registry.stop();
     const r = await call(checkImageUpdates, { containers: env.cache, engine: env.connection, classifier: () => createClassifier(), registry: new RegistryClient({ timeoutMs: 2000 }) }, { all: true });
     const gone = r.images.find((i) => i.image.startsWith(registry.host));

@@ -7,25 +7,18 @@ import { createHash } from 'node:crypto';
 import { hasDigest, parseChallenge, RegistryClient, RegistryError } from '../../../../src/core/registries/client';
 import { parseReference, repoName } from '../../../../src/core/registries/reference';
 import { engine, localServer } from '../../../support/engine';
-import { buildLabelled, pushImage, startRegistry, type TestRegistry } from '../../../support/registry';
+import { buildLabelled, pushImage, useRegistry } from '../../../support/registry';
 
 const isRegistryError = (kind: RegistryError['kind'], re?: RegExp) => (e: unknown) => e instanceof RegistryError && e.kind === kind && (!re || re.test(e.message));
 
 describe('registry client against a real distribution registry (integration)', function () {
   this.timeout(120_000);
   const docker = engine();
-  let registry: TestRegistry;
-  const images: string[] = [];
-
-  before(async () => {
-    registry = await startRegistry();
-  });
-  after(async () => {
-    for (const id of images.reverse()) await docker.getImage(id).remove({ force: true }).catch(() => undefined);
-    await registry?.stop();
-  });
+  const fixture = useRegistry(docker);
+  const images = fixture.images;
 
   it('resolves a pushed tag to the digest the engine pushed, and sees a newer image pushed under the same tag', async () => {
+    const registry = fixture.registry;
     const tag = `${registry.host}/llmstack/check:1`;
     const ref = parseReference(tag);
     assert.deepEqual(ref, { registry: registry.host, repository: 'llmstack/check', tag: '1', digest: undefined });
